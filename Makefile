@@ -1,0 +1,38 @@
+# Two commands: `make demo` and `make test`. Both create/update .venv from pyproject.toml.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+DEMO_OUT ?= demo_output
+
+.PHONY: demo test lint docs clean bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: installing Debian's python3-venv"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PIP) install --upgrade pip setuptools wheel
+
+$(VENV)/.demo-installed: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(PY)
+	$(PIP) install -e ".[test,docs]"
+	touch $@ $(VENV)/.demo-installed
+
+demo: $(VENV)/.demo-installed
+	$(VENV)/bin/xr-landcover demo --output $(DEMO_OUT)
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check xr_landcover tests benchmarks scripts
+
+docs: $(VENV)/.test-installed
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+
+test: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check xr_landcover tests benchmarks scripts
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+	$(PY) -m pytest xr_landcover tests
+
+clean:
+	rm -rf $(VENV) build $(DEMO_OUT) .pytest_cache .benchmarks

@@ -1,0 +1,50 @@
+"""xr_landcover: land-cover classification and mean-shift segmentation on xarray band cubes.
+
+Importing the package registers the ``.landcover`` accessor on :class:`xarray.DataArray`.
+"""
+
+from __future__ import annotations
+
+from . import datasets
+from .accessor import LandcoverAccessor
+from .errors import (
+    BandMismatchError,
+    DimensionError,
+    GridMismatchError,
+    InvalidInputTypeError,
+    InvalidParameterError,
+    LandcoverError,
+    MissingCRSError,
+    ModelFileError,
+    NoSamplesError,
+    OutputExistsError,
+    RasterFileNotFoundError,
+    RasterReadError,
+    SamplesError,
+    STACError,
+)
+from .io import load_stac, open_image
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "datasets",
+    "open_image",
+    "load_stac",
+    "LandcoverAccessor",
+    "LandcoverError",
+    "InvalidParameterError",
+    "InvalidInputTypeError",
+    "RasterFileNotFoundError",
+    "RasterReadError",
+    "GridMismatchError",
+    "MissingCRSError",
+    "DimensionError",
+    "BandMismatchError",
+    "SamplesError",
+    "NoSamplesError",
+    "ModelFileError",
+    "OutputExistsError",
+    "STACError",
+]

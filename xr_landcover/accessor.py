@@ -1,0 +1,66 @@
+"""The ``.landcover`` accessor on :class:`xarray.DataArray`.
+
+Each method validates its input once and delegates to a module function; no algorithm lives
+here (see ``docs/`` and the modules named in each method's docstring).
+"""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from .errors import DimensionError, MissingCRSError
+
+__all__ = ["LandcoverAccessor"]
+
+
+@xr.register_dataarray_accessor("landcover")
+class LandcoverAccessor:
+    """Land-cover tools for band cubes and class maps: ``cube.landcover.<method>``.
+
+    Examples
+    --------
+    >>> from xr_landcover import datasets
+    >>> cube = datasets.nc_landsat7()
+    >>> print(cube.landcover.summary())  # doctest: +ELLIPSIS
+    band cube: 6 bands (blue, green, red, nir, swir1, swir2), 443 x 489 px, float32
+    ...
+    """
+
+    def __init__(self, obj: xr.DataArray):
+        self._obj = obj
+
+    # -- validation helpers -----------------------------------------------------------------
+    def _require_cube(self) -> xr.DataArray:
+        """The object as a band cube: dims ``(..., band, y, x)`` with a CRS."""
+        da = self._obj
+        missing = [d for d in ("band", "y", "x") if d not in da.dims]
+        if missing:
+            raise DimensionError(
+                f"a band cube needs dims ('band', 'y', 'x'); this array has {da.dims} "
+                f"(missing {missing}). Open rasters with xr_landcover.open_image, or rename "
+                "dims with .rename(...)"
+            )
+        if da.dims[-2:] != ("y", "x"):
+            da = da.transpose(..., "band", "y", "x")
+        if da.rio.crs is None:
+            raise MissingCRSError(
+                "the cube has no CRS; set one with cube.rio.write_crs('EPSG:....')"
+            )
+        return da
+
+    # -- description --------------------------------------------------------------------------
+    def summary(self) -> str:
+        """A short text description: bands, size, dtype, CRS, resolution, nodata, chunks."""
+        da = self._require_cube()
+        names = ", ".join(str(b) for b in da.band.values)
+        res = da.rio.resolution()
+        chunks = "in memory" if da.chunks is None else f"chunks {tuple(c[0] for c in da.chunks)}"
+        lines = [
+            f"band cube: {da.sizes['band']} bands ({names}), {da.sizes['y']} x {da.sizes['x']} px, "
+            f"{da.dtype}",
+            f"CRS: {da.rio.crs.to_string()}, pixel {abs(res[0]):g} x {abs(res[1]):g}",
+            f"bounds: {tuple(round(v, 3) for v in da.rio.bounds())}",
+            f"nodata: {da.rio.encoded_nodata if da.rio.encoded_nodata is not None else da.rio.nodata}, "
+            f"{chunks}",
+        ]
+        return "\n".join(lines)

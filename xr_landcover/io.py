@@ -1,0 +1,477 @@
+"""Band cubes in and out: local rasters (rioxarray), STAC items (odc-stac), GeoTIFF writing.
+
+A *band cube* is an :class:`xarray.DataArray` with dims ``("band", "y", "x")`` (optionally a
+leading ``time``), a ``band`` coordinate of band names, CRS and transform through rioxarray and a
+dask array underneath.  Nothing in this module reads pixels until the user computes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import rasterio.errors
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from .errors import (
+    GridMismatchError,
+    InvalidInputTypeError,
+    InvalidParameterError,
+    RasterFileNotFoundError,
+    RasterReadError,
+    STACError,
+)
+
+__all__ = ["open_image", "load_stac", "DEFAULT_CHUNK_SIZE"]
+
+#: Target edge length, in pixels, of a chunk when the caller gives none.
+DEFAULT_CHUNK_SIZE = 1024
+
+PathLike = str | os.PathLike
+
+
+# --------------------------------------------------------------------------------------------
+# Local rasters
+# --------------------------------------------------------------------------------------------
+
+
+def _check_raster_path(path: PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise RasterFileNotFoundError(f"raster file not found: '{path}'")
+    if path.is_dir():
+        raise RasterReadError(f"'{path}' is a folder, not a raster file")
+    return path
+
+
+def _raster_profile(path: Path) -> dict[str, Any]:
+    """Read the header of ``path``; turn rasterio's errors into one clear message."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                return {
+                    "path": path,
+                    "count": src.count,
+                    "width": src.width,
+                    "height": src.height,
+                    "crs": src.crs,
+                    "transform": src.transform,
+                    "nodata": src.nodata,
+                    "nodatavals": src.nodatavals,
+                    "dtype": src.dtypes[0],
+                    "block_shapes": src.block_shapes,
+                    "descriptions": src.descriptions,
+                }
+    except rasterio.errors.RasterioError as exc:
+        raise RasterReadError(
+            f"cannot read '{path}' as a raster: {exc}. Is it a GeoTIFF (or another "
+            "GDAL-readable raster), complete and not corrupt?"
+        ) from None
+
+
+def _grid_text(profile: Mapping[str, Any]) -> str:
+    t = profile["transform"]
+    return (
+        f"{profile['width']}x{profile['height']} px, CRS {profile['crs'].to_string() if profile['crs'] else None}, "
+        f"origin ({t.c:.3f}, {t.f:.3f}), pixel ({t.a:.3f}, {t.e:.3f})"
+    )
+
+
+def _same_grid(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return (
+        a["width"] == b["width"]
+        and a["height"] == b["height"]
+        and a["crs"] == b["crs"]
+        and a["transform"].almost_equals(b["transform"], precision=1e-9)
+    )
+
+
+_BAND_TOKEN = re.compile(r"(?:^|[_\-.])(B\d{1,2}[A-Z]?|\d{1,3})$", re.IGNORECASE)
+
+
+def band_name_from_filename(path: PathLike) -> str:
+    """Guess a band name from a single-band file's name.
+
+    The last ``_``-separated token of the file's stem is used when it looks like a band
+    (``B4``, ``B8A``, ``40``); otherwise the whole stem.
+
+    Examples
+    --------
+    >>> band_name_from_filename("LC08_L1TP_224078_20200518_20200518_01_RT_B4.TIF")
+    'B4'
+    >>> band_name_from_filename("lsat7_2000_40.tif")
+    '40'
+    >>> band_name_from_filename("nir.tif")
+    'nir'
+    """
+    stem = Path(path).stem
+    match = _BAND_TOKEN.search(stem)
+    return match.group(1).upper() if match else stem
+
+
+def _default_chunks(profile: Mapping[str, Any], size: int = DEFAULT_CHUNK_SIZE) -> dict[str, int]:
+    """A chunk shape that is a multiple of the file's internal blocks, near ``size`` pixels."""
+    block_h, block_w = profile["block_shapes"][0]
+
+    def multiple(block: int, extent: int) -> int:
+        if block >= extent or block <= 0:  # striped along this axis, or a single block
+            return min(size, extent)
+        return max(block, (size // block) * block)
+
+    return {"band": -1, "y": multiple(block_h, profile["height"]), "x": multiple(block_w, profile["width"])}
+
+
+def _normalise_chunks(chunks: Any, profile: Mapping[str, Any]) -> dict[str, Any]:
+    if chunks is None or chunks == "auto":
+        return _default_chunks(profile)
+    if isinstance(chunks, int | np.integer):
+        if chunks <= 0:
+            raise InvalidParameterError(f"chunks must be a positive number of pixels, got {chunks}")
+        return {"band": -1, "y": int(chunks), "x": int(chunks)}
+    if isinstance(chunks, Mapping):
+        return {"band": -1, **dict(chunks)}
+    if isinstance(chunks, tuple) and len(chunks) in (2, 3):
+        y, x = chunks[-2:]
+        return {"band": -1 if len(chunks) == 2 else chunks[0], "y": y, "x": x}
+    raise InvalidParameterError(
+        "chunks must be None, 'auto', an int (pixels per chunk edge), a (y, x) tuple or a "
+        f"mapping such as {{'y': 1024, 'x': 1024}}; got {chunks!r}"
+    )
+
+
+def _open_one(profile: Mapping[str, Any], chunks: Mapping[str, Any]) -> xr.DataArray:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            da = rioxarray.open_rasterio(
+                profile["path"], chunks=dict(chunks), masked=False, lock=False
+            )
+    except rasterio.errors.RasterioError as exc:  # pragma: no cover - header already read
+        raise RasterReadError(f"cannot open '{profile['path']}': {exc}") from None
+    return da
+
+
+def open_image(
+    path_or_paths: PathLike | Sequence[PathLike],
+    chunks: int | tuple | Mapping[str, int] | str | None = None,
+    band_names: Sequence[str] | None = None,
+    nodata: float | None = None,
+    masked: bool = True,
+) -> xr.DataArray:
+    """Open one multi-band raster, or several single-band rasters on one grid, as a band cube.
+
+    Nothing is read but the file headers: the result is backed by a dask array.
+
+    Parameters
+    ----------
+    path_or_paths : str, path or sequence of them
+        One raster file (all its bands are used) or a list of files on the same pixel grid
+        (stacked along ``band`` in the order given).
+    chunks : int, tuple, mapping, "auto" or None
+        Chunk size in pixels. ``None``/"auto" uses a multiple of the file's internal blocks
+        near 1024 px; all bands always sit in one chunk.
+    band_names : sequence of str, optional
+        Names for the ``band`` coordinate. By default band descriptions are used when the file
+        has them, else a name taken from each file name (``..._B4.TIF`` → ``"B4"``,
+        ``lsat7_2000_40.tif`` → ``"40"``), else ``"1"``, ``"2"``...
+    nodata : float, optional
+        The value that marks missing pixels, overriding (or supplying) what the files declare.
+        The Landsat 8 sample declares none but has zeros outside its footprint: pass
+        ``nodata=0``.
+    masked : bool, default True
+        If True and a nodata value is known, the cube is float32 with NaN for nodata (the
+        original value stays in ``encoding["_FillValue"]``). If False the raw dtype is kept and
+        ``cube.rio.nodata`` tells the nodata value.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``("band", "y", "x")``, dask-backed, with CRS and transform via rioxarray.
+
+    Raises
+    ------
+    RasterFileNotFoundError
+        A file does not exist (also a ``FileNotFoundError``).
+    RasterReadError
+        A file is not a readable raster.
+    GridMismatchError
+        Several files do not share one grid (they are never resampled silently).
+    InvalidParameterError
+        ``band_names`` has the wrong length, or ``chunks`` is malformed.
+
+    Examples
+    --------
+    >>> import xr_landcover
+    >>> from xr_landcover import datasets
+    >>> cube = xr_landcover.open_image(datasets.nc_landsat7_path())
+    >>> cube.dims
+    ('band', 'y', 'x')
+    >>> list(cube.band.values)
+    ['blue', 'green', 'red', 'nir', 'swir1', 'swir2']
+    >>> cube.dtype, cube.rio.crs is not None
+    (dtype('float32'), True)
+    """
+    if isinstance(path_or_paths, str | os.PathLike):
+        paths = [path_or_paths]
+        single_file = True
+    elif isinstance(path_or_paths, Iterable):
+        paths = list(path_or_paths)
+        single_file = len(paths) == 1
+        if not paths:
+            raise InvalidParameterError("open_image needs at least one path; got an empty list")
+    else:
+        raise InvalidInputTypeError(
+            f"path_or_paths must be a path or a list of paths, got {type(path_or_paths).__name__}"
+        )
+    for p in paths:
+        if not isinstance(p, str | os.PathLike):
+            raise InvalidInputTypeError(f"each path must be a str or os.PathLike, got {p!r}")
+
+    profiles = [_raster_profile(_check_raster_path(p)) for p in paths]
+    first = profiles[0]
+    for other in profiles[1:]:
+        if not _same_grid(first, other):
+            raise GridMismatchError(
+                "the rasters are not on one pixel grid:\n"
+                f"  '{first['path']}': {_grid_text(first)}\n"
+                f"  '{other['path']}': {_grid_text(other)}\n"
+                "Resample one onto the other first (e.g. cube.rio.reproject_match); "
+                "open_image never resamples silently."
+            )
+    chunk_spec = _normalise_chunks(chunks, first)
+
+    parts: list[xr.DataArray] = []
+    names: list[str] = []
+    for profile in profiles:
+        da = _open_one(profile, chunk_spec)
+        file_nodata = nodata if nodata is not None else profile["nodata"]
+        if masked and file_nodata is not None:
+            raw = da
+            da = raw.astype("float32")
+            if not np.isnan(file_nodata):
+                da = da.where(raw != file_nodata)
+        elif not masked and file_nodata is not None and parts:
+            reference = parts[0].attrs.get("_xrl_nodata")
+            if reference is not None and reference != file_nodata:
+                # One cube has one nodata value: map this file's to the first file's.
+                da = da.where(da != file_nodata, reference)
+            file_nodata = reference if reference is not None else file_nodata
+        da.attrs = {"_xrl_nodata": file_nodata}
+        parts.append(da)
+        descriptions = profile["descriptions"]
+        if all(descriptions) and len(set(descriptions)) == len(descriptions):
+            names.extend(descriptions)
+        elif profile["count"] == 1 and not single_file:
+            names.append(band_name_from_filename(profile["path"]))
+        else:
+            names.extend(str(i + 1) for i in range(profile["count"]))
+
+    cube = parts[0] if len(parts) == 1 else xr.concat(parts, dim="band", join="override")
+    file_nodata = parts[0].attrs["_xrl_nodata"]
+    if masked:
+        cube = cube.astype("float32") if file_nodata is not None else cube
+    if band_names is not None:
+        band_names = [str(b) for b in band_names]
+        if len(band_names) != cube.sizes["band"]:
+            raise InvalidParameterError(
+                f"band_names has {len(band_names)} names but the raster(s) have "
+                f"{cube.sizes['band']} bands"
+            )
+        names = band_names
+    if len(set(names)) != len(names):
+        names = [f"{n}_{i + 1}" for i, n in enumerate(names)]
+    cube = cube.assign_coords(band=np.array(names, dtype=object))
+    cube = cube.chunk({"band": -1}) if len(parts) > 1 else cube
+    cube.attrs = {}
+    cube.encoding = {}
+    cube.name = Path(first["path"]).stem if single_file else "bands"
+    cube = cube.rio.write_crs(first["crs"]) if first["crs"] is not None else cube
+    cube = cube.rio.write_transform(first["transform"])
+    if file_nodata is not None:
+        cube = cube.rio.write_nodata(file_nodata, encoded=masked)
+    return cube
+
+
+# --------------------------------------------------------------------------------------------
+# STAC
+# --------------------------------------------------------------------------------------------
+
+
+def _items_from(items: Any) -> list:
+    import pystac
+
+    if isinstance(items, str | os.PathLike):
+        path = Path(items)
+        if not path.exists():
+            raise RasterFileNotFoundError(f"STAC file not found: '{path}'")
+        try:
+            obj = pystac.read_file(str(path))
+        except Exception as exc:  # pystac raises many types for bad JSON
+            raise STACError(f"cannot read '{path}' as a STAC catalog, collection or item: {exc}") from None
+        if isinstance(obj, pystac.Item):
+            return [obj]
+        if isinstance(obj, pystac.ItemCollection):
+            return list(obj)
+        if isinstance(obj, pystac.Catalog):  # Collection subclasses Catalog
+            return list(obj.get_items(recursive=True))
+        raise STACError(f"'{path}' is a STAC {type(obj).__name__}, not a catalog, collection or item")
+    if isinstance(items, pystac.Item):
+        return [items]
+    if isinstance(items, pystac.ItemCollection | Iterable):
+        found = list(items)
+        bad = [i for i in found if not isinstance(i, pystac.Item)]
+        if bad:
+            raise InvalidInputTypeError(
+                f"items must be pystac.Item objects; got {type(bad[0]).__name__}"
+            )
+        return found
+    raise InvalidInputTypeError(
+        "items must be a list of pystac Items, an ItemCollection, or the path to a static "
+        f"catalog/collection JSON; got {type(items).__name__}"
+    )
+
+
+def load_stac(
+    items: Any,
+    bands: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    bbox: Sequence[float] | None = None,
+    bbox_crs: Any = None,
+    crs: Any = None,
+    resolution: float | None = None,
+    chunks: int | Mapping[str, int] | None = None,
+    groupby: str | None = "solar_day",
+    nodata: float | None = None,
+    masked: bool = True,
+) -> xr.DataArray:
+    """Load STAC items as a band cube, mosaicked and clipped by odc-stac.
+
+    Parameters
+    ----------
+    items : list of pystac.Item, pystac.ItemCollection, or path
+        The items, or the path to a static catalog, collection or item collection JSON file
+        (items are gathered recursively).
+    bands : sequence of str, optional
+        Asset keys to load, in this order (default: every raster asset odc-stac finds).
+    ids : sequence of str, optional
+        Keep only the items with these ids (ArcGIS users pick "the scene by OBJECTID").
+    bbox : (minx, miny, maxx, maxy), optional
+        The analysis extent, in ``bbox_crs`` (default EPSG:4326, longitude/latitude).
+    bbox_crs : CRS-like, optional
+        CRS of ``bbox``, e.g. ``"EPSG:3857"`` for a Web Mercator extent.
+    crs, resolution : optional
+        Output CRS and pixel size; default the items' native grid.
+    chunks : int or mapping, optional
+        Chunk edge in pixels (default 1024).
+    groupby : str, default "solar_day"
+        How items are grouped into time steps (passed to :func:`odc.stac.load`).
+    nodata : float, optional
+        Nodata value to use where the items' metadata declare none (the Landsat 8 sample needs
+        ``nodata=0``). Pixels equal to nodata are filled from overlapping items when mosaicking.
+    masked : bool, default True
+        Turn nodata into NaN (float32), as :func:`open_image` does.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``("time", "band", "y", "x")``, or ``("band", "y", "x")`` when there is one
+        time step; dask-backed.
+
+    Raises
+    ------
+    STACError
+        No items (or none with the given ids / inside the bbox), or a band no item has.
+    """
+    import odc.geo.geom
+    import odc.stac
+
+    found = _items_from(items)
+    if ids is not None:
+        wanted = [str(i) for i in ([ids] if isinstance(ids, str) else ids)]
+        by_id = {item.id: item for item in found}
+        missing = [i for i in wanted if i not in by_id]
+        if missing:
+            raise STACError(
+                f"no STAC item with id {missing}; available ids: {sorted(by_id)[:20]}"
+            )
+        found = [by_id[i] for i in wanted]
+    if not found:
+        raise STACError("no STAC items to load (the list, catalog or collection is empty)")
+
+    if bands is not None:
+        bands = [bands] if isinstance(bands, str) else list(bands)
+        known = set().union(*(item.assets for item in found))
+        unknown = [b for b in bands if b not in known]
+        if unknown:
+            raise STACError(f"band(s) {unknown} are not assets of the items; assets: {sorted(known)}")
+
+    load_kwargs: dict[str, Any] = {
+        "bands": bands,
+        "groupby": groupby,
+        "chunks": _stac_chunks(chunks),
+        "fail_on_error": True,
+    }
+    if crs is not None:
+        load_kwargs["crs"] = crs
+    if resolution is not None:
+        load_kwargs["resolution"] = resolution
+    if nodata is not None:
+        load_kwargs["nodata"] = nodata
+    if bbox is not None:
+        if len(bbox) != 4:
+            raise InvalidParameterError(f"bbox must be (minx, miny, maxx, maxy), got {bbox!r}")
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+        if not (minx < maxx and miny < maxy):
+            raise InvalidParameterError(f"bbox must have minx < maxx and miny < maxy, got {bbox!r}")
+        geom = odc.geo.geom.box(minx, miny, maxx, maxy, crs=bbox_crs or "EPSG:4326")
+        footprint = odc.geo.geom.unary_union(
+            [odc.geo.geom.Geometry(item.geometry, crs="EPSG:4326") for item in found if item.geometry]
+        )
+        if footprint is not None and not footprint.intersects(geom.to_crs("EPSG:4326")):
+            raise STACError(f"the bbox {tuple(bbox)} ({bbox_crs or 'EPSG:4326'}) touches none of the items")
+        load_kwargs["geopolygon"] = geom
+
+    try:
+        ds = odc.stac.load(found, **load_kwargs)
+    except ValueError as exc:
+        raise STACError(f"odc-stac could not load the items: {exc}") from None
+
+    band_vars = list(ds.data_vars)
+    cube = ds[band_vars].to_dataarray("band").transpose("time", "band", "y", "x")
+    cube = cube.assign_coords(band=np.array(band_vars, dtype=object))
+    declared = [ds[b].attrs.get("nodata") for b in band_vars]
+    fill = nodata if nodata is not None else next((v for v in declared if v is not None), None)
+    if masked and fill is not None:
+        raw = cube
+        cube = raw.astype("float32")
+        if not np.isnan(fill):
+            cube = cube.where(raw != fill)
+    crs_out = ds.odc.crs
+    cube.attrs = {}
+    cube.name = "bands"
+    if cube.sizes["time"] == 1:
+        cube = cube.isel(time=0, drop=False).drop_vars("time").squeeze()
+        cube = cube.transpose("band", "y", "x")
+    cube = cube.rio.write_crs(str(crs_out))
+    cube = cube.rio.write_transform(ds.odc.geobox.affine)
+    if fill is not None:
+        cube = cube.rio.write_nodata(fill, encoded=masked)
+    return cube
+
+
+def _stac_chunks(chunks: Any) -> dict[str, int]:
+    if chunks is None:
+        return {"x": DEFAULT_CHUNK_SIZE, "y": DEFAULT_CHUNK_SIZE}
+    if isinstance(chunks, int):
+        return {"x": chunks, "y": chunks}
+    if isinstance(chunks, Mapping):
+        return {k: v for k, v in chunks.items() if k in ("x", "y", "time")}
+    raise InvalidParameterError(f"chunks must be an int or a mapping, got {chunks!r}")
