@@ -23,7 +23,7 @@ from .errors import (
     SamplesError,
     STACError,
 )
-from .io import load_stac, open_image
+from .io import load_stac, open_image, stac_item_from_rasters
 
 __version__ = "0.1.0"
 
@@ -32,6 +32,7 @@ __all__ = [
     "datasets",
     "open_image",
     "load_stac",
+    "stac_item_from_rasters",
     "LandcoverAccessor",
     "LandcoverError",
     "InvalidParameterError",

@@ -29,7 +29,7 @@ from .errors import (
     STACError,
 )
 
-__all__ = ["open_image", "load_stac", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["open_image", "load_stac", "stac_item_from_rasters", "DEFAULT_CHUNK_SIZE"]
 
 #: Target edge length, in pixels, of a chunk when the caller gives none.
 DEFAULT_CHUNK_SIZE = 1024
@@ -446,6 +446,7 @@ def load_stac(
 
     band_vars = list(ds.data_vars)
     cube = ds[band_vars].to_dataarray("band").transpose("time", "band", "y", "x")
+    cube = cube.chunk({"band": -1})
     cube = cube.assign_coords(band=np.array(band_vars, dtype=object))
     declared = [ds[b].attrs.get("nodata") for b in band_vars]
     fill = nodata if nodata is not None else next((v for v in declared if v is not None), None)
@@ -458,8 +459,7 @@ def load_stac(
     cube.attrs = {}
     cube.name = "bands"
     if cube.sizes["time"] == 1:
-        cube = cube.isel(time=0, drop=False).drop_vars("time").squeeze()
-        cube = cube.transpose("band", "y", "x")
+        cube = cube.isel(time=0, drop=True)
     cube = cube.rio.write_crs(str(crs_out))
     cube = cube.rio.write_transform(ds.odc.geobox.affine)
     if fill is not None:
@@ -475,3 +475,89 @@ def _stac_chunks(chunks: Any) -> dict[str, int]:
     if isinstance(chunks, Mapping):
         return {k: v for k, v in chunks.items() if k in ("x", "y", "time")}
     raise InvalidParameterError(f"chunks must be an int or a mapping, got {chunks!r}")
+
+
+def stac_item_from_rasters(
+    item_id: str,
+    assets: Mapping[str, PathLike],
+    datetime: Any,
+    properties: Mapping[str, Any] | None = None,
+) -> Any:
+    """Describe local rasters as one STAC item (projection and raster extensions filled in).
+
+    Handy to build a local static catalog for :func:`load_stac` from files on disk, e.g. in
+    tests or air-gapped machines. Only file headers are read.
+
+    Parameters
+    ----------
+    item_id : str
+        The item's id.
+    assets : mapping of band name to path
+        One single-band (or multi-band) raster per asset, all on the same grid.
+    datetime : datetime.datetime or str
+        Acquisition time (ISO 8601 strings are parsed).
+    properties : mapping, optional
+        Extra item properties.
+
+    Returns
+    -------
+    pystac.Item
+
+    Examples
+    --------
+    >>> from xr_landcover import datasets
+    >>> item = stac_item_from_rasters("nc", {"bands": datasets.nc_landsat7_path()}, "2000-05-24")
+    >>> item.properties["proj:shape"]
+    [443, 489]
+    """
+    import datetime as dt
+
+    import pystac
+    from pyproj import Transformer
+    from shapely.geometry import box, mapping
+
+    if isinstance(datetime, str):
+        datetime = dt.datetime.fromisoformat(datetime)
+    if datetime.tzinfo is None:
+        datetime = datetime.replace(tzinfo=dt.UTC)
+    profiles = {name: _raster_profile(_check_raster_path(p)) for name, p in assets.items()}
+    first = next(iter(profiles.values()))
+    for name, other in profiles.items():
+        if not _same_grid(first, other):
+            raise GridMismatchError(f"asset '{name}' is not on the grid of the item's first asset")
+    t = first["transform"]
+    left, top = t.c, t.f
+    right, bottom = left + t.a * first["width"], top + t.e * first["height"]
+    to_lonlat = Transformer.from_crs(first["crs"], "EPSG:4326", always_xy=True)
+    xs = np.linspace(left, right, 21)
+    ys = np.linspace(bottom, top, 21)
+    edge_x = np.concatenate([xs, np.full(21, right), xs[::-1], np.full(21, left)])
+    edge_y = np.concatenate([np.full(21, bottom), ys, np.full(21, top), ys[::-1]])
+    lon, lat = to_lonlat.transform(edge_x, edge_y)
+    footprint = box(min(lon), min(lat), max(lon), max(lat))
+    props = dict(properties or {})
+    epsg = first["crs"].to_epsg()
+    if epsg is not None:
+        props["proj:code"] = f"EPSG:{epsg}"
+    else:
+        props["proj:wkt2"] = first["crs"].to_wkt()
+    props["proj:shape"] = [first["height"], first["width"]]
+    props["proj:transform"] = list(t)[:6]
+    item = pystac.Item(
+        id=item_id, geometry=mapping(footprint), bbox=list(footprint.bounds),
+        datetime=datetime, properties=props,
+    )
+    item.stac_extensions = [
+        "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
+        "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+    ]
+    for name, profile in profiles.items():
+        extra: dict[str, Any] = {
+            "raster:bands": [{"data_type": profile["dtype"], **(
+                {"nodata": profile["nodata"]} if profile["nodata"] is not None else {})}]
+        }
+        item.add_asset(name, pystac.Asset(
+            href=str(Path(profile["path"]).resolve()), media_type=pystac.MediaType.GEOTIFF,
+            roles=["data"], extra_fields=extra,
+        ))
+    return item

@@ -1,0 +1,148 @@
+"""load_stac on a local static STAC catalog built over the two adjacent Landsat 8 scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pystac
+import pytest
+import rasterio
+from pyproj import Transformer
+
+import xr_landcover
+from xr_landcover.io import stac_item_from_rasters
+
+ID_77 = "LC08_224077_20200518"
+ID_78 = "LC08_224078_20200518"
+
+
+@pytest.fixture(scope="module")
+def l8_items(l8_77_band_files, l8_78_band_files):
+    items = []
+    for item_id, files in ((ID_77, l8_77_band_files), (ID_78, l8_78_band_files)):
+        assets = {f.stem.rsplit("_", 1)[1]: f for f in files}  # B2, B3, B4
+        items.append(stac_item_from_rasters(item_id, assets, "2020-05-18T13:40:00"))
+    return items
+
+
+@pytest.fixture(scope="module")
+def catalog_path(l8_items, tmp_path_factory):
+    root = tmp_path_factory.mktemp("stac")
+    catalog = pystac.Catalog(id="l8-sample", description="two adjacent Landsat 8 scenes")
+    collection = pystac.Collection(
+        id="landsat-8-l1", description="Landsat 8 L1TP subsets",
+        extent=pystac.Extent(
+            pystac.SpatialExtent([[-60, -30, -50, -20]]),
+            pystac.TemporalExtent([[l8_items[0].datetime, l8_items[0].datetime]]),
+        ),
+    )
+    for item in l8_items:
+        collection.add_item(item.clone())
+    catalog.add_child(collection)
+    catalog.normalize_hrefs(str(root))
+    catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    return root / "catalog.json"
+
+
+def _read(path):
+    with rasterio.open(path) as src:
+        return src.read(1), src.transform
+
+
+def test_mosaic_over_the_overlap(l8_items, l8_77_band_files, l8_78_band_files, no_compute):
+    cube = xr_landcover.load_stac(l8_items, bands=["B4", "B3", "B2"], nodata=0)
+    assert no_compute.calls == 0  # lazy
+    assert cube.dims == ("band", "y", "x")  # one date: no time dim
+    assert list(cube.band.values) == ["B4", "B3", "B2"]
+    assert cube.chunks[0] == (3,)
+    assert cube.rio.crs.to_epsg() == 32621
+
+
+def test_mosaic_values(l8_items, l8_77_band_files, l8_78_band_files):
+    cube = xr_landcover.load_stac(l8_items, bands=["B2"], nodata=0)
+    mosaic = cube.sel(band="B2").values
+    transform = cube.rio.transform()
+    raw77, t77 = _read(l8_77_band_files[0])
+    raw78, t78 = _read(l8_78_band_files[0])
+
+    def window(t, shape):
+        row0 = round((t.f - transform.f) / transform.e)
+        col0 = round((t.c - transform.c) / transform.a)
+        return slice(row0, row0 + shape[0]), slice(col0, col0 + shape[1])
+
+    w77, w78 = window(t77, raw77.shape), window(t78, raw78.shape)
+    m77, m78 = mosaic[w77], mosaic[w78]
+    # every valid pixel of each scene is in the mosaic, either from that scene or the other
+    valid77 = raw77 > 0
+    assert not np.isnan(m77[valid77]).any()
+    valid78 = raw78 > 0
+    assert not np.isnan(m78[valid78]).any()
+    # the scenes overlap: where both are valid the mosaic holds one of the two values
+    overlap = np.zeros(mosaic.shape, bool)
+    overlap[w77] |= valid77
+    both = np.zeros(mosaic.shape, bool)
+    both[w78] = overlap[w78] & valid78
+    assert both.sum() > 100_000
+    v77 = np.full(mosaic.shape, np.nan)
+    v77[w77] = np.where(valid77, raw77, np.nan)
+    v78 = np.full(mosaic.shape, np.nan)
+    v78[w78] = np.where(valid78, raw78, np.nan)
+    assert np.all((mosaic[both] == v77[both]) | (mosaic[both] == v78[both]))
+    # where only the row-78 scene has data, its values come through unchanged
+    only78 = ~np.isnan(v78) & np.isnan(v77)
+    np.testing.assert_array_equal(mosaic[only78], v78[only78])
+    # nothing outside both footprints
+    assert np.isnan(mosaic[np.isnan(v77) & np.isnan(v78)]).all()
+
+
+def test_ids_select_scenes(l8_items, l8_78_band_files):
+    cube = xr_landcover.load_stac(l8_items, ids=[ID_78], nodata=0)
+    assert cube.sizes == {"band": 3, "y": 1860, "x": 2041}
+    raw, transform = _read(l8_78_band_files[2])
+    assert cube.rio.transform().almost_equals(transform)
+    np.testing.assert_array_equal(
+        np.nan_to_num(cube.sel(band="B4").values[900:964, 700:764]), raw[900:964, 700:764]
+    )
+
+
+def test_bbox_in_web_mercator(l8_items):
+    to_3857 = Transformer.from_crs("EPSG:32621", "EPSG:3857", always_xy=True)
+    # an analysis extent of about 15 x 12 km inside the row-78 scene, given in Web Mercator
+    (x0, x1), (y0, y1) = to_3857.transform([740000, 755000], [-2800000, -2788000])
+    cube = xr_landcover.load_stac(l8_items, bbox=(x0, y0, x1, y1), bbox_crs="EPSG:3857", nodata=0)
+    left, bottom, right, top = cube.rio.bounds()
+    assert cube.rio.crs.to_epsg() == 32621
+    assert 738000 < left < 741000 and 754000 < right < 757000
+    assert -2802000 < bottom < -2799000 and -2789000 < top < -2786000
+    assert cube.sizes["x"] < 600 and cube.sizes["y"] < 600
+
+
+def test_static_catalog_path(catalog_path):
+    cube = xr_landcover.load_stac(catalog_path, ids=[ID_77], nodata=0)
+    assert cube.sizes == {"band": 3, "y": 1515, "x": 2006}
+
+
+def test_time_dimension_for_several_dates(l8_items):
+    later = l8_items[1].clone()
+    later.id = "LC08_224078_20200603"
+    later.datetime = later.datetime.replace(month=6, day=3)
+    cube = xr_landcover.load_stac([l8_items[1], later], nodata=0)
+    assert cube.dims == ("time", "band", "y", "x") and cube.sizes["time"] == 2
+
+
+def test_errors(l8_items, tmp_path):
+    with pytest.raises(xr_landcover.STACError, match="no STAC item with id"):
+        xr_landcover.load_stac(l8_items, ids=["nope"])
+    with pytest.raises(xr_landcover.STACError, match="not assets"):
+        xr_landcover.load_stac(l8_items, bands=["B9"])
+    with pytest.raises(xr_landcover.STACError, match="touches none"):
+        xr_landcover.load_stac(l8_items, bbox=(0, 0, 1, 1))
+    with pytest.raises(xr_landcover.STACError, match="no STAC items"):
+        xr_landcover.load_stac([])
+    with pytest.raises(xr_landcover.RasterFileNotFoundError):
+        xr_landcover.load_stac(tmp_path / "catalog.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(xr_landcover.STACError, match="cannot read"):
+        xr_landcover.load_stac(bad)
+    with pytest.raises(xr_landcover.InvalidInputTypeError):
+        xr_landcover.load_stac(42)
