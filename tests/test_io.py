@@ -51,8 +51,9 @@ def test_band_names_argument(l8_rgb_file):
 
 
 def test_band_descriptions_are_used(tmp_path):
-    path = write_raster(tmp_path / "desc.tif", np.ones((2, 8, 8), "uint8"),
-                        descriptions=["red", "nir"])
+    path = write_raster(
+        tmp_path / "desc.tif", np.ones((2, 8, 8), "uint8"), descriptions=["red", "nir"]
+    )
     assert list(xr_landcover.open_image(path).band.values) == ["red", "nir"]
 
 

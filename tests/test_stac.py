@@ -29,7 +29,8 @@ def catalog_path(l8_items, tmp_path_factory):
     root = tmp_path_factory.mktemp("stac")
     catalog = pystac.Catalog(id="l8-sample", description="two adjacent Landsat 8 scenes")
     collection = pystac.Collection(
-        id="landsat-8-l1", description="Landsat 8 L1TP subsets",
+        id="landsat-8-l1",
+        description="Landsat 8 L1TP subsets",
         extent=pystac.Extent(
             pystac.SpatialExtent([[-60, -30, -50, -20]]),
             pystac.TemporalExtent([[l8_items[0].datetime, l8_items[0].datetime]]),

@@ -54,13 +54,14 @@ class LandcoverAccessor:
         da = self._require_cube()
         names = ", ".join(str(b) for b in da.band.values)
         res = da.rio.resolution()
+        nodata = da.rio.encoded_nodata if da.rio.encoded_nodata is not None else da.rio.nodata
         chunks = "in memory" if da.chunks is None else f"chunks {tuple(c[0] for c in da.chunks)}"
         lines = [
             f"band cube: {da.sizes['band']} bands ({names}), {da.sizes['y']} x {da.sizes['x']} px, "
             f"{da.dtype}",
             f"CRS: {da.rio.crs.to_string()}, pixel {abs(res[0]):g} x {abs(res[1]):g}",
             f"bounds: {tuple(round(v, 3) for v in da.rio.bounds())}",
-            f"nodata: {da.rio.encoded_nodata if da.rio.encoded_nodata is not None else da.rio.nodata}, "
+            f"nodata: {nodata}, "
             f"{chunks}",
         ]
         return "\n".join(lines)

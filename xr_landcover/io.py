@@ -79,8 +79,9 @@ def _raster_profile(path: Path) -> dict[str, Any]:
 
 def _grid_text(profile: Mapping[str, Any]) -> str:
     t = profile["transform"]
+    crs = profile["crs"].to_string() if profile["crs"] else None
     return (
-        f"{profile['width']}x{profile['height']} px, CRS {profile['crs'].to_string() if profile['crs'] else None}, "
+        f"{profile['width']}x{profile['height']} px, CRS {crs}, "
         f"origin ({t.c:.3f}, {t.f:.3f}), pixel ({t.a:.3f}, {t.e:.3f})"
     )
 
@@ -126,7 +127,11 @@ def _default_chunks(profile: Mapping[str, Any], size: int = DEFAULT_CHUNK_SIZE) 
             return min(size, extent)
         return max(block, (size // block) * block)
 
-    return {"band": -1, "y": multiple(block_h, profile["height"]), "x": multiple(block_w, profile["width"])}
+    return {
+        "band": -1,
+        "y": multiple(block_h, profile["height"]),
+        "x": multiple(block_w, profile["width"]),
+    }
 
 
 def _normalise_chunks(chunks: Any, profile: Mapping[str, Any]) -> dict[str, Any]:
@@ -315,14 +320,18 @@ def _items_from(items: Any) -> list:
         try:
             obj = pystac.read_file(str(path))
         except Exception as exc:  # pystac raises many types for bad JSON
-            raise STACError(f"cannot read '{path}' as a STAC catalog, collection or item: {exc}") from None
+            raise STACError(
+                f"cannot read '{path}' as a STAC catalog, collection or item: {exc}"
+            ) from None
         if isinstance(obj, pystac.Item):
             return [obj]
         if isinstance(obj, pystac.ItemCollection):
             return list(obj)
         if isinstance(obj, pystac.Catalog):  # Collection subclasses Catalog
             return list(obj.get_items(recursive=True))
-        raise STACError(f"'{path}' is a STAC {type(obj).__name__}, not a catalog, collection or item")
+        raise STACError(
+            f"'{path}' is a STAC {type(obj).__name__}, not a catalog, collection or item"
+        )
     if isinstance(items, pystac.Item):
         return [items]
     if isinstance(items, pystac.ItemCollection | Iterable):
@@ -399,9 +408,7 @@ def load_stac(
         by_id = {item.id: item for item in found}
         missing = [i for i in wanted if i not in by_id]
         if missing:
-            raise STACError(
-                f"no STAC item with id {missing}; available ids: {sorted(by_id)[:20]}"
-            )
+            raise STACError(f"no STAC item with id {missing}; available ids: {sorted(by_id)[:20]}")
         found = [by_id[i] for i in wanted]
     if not found:
         raise STACError("no STAC items to load (the list, catalog or collection is empty)")
@@ -411,7 +418,9 @@ def load_stac(
         known = set().union(*(item.assets for item in found))
         unknown = [b for b in bands if b not in known]
         if unknown:
-            raise STACError(f"band(s) {unknown} are not assets of the items; assets: {sorted(known)}")
+            raise STACError(
+                f"band(s) {unknown} are not assets of the items; assets: {sorted(known)}"
+            )
 
     load_kwargs: dict[str, Any] = {
         "bands": bands,
@@ -433,10 +442,16 @@ def load_stac(
             raise InvalidParameterError(f"bbox must have minx < maxx and miny < maxy, got {bbox!r}")
         geom = odc.geo.geom.box(minx, miny, maxx, maxy, crs=bbox_crs or "EPSG:4326")
         footprint = odc.geo.geom.unary_union(
-            [odc.geo.geom.Geometry(item.geometry, crs="EPSG:4326") for item in found if item.geometry]
+            [
+                odc.geo.geom.Geometry(item.geometry, crs="EPSG:4326")
+                for item in found
+                if item.geometry
+            ]
         )
         if footprint is not None and not footprint.intersects(geom.to_crs("EPSG:4326")):
-            raise STACError(f"the bbox {tuple(bbox)} ({bbox_crs or 'EPSG:4326'}) touches none of the items")
+            raise STACError(
+                f"the bbox {tuple(bbox)} ({bbox_crs or 'EPSG:4326'}) touches none of the items"
+            )
         load_kwargs["geopolygon"] = geom
 
     try:
@@ -544,8 +559,11 @@ def stac_item_from_rasters(
     props["proj:shape"] = [first["height"], first["width"]]
     props["proj:transform"] = list(t)[:6]
     item = pystac.Item(
-        id=item_id, geometry=mapping(footprint), bbox=list(footprint.bounds),
-        datetime=datetime, properties=props,
+        id=item_id,
+        geometry=mapping(footprint),
+        bbox=list(footprint.bounds),
+        datetime=datetime,
+        properties=props,
     )
     item.stac_extensions = [
         "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
@@ -553,11 +571,20 @@ def stac_item_from_rasters(
     ]
     for name, profile in profiles.items():
         extra: dict[str, Any] = {
-            "raster:bands": [{"data_type": profile["dtype"], **(
-                {"nodata": profile["nodata"]} if profile["nodata"] is not None else {})}]
+            "raster:bands": [
+                {
+                    "data_type": profile["dtype"],
+                    **({"nodata": profile["nodata"]} if profile["nodata"] is not None else {}),
+                }
+            ]
         }
-        item.add_asset(name, pystac.Asset(
-            href=str(Path(profile["path"]).resolve()), media_type=pystac.MediaType.GEOTIFF,
-            roles=["data"], extra_fields=extra,
-        ))
+        item.add_asset(
+            name,
+            pystac.Asset(
+                href=str(Path(profile["path"]).resolve()),
+                media_type=pystac.MediaType.GEOTIFF,
+                roles=["data"],
+                extra_fields=extra,
+            ),
+        )
     return item
