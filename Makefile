@@ -27,11 +27,11 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check xr_landcover tests benchmarks scripts
 
 docs: $(VENV)/.test-installed
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 
 test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check xr_landcover tests benchmarks scripts
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 	$(PY) -m pytest xr_landcover tests
 
 clean:
