@@ -24,13 +24,13 @@ demo: $(VENV)/.demo-installed
 	$(VENV)/bin/xr-landcover demo --output $(DEMO_OUT)
 
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check xr_landcover tests benchmarks scripts
+	$(VENV)/bin/ruff check .
 
 docs: $(VENV)/.test-installed
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 
 test: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check xr_landcover tests benchmarks scripts
+	$(VENV)/bin/ruff check .
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 	$(PY) -m pytest xr_landcover tests
 
