@@ -169,3 +169,44 @@ def test_accessor_rejects_non_cube():
 
     with pytest.raises(xr_landcover.DimensionError, match="band"):
         xr.DataArray(np.zeros((3, 3)), dims=("a", "b")).landcover.summary()
+
+
+def _tiled_raster(path, rng_seed=0):
+    data = (np.random.default_rng(rng_seed).random((2, 512, 512)) * 255).astype("uint8")
+    return write_raster(
+        path, data, tiled=True, blockxsize=256, blockysize=256, compress="deflate"
+    ), data
+
+
+def test_corrupt_block_names_file_and_window(tmp_path):
+    path, data = _tiled_raster(tmp_path / "corrupt.tif")
+    with rasterio.open(path) as src:  # byte offset of the bottom-right tile of band 1
+        offset = int(src.get_tag_item("BLOCK_OFFSET_1_1", "TIFF", bidx=1))
+    raw = bytearray(path.read_bytes())
+    raw[offset + 10 : offset + 3000] = b"\xab" * 2990
+    path.write_bytes(bytes(raw))
+    cube = xr_landcover.open_image(path, chunks=256)  # the header is intact: opens fine
+    np.testing.assert_array_equal(cube.isel(y=slice(0, 256)).values, data[:, :256])
+    with pytest.raises(xr_landcover.RasterReadError) as info:
+        cube.compute()
+    message = str(info.value)
+    assert "corrupt.tif" in message and "rows 256:512, columns 256:512" in message
+
+
+def test_truncated_file(tmp_path):
+    path, _ = _tiled_raster(tmp_path / "truncated.tif")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    try:
+        cube = xr_landcover.open_image(path, chunks=256)
+    except xr_landcover.RasterReadError:
+        return  # the header itself was cut: refused at open time, also fine
+    with pytest.raises(xr_landcover.RasterReadError, match="truncated.tif"):
+        cube.compute()
+
+
+def test_reader_handles_steps_and_integer_indices(nc_band_files):
+    cube = xr_landcover.open_image(nc_band_files[0], masked=False)
+    with rasterio.open(nc_band_files[0]) as src:
+        raw = src.read(1)
+    np.testing.assert_array_equal(cube[0, ::7, 3].values, raw[::7, 3])
+    np.testing.assert_array_equal(cube.isel(x=slice(10, 400, 3)).values[0], raw[:, 10:400:3])

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import rasterio
 import rasterio.errors
+import rasterio.windows
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
+from dask.base import tokenize as dask_tokenize
 
 from .errors import (
     GridMismatchError,
@@ -152,16 +154,77 @@ def _normalise_chunks(chunks: Any, profile: Mapping[str, Any]) -> dict[str, Any]
     )
 
 
+class RasterWindowReader:
+    """An array-like view of a raster file that reads one window per ``__getitem__``.
+
+    ``dask.array.from_array`` calls it once per chunk. Each call opens the file itself (no
+    shared handle, so threads and processes read in parallel) and turns a read failure into a
+    :class:`RasterReadError` that names the file and the window, instead of GDAL's bare
+    "Read failed".
+    """
+
+    def __init__(self, path: PathLike, count: int, height: int, width: int, dtype: str):
+        self.path = str(path)
+        self.shape = (count, height, width)
+        self.dtype = np.dtype(dtype)
+        self.ndim = 3
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (3 - len(key))
+        bands, rows, cols = (k if isinstance(k, slice) else slice(int(k), int(k) + 1) for k in key)
+        b0, b1, _ = bands.indices(self.shape[0])
+        r0, r1, _ = rows.indices(self.shape[1])
+        c0, c1, _ = cols.indices(self.shape[2])
+        window = rasterio.windows.Window(c0, r0, max(c1 - c0, 0), max(r1 - r0, 0))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                with rasterio.open(self.path) as src:
+                    data = src.read(list(range(b0 + 1, b1 + 1)), window=window)
+        except rasterio.errors.RasterioError as exc:
+            raise RasterReadError(
+                f"cannot read rows {r0}:{r1}, columns {c0}:{c1} (bands {b0 + 1}-{b1}) of "
+                f"'{self.path}': {str(exc).rstrip('.')}. The file is corrupt or truncated "
+                "in that window."
+            ) from None
+        # apply steps and integer indices the window could not express
+        steps = tuple(slice(None, None, k.step) if isinstance(k, slice) else 0 for k in key)
+        return data[steps]
+
+
+def _pixel_centres(start: float, step: float, n: int) -> np.ndarray:
+    return start + step * (np.arange(n) + 0.5)
+
+
 def _open_one(profile: Mapping[str, Any], chunks: Mapping[str, Any]) -> xr.DataArray:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            da = rioxarray.open_rasterio(
-                profile["path"], chunks=dict(chunks), masked=False, lock=False
-            )
-    except rasterio.errors.RasterioError as exc:  # pragma: no cover - header already read
-        raise RasterReadError(f"cannot open '{profile['path']}': {exc}") from None
-    return da
+    import dask.array as dsa
+
+    path = profile["path"]
+    reader = RasterWindowReader(
+        path, profile["count"], profile["height"], profile["width"], profile["dtype"]
+    )
+    band_chunk = chunks.get("band", -1)
+    data = dsa.from_array(
+        reader,
+        chunks=(band_chunk, chunks["y"], chunks["x"]),
+        lock=False,
+        asarray=True,
+        fancy=False,
+        meta=np.empty((0, 0, 0), dtype=reader.dtype),
+        name="open_image-"
+        + dask_tokenize(path, os.path.getmtime(path), reader.shape, dict(chunks)),
+    )
+    t = profile["transform"]
+    return xr.DataArray(
+        data,
+        dims=("band", "y", "x"),
+        coords={
+            "band": np.arange(1, profile["count"] + 1),
+            "y": _pixel_centres(t.f, t.e, profile["height"]),
+            "x": _pixel_centres(t.c, t.a, profile["width"]),
+        },
+    )
 
 
 def open_image(
