@@ -147,3 +147,43 @@ def test_errors(l8_items, tmp_path):
         xr_landcover.load_stac(bad)
     with pytest.raises(xr_landcover.InvalidInputTypeError):
         xr_landcover.load_stac(42)
+
+
+@pytest.fixture(scope="module")
+def rgbn_items():
+    from conftest import RGBN
+
+    items = []
+    for path in sorted(RGBN.glob("rgbn_2*.tif")):
+        day = path.stem.split("_")[1]
+        items.append(
+            stac_item_from_rasters(
+                f"rgbn_{day}",
+                {"rgbn": path},
+                f"{day[:4]}-{day[4:6]}-{day[6:]}",
+                band_names={"rgbn": ["red", "green", "blue", "nir"]},
+            )
+        )
+    return items
+
+
+def test_time_series_of_multiband_assets(rgbn_items):
+    from conftest import RGBN
+
+    cube = xr_landcover.load_stac(rgbn_items, bands=["nir", "red"])
+    assert cube.dims == ("time", "band", "y", "x")
+    assert cube.sizes == {"time": 4, "band": 2, "y": 403, "x": 515}
+    assert list(cube.band.values) == ["nir", "red"]
+    assert str(cube.time.values[2])[:10] == "2016-05-17"
+    with rasterio.open(RGBN / "rgbn_20160517.tif") as src:
+        nir = src.read(4)
+    np.testing.assert_array_equal(cube.isel(time=2).sel(band="nir").values, nir)
+
+
+def test_band_names_must_match_band_count():
+    from conftest import RGBN
+
+    with pytest.raises(xr_landcover.InvalidParameterError, match="has 2 names"):
+        stac_item_from_rasters(
+            "x", {"rgbn": RGBN / "rgbn.tif"}, "2016-01-01", band_names={"rgbn": ["a", "b"]}
+        )

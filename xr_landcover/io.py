@@ -478,11 +478,12 @@ def load_stac(
 
     if bands is not None:
         bands = [bands] if isinstance(bands, str) else list(bands)
-        known = set().union(*(item.assets for item in found))
+        known = _stac_band_names(found)
         unknown = [b for b in bands if b not in known]
         if unknown:
             raise STACError(
-                f"band(s) {unknown} are not assets of the items; assets: {sorted(known)}"
+                f"band(s) {unknown} are not assets (or named bands of assets) of the items; "
+                f"available: {sorted(known)}"
             )
 
     load_kwargs: dict[str, Any] = {
@@ -545,6 +546,18 @@ def load_stac(
     return cube
 
 
+def _stac_band_names(items: Sequence[Any]) -> set[str]:
+    """Asset keys, plus the band names and ``asset.N`` aliases of multi-band assets."""
+    names: set[str] = set()
+    for item in items:
+        for key, asset in item.assets.items():
+            names.add(key)
+            for i, band in enumerate(asset.extra_fields.get("eo:bands", []), start=1):
+                names.add(f"{key}.{i}")
+                names.update(str(band[f]) for f in ("name", "common_name") if band.get(f))
+    return names
+
+
 def _stac_chunks(chunks: Any) -> dict[str, int]:
     if chunks is None:
         return {"x": DEFAULT_CHUNK_SIZE, "y": DEFAULT_CHUNK_SIZE}
@@ -560,6 +573,7 @@ def stac_item_from_rasters(
     assets: Mapping[str, PathLike],
     datetime: Any,
     properties: Mapping[str, Any] | None = None,
+    band_names: Mapping[str, Sequence[str]] | None = None,
 ) -> Any:
     """Describe local rasters as one STAC item (projection and raster extensions filled in).
 
@@ -576,6 +590,9 @@ def stac_item_from_rasters(
         Acquisition time (ISO 8601 strings are parsed).
     properties : mapping, optional
         Extra item properties.
+    band_names : mapping of asset name to band names, optional
+        Names of the bands inside multi-band assets (written as ``eo:bands``), e.g.
+        ``{"rgbn": ["red", "green", "blue", "nir"]}``.
 
     Returns
     -------
@@ -631,6 +648,7 @@ def stac_item_from_rasters(
     item.stac_extensions = [
         "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
         "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+        "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
     ]
     for name, profile in profiles.items():
         extra: dict[str, Any] = {
@@ -640,7 +658,17 @@ def stac_item_from_rasters(
                     **({"nodata": profile["nodata"]} if profile["nodata"] is not None else {}),
                 }
             ]
+            * profile["count"]
         }
+        names = (band_names or {}).get(name)
+        if profile["count"] > 1 or names:
+            names = list(names or (f"{name}.{i + 1}" for i in range(profile["count"])))
+            if len(names) != profile["count"]:
+                raise InvalidParameterError(
+                    f"band_names['{name}'] has {len(names)} names; the asset has "
+                    f"{profile['count']} bands"
+                )
+            extra["eo:bands"] = [{"name": n} for n in names]
         item.add_asset(
             name,
             pystac.Asset(
