@@ -1,0 +1,87 @@
+"""change_table / change_map on generated class-map time series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import xr_landcover
+from xr_landcover.change import change_map, change_table
+
+
+def _maps(chunks=None):
+    rng = np.random.default_rng(3)
+    first = rng.choice([1, 2, 5], size=(60, 80)).astype("uint8")
+    second = first.copy()
+    second[rng.random(first.shape) < 0.3] = 5
+    second[:5] = 0  # nodata at the second date
+    data = np.stack([first, second])
+    maps = xr.DataArray(
+        data,
+        dims=("time", "y", "x"),
+        coords={
+            "time": np.array(["2016-01-01", "2017-02-03"], dtype="datetime64[ns]"),
+            "y": 1000.0 - 30 * (np.arange(60) + 0.5),
+            "x": 500.0 + 30 * (np.arange(80) + 0.5),
+        },
+        attrs={
+            "flag_values": [1, 2, 5],
+            "class_names": ["water", "forest", "crops"],
+            "colormap": {1: (0, 0, 255), 2: (0, 128, 0), 5: (255, 255, 0)},
+            "_FillValue": 0,
+        },
+    ).rio.write_crs("EPSG:32618")
+    return (maps.chunk({"time": 1, "y": chunks, "x": chunks}) if chunks else maps), data
+
+
+@pytest.mark.parametrize("chunks", [None, 16, 25])
+def test_change_table_counts_pixels(chunks):
+    maps, data = _maps(chunks)
+    table = change_table(maps, "2016-01-01", "2017-02-03", units="pixels")
+    valid = (data[0] > 0) & (data[1] > 0)
+    for i, a in enumerate([1, 2, 5]):
+        for j, b in enumerate([1, 2, 5]):
+            expected = int(((data[0] == a) & (data[1] == b) & valid).sum())
+            assert table.iloc[i, j] == expected
+    assert table.loc["total", "total"] == valid.sum()
+    assert list(table.index) == ["water", "forest", "crops", "total"]
+
+
+def test_change_table_hectares():
+    maps, data = _maps(16)
+    ha = change_table(maps, 0, -1)  # 30 m pixels = 0.09 ha
+    pixels = change_table(maps, 0, -1, units="pixels")
+    np.testing.assert_allclose(ha.to_numpy(), pixels.to_numpy() * 0.09)
+
+
+def test_change_map_codes_and_colours():
+    maps, data = _maps(16)
+    change = change_map(maps, 0, 1)
+    assert change.chunks is not None and change.dtype == np.uint16
+    codes = change.values
+    assert (codes[:5] == 0).all()
+    # water (position 0) -> crops (position 2) is code 1 + 0*3 + 2 = 3
+    mask = (data[0] == 1) & (data[1] == 5)
+    assert (codes[mask] == 3).all()
+    assert change.attrs["class_names"][2] == "water to crops"
+    assert change.attrs["colormap"][3] == (255, 255, 0)
+    assert change.attrs["colormap"][1] == (220, 220, 220)  # water unchanged
+    assert "2016-01-01 to 2017-02-03" in change.attrs["long_name"]
+    assert change.rio.crs == maps.rio.crs
+
+
+def test_errors():
+    maps, _ = _maps()
+    with pytest.raises(xr_landcover.DimensionError, match="time"):
+        change_table(maps.isel(time=0))
+    with pytest.raises(xr_landcover.InvalidParameterError, match="not a time step"):
+        change_table(maps, "2001-01-01", -1)
+    with pytest.raises(xr_landcover.InvalidParameterError, match="out of range"):
+        change_map(maps, 0, 5)
+    with pytest.raises(xr_landcover.InvalidParameterError, match="units"):
+        change_table(maps, units="acres")
+    bare = maps.copy()
+    bare.attrs = {}
+    with pytest.raises(xr_landcover.InvalidParameterError, match="flag_values"):
+        change_table(bare)
