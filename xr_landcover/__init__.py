@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import datasets
 from .accessor import LandcoverAccessor
+from .accuracy import AccuracyReport, accuracy, accuracy_points
 from .errors import (
     BandMismatchError,
     DimensionError,
@@ -34,6 +35,9 @@ __all__ = [
     "load_stac",
     "stac_item_from_rasters",
     "LandcoverAccessor",
+    "accuracy",
+    "accuracy_points",
+    "AccuracyReport",
     "LandcoverError",
     "InvalidParameterError",
     "InvalidInputTypeError",

@@ -9,7 +9,6 @@ Three functions and one value object:
   producer's and overall accuracy with standard errors.
 * :func:`accuracy_points` draws stratified random (or simple random) assessment points from a
   class map, as ArcGIS's *Create Accuracy Assessment Points* does.
-* :func:`class_areas` counts the pixels and area of each class of a map.
 
 Conventions
 -----------
@@ -58,7 +57,7 @@ from .errors import (
     SamplesError,
 )
 
-__all__ = ["AccuracyReport", "accuracy", "accuracy_points", "class_areas"]
+__all__ = ["AccuracyReport", "accuracy", "accuracy_points"]
 
 #: Value of ``GrndTruth`` in points from :func:`accuracy_points` that nobody labelled yet.
 UNLABELLED = -1
@@ -177,36 +176,11 @@ def _area_unit(class_map: xr.DataArray | None, unit: str | None) -> str:
     return unit
 
 
-def class_areas(class_map: xr.DataArray, unit: str | None = None) -> pd.DataFrame:
-    """Pixel count, area and share of each class of a class map.
+def _class_area_table(class_map: xr.DataArray, unit: str | None = None) -> pd.DataFrame:
+    """Pixels, area (in ``unit``) and share of each class: one counting pass over the map.
 
-    One pass over the map computes a small table of pixels per class per chunk; nodata
-    pixels are left out.
-
-    Parameters
-    ----------
-    class_map : xarray.DataArray
-        2-D ``("y", "x")`` integer class map with a CRS.
-    unit : {"ha", "km2", "m2", "pixels"}, optional
-        Unit of the ``area`` column; default hectares for a CRS in metres, else pixels.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by class name: ``value``, ``pixels``, ``area``, ``proportion``; the unit is in
-        ``df.attrs["unit"]``.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> m = xr.DataArray(np.array([[1, 1], [2, 0]], dtype="uint8"), dims=("y", "x"),
-    ...                  coords={"y": [15.0, 5.0], "x": [5.0, 15.0]}, attrs={"_FillValue": 0})
-    >>> m = m.rio.write_crs("EPSG:32618")
-    >>> class_areas(m)[["pixels", "area"]]
-           pixels  area
-    class
-    1           2  0.02
-    2           1  0.01
+    (The package's public :func:`xr_landcover.class_areas` gives the same for users; this one
+    also keeps classes missing from ``flag_values`` and any integer dtype.)
     """
     class_map = _require_class_map(class_map)
     unit = _area_unit(class_map, unit)
@@ -435,7 +409,7 @@ class AccuracyReport:
                 "area estimates need the mapped area of each class: pass map_areas=... or "
                 "build the report with xr_landcover.accuracy(class_map, reference)"
             )
-        table = class_areas(self.class_map, unit=unit)
+        table = _class_area_table(self.class_map, unit=unit)
         by_value = dict(zip(table["value"], table["area"]))
         extra = [
             str(name)
@@ -455,6 +429,7 @@ class AccuracyReport:
         confidence: float = 0.95,
         map_areas: Mapping[str, float] | Sequence[float] | None = None,
         unit: str | None = None,
+        z: float | None = None,
     ) -> pd.DataFrame:
         """Error-adjusted areas and accuracies with standard errors (Olofsson et al. 2014).
 
@@ -482,6 +457,10 @@ class AccuracyReport:
         unit : {"ha", "km2", "m2", "pixels"}, optional
             Unit of the areas computed from the class map (default hectares for a CRS in
             metres).  With ``map_areas`` the areas stay in the unit given.
+        z : float, optional
+            Multiplier of the standard errors for the intervals, instead of the normal
+            quantile of ``confidence`` (1.959964 at 0.95); ``z=1.96`` gives the rounded
+            value that Olofsson et al. (2014) and sits use.
 
         Returns
         -------
@@ -511,8 +490,10 @@ class AccuracyReport:
         >>> est = rep.area_estimates()
         >>> round(est.loc["deforestation", "area"] * 0.09)  # hectares
         21158
-        >>> round(est.loc["deforestation", "area_ci"] * 0.09)
+        >>> round(est.loc["deforestation", "area_ci"] * 0.09)  # the 95 % interval's half-width
         6158
+        >>> float(round(est.loc["deforestation", "users_accuracy"], 2))
+        0.88
         """
         if not 0.0 < confidence < 1.0:
             raise InvalidParameterError(f"confidence must be in (0, 1), got {confidence}")
@@ -555,7 +536,10 @@ class AccuracyReport:
                 if i != j
             ]
             producers_var[j] = (own + producers[j] ** 2 * sum(others)) / n_hat_col[j] ** 2
-        z = float(norm.ppf(0.5 + confidence / 2.0))
+        if z is None:
+            z = float(norm.ppf(0.5 + confidence / 2.0))
+        elif not z > 0:
+            raise InvalidParameterError(f"z must be positive, got {z}")
         area_se = np.sqrt(area_var)
         df = pd.DataFrame(
             {

@@ -1,0 +1,551 @@
+"""Tests of xr_landcover.accuracy: report vs scikit-learn, Olofsson et al. (2014), sampling."""
+
+from __future__ import annotations
+
+import importlib
+
+import dask.array as da
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio.features
+import xarray as xr
+from shapely.geometry import box
+from sklearn.metrics import (
+    accuracy_score,
+    cohen_kappa_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+)
+
+from xr_landcover import datasets
+from xr_landcover.accuracy import AccuracyReport, accuracy, accuracy_points
+from xr_landcover.errors import (
+    DimensionError,
+    InvalidParameterError,
+    MissingCRSError,
+    NoSamplesError,
+    SamplesError,
+)
+
+CRS = "EPSG:32618"
+RES = 30.0
+X0, Y0 = 500_000.0, 4_000_000.0
+NAMES = ["water", "forest", "crops", "urban"]
+
+
+def make_map(data: np.ndarray, chunks=40, nodata=0, res=RES, crs=CRS, x0=X0, y0=Y0):
+    """A class map DataArray following the package's convention (values 1..4, nodata 0)."""
+    ny, nx = data.shape
+    arr = da.from_array(data, chunks=chunks) if chunks else data
+    m = xr.DataArray(
+        arr,
+        dims=("y", "x"),
+        coords={"y": y0 - (np.arange(ny) + 0.5) * res, "x": x0 + (np.arange(nx) + 0.5) * res},
+        attrs={
+            "_FillValue": nodata,
+            "flag_values": [1, 2, 3, 4],
+            "flag_meanings": " ".join(NAMES),
+            "class_names": list(NAMES),
+            "colormap": {1: (0, 0, 255), 2: (0, 128, 0), 3: (255, 255, 0), 4: (255, 0, 0)},
+        },
+    )
+    return m.rio.write_crs(crs)
+
+
+@pytest.fixture(scope="module")
+def map_data() -> np.ndarray:
+    """120 x 100 px, four classes in blocks with noise, a nodata corner."""
+    rng = np.random.default_rng(42)
+    yy, xx = np.mgrid[0:120, 0:100]
+    data = (1 + (yy // 30) % 4).astype("uint8")
+    flip = rng.random(data.shape) < 0.15
+    data[flip] = rng.integers(1, 5, flip.sum())
+    data[:20, :25] = 0  # nodata corner
+    return data
+
+
+@pytest.fixture(scope="module")
+def class_map(map_data) -> xr.DataArray:
+    return make_map(map_data)
+
+
+def centre(row, col, res=RES, x0=X0, y0=Y0):
+    return x0 + (np.asarray(col) + 0.5) * res, y0 - (np.asarray(row) + 0.5) * res
+
+
+def noisy_reference(values: np.ndarray, rng, p=0.25) -> np.ndarray:
+    ref = values.copy()
+    flip = rng.random(len(ref)) < p
+    ref[flip] = rng.integers(1, 5, flip.sum())
+    return ref
+
+
+def assert_matches_sklearn(rep: AccuracyReport, m: np.ndarray, r: np.ndarray):
+    labels = list(rep.class_values)
+    # scikit-learn puts the truth (reference) in rows; the report puts the map in rows
+    np.testing.assert_array_equal(rep.counts, confusion_matrix(r, m, labels=labels).T)
+    assert rep.n_samples == len(m)
+    assert rep.overall_accuracy == pytest.approx(accuracy_score(r, m), abs=1e-12)
+    assert rep.kappa == pytest.approx(cohen_kappa_score(r, m, labels=labels), abs=1e-12)
+    prec, rec, f1, _ = precision_recall_fscore_support(r, m, labels=labels, zero_division=np.nan)
+    np.testing.assert_allclose(rep.users_accuracy.to_numpy(), prec, atol=1e-12)
+    np.testing.assert_allclose(rep.producers_accuracy.to_numpy(), rec, atol=1e-12)
+    defined = ~np.isnan(f1)
+    np.testing.assert_allclose(rep.f1.to_numpy()[defined], f1[defined], atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# accuracy() against scikit-learn
+# --------------------------------------------------------------------------------------------
+
+
+def test_points_in_another_crs_equal_sklearn(class_map, map_data):
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 120, 400)
+    cols = rng.integers(0, 100, 400)
+    truth_map = map_data[rows, cols]
+    ref = noisy_reference(truth_map, rng)
+    x, y = centre(rows, cols)
+    pts = gpd.GeoDataFrame({"id": ref}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    pts = pts.to_crs("EPSG:4326")  # the reference is not in the map's CRS
+    rep = accuracy(class_map, pts)
+    on_data = truth_map != 0
+    assert rep.excluded["nodata"] == int((~on_data).sum()) > 0
+    assert rep.n_excluded == rep.excluded["nodata"]
+    assert rep.class_names == tuple(NAMES)
+    assert_matches_sklearn(rep, truth_map[on_data], ref[on_data])
+    cm = rep.confusion_matrix
+    assert list(cm.index) == [*NAMES, "Total"] and list(cm.columns) == [*NAMES, "Total"]
+    assert cm.loc["Total", "Total"] == rep.n_samples
+    np.testing.assert_array_equal(cm.loc[NAMES, "Total"], rep.counts.sum(axis=1))
+
+
+def test_points_outside_and_unlabelled_are_counted(class_map, map_data):
+    rows = np.array([30, 40, 50, 60])
+    cols = np.array([30, 40, 50, 60])
+    x, y = centre(rows, cols)
+    x = np.append(x, [X0 - 1000.0, X0 + 50_000.0])  # two points beyond the map
+    y = np.append(y, [Y0 - 100.0, Y0 - 100.0])
+    ref = np.append(map_data[rows, cols], [1, 2]).astype(float)
+    ref[0] = np.nan  # not labelled
+    pts = gpd.GeoDataFrame({"Classvalue": ref}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    rep = accuracy(class_map, pts)
+    assert rep.excluded == {"outside": 2, "nodata": 0, "unlabelled": 1}
+    assert rep.n_samples == 3 and rep.overall_accuracy == 1.0
+    assert "3 samples" in repr(rep) and "2 outside" in repr(rep)
+
+
+def test_reference_wholly_outside_raises(class_map):
+    pts = gpd.GeoDataFrame(
+        {"id": [1, 2]}, geometry=gpd.points_from_xy([0.0, 10.0], [45.0, 46.0]), crs="EPSG:4326"
+    )
+    with pytest.raises(NoSamplesError, match="no reference feature falls inside"):
+        accuracy(class_map, pts)
+
+
+def test_all_on_nodata_raises(class_map):
+    x, y = centre(np.array([1, 2]), np.array([1, 2]))
+    pts = gpd.GeoDataFrame({"id": [1, 2]}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    with pytest.raises(NoSamplesError, match="nodata"):
+        accuracy(class_map, pts)
+
+
+def test_classes_only_in_reference_get_zero_rows(class_map, map_data):
+    rng = np.random.default_rng(3)
+    rows = rng.integers(20, 120, 200)
+    cols = rng.integers(0, 100, 200)
+    m = map_data[rows, cols]
+    ref = m.astype(np.int64)
+    ref[:30] = 9  # a class the map does not have
+    x, y = centre(rows, cols)
+    pts = gpd.GeoDataFrame(
+        {"id": ref, "label": np.where(ref == 9, "wetland", "x")},
+        geometry=gpd.points_from_xy(x, y),
+        crs=CRS,
+    )
+    rep = accuracy(class_map, pts, name_field="label")
+    assert rep.class_values == (1, 2, 3, 4, 9)
+    assert rep.class_names[-1] == "wetland"
+    assert rep.confusion_matrix.loc["wetland", NAMES + ["wetland"]].sum() == 0
+    assert rep.confusion_matrix.loc["Total", "wetland"] == 30
+    assert rep.producers_accuracy["wetland"] == 0.0
+    assert np.isnan(rep.users_accuracy["wetland"])
+    assert_matches_sklearn(rep, m, ref)
+
+
+def test_no_common_class_raises(class_map):
+    x, y = centre(np.array([50, 60]), np.array([50, 60]))
+    pts = gpd.GeoDataFrame({"id": [11, 12]}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    with pytest.raises(SamplesError, match="no class is common"):
+        accuracy(class_map, pts)
+
+
+def test_class_names_as_reference_values(class_map, map_data):
+    rows, cols = np.array([30, 60, 90, 100]), np.array([50, 50, 50, 70])
+    x, y = centre(rows, cols)
+    names = [NAMES[v - 1] for v in map_data[rows, cols]]
+    pts = gpd.GeoDataFrame({"cover": names}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    rep = accuracy(class_map, pts, class_field="cover")
+    assert rep.overall_accuracy == 1.0 and rep.n_samples == 4
+
+
+def test_class_field_detection(class_map):
+    x, y = centre(np.array([50]), np.array([50]))
+    pts = gpd.GeoDataFrame({"a": [1], "b": [2]}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    with pytest.raises(SamplesError, match=r"integer columns: \['a', 'b'\]"):
+        accuracy(class_map, pts)
+    assert accuracy(class_map, pts, class_field="a").n_samples == 1
+    with pytest.raises(SamplesError, match="not a column"):
+        accuracy(class_map, pts, class_field="nope")
+
+
+def test_reference_without_crs_and_bad_map(class_map, map_data):
+    x, y = centre(np.array([50]), np.array([50]))
+    pts = gpd.GeoDataFrame({"id": [1]}, geometry=gpd.points_from_xy(x, y))
+    with pytest.raises(MissingCRSError):
+        accuracy(class_map, pts)
+    with pytest.raises(DimensionError):
+        accuracy(class_map.expand_dims(time=2), pts.set_crs(CRS))
+
+
+def test_polygons_sampled_at_pixel_centres_on_custom_crs(tmp_path):
+    """NC scene (custom LCC CRS): an NDVI class map vs the training polygons (EPSG:3358)."""
+    cube = datasets.nc_landsat7(chunks=128)
+    red, nir = cube.sel(band="red"), cube.sel(band="nir")
+    ndvi = (nir - red) / (nir + red)
+    classes = xr.where(ndvi.isnull(), 0, np.clip(np.floor((ndvi + 0.2) * 10), 1, 7))
+    cmap = classes.astype("uint8").rio.write_crs(cube.rio.crs)
+    cmap.attrs = {"_FillValue": 0, "flag_values": list(range(1, 8))}
+    polygons = datasets.nc_training_polygons()
+    path = tmp_path / "reference.gpkg"
+    polygons.to_file(path)
+    rep = accuracy(cmap, path)  # class_field "id" found on its own; path read
+    # independent check: burn the polygons at pixel centres on the map's grid
+    burnt = rasterio.features.rasterize(
+        zip(polygons.to_crs(cmap.rio.crs).geometry, polygons["id"]),
+        out_shape=cmap.shape,
+        transform=cmap.rio.transform(),
+        fill=-1,
+        all_touched=False,
+        dtype="int32",
+    )
+    values = cmap.values
+    covered = burnt >= 0
+    valid = covered & (values != 0)
+    assert rep.excluded["nodata"] == int((covered & (values == 0)).sum()) > 0
+    assert_matches_sklearn(rep, values[valid].astype(int), burnt[valid])
+
+
+def test_points_and_polygons_mixed(class_map, map_data):
+    x, y = centre(np.array([70]), np.array([70]))
+    px, py = centre(np.array([100, 103]), np.array([10, 12]))  # a 4 x 3 px rectangle
+    poly = box(px[0] - 15, py[1] - 15, px[1] + 15, py[0] + 15)
+    gdf = gpd.GeoDataFrame(
+        {"id": [int(map_data[70, 70]), 1]},
+        geometry=[gpd.points_from_xy(x, y)[0], poly],
+        crs=CRS,
+    ).to_crs("EPSG:3857")
+    rep = accuracy(class_map, gdf)
+    assert rep.n_samples == 1 + 4 * 3
+    m = np.append(map_data[70, 70], map_data[100:104, 10:13].ravel())
+    r = np.append(map_data[70, 70], np.ones(12, dtype=int))
+    assert_matches_sklearn(rep, m, r)
+
+
+def test_raster_reference_same_grid_and_other_grid(class_map, map_data):
+    rng = np.random.default_rng(5)
+    ref = map_data.copy()
+    flip = rng.random(ref.shape) < 0.2
+    ref[flip] = rng.integers(1, 5, flip.sum())
+    ref[100:, 90:] = 255  # nodata in the reference
+    ref_da = make_map(ref, chunks=(60, 50), nodata=255)
+    rep = accuracy(class_map, ref_da)
+    valid = (map_data != 0) & (ref != 255)
+    assert_matches_sklearn(rep, map_data[valid], ref[valid])
+    assert rep.excluded["nodata"] == int(((map_data == 0) & (ref != 255)).sum())
+    # the same reference on a larger grid, offset by whole pixels: reprojected (nearest) onto
+    # the map's grid, it must give exactly the same matrix
+    big = np.full((140, 130), 255, dtype="uint8")
+    big[7 : 7 + 120, 11 : 11 + 100] = ref
+    big_da = make_map(big, chunks=None, nodata=255, x0=X0 - 11 * RES, y0=Y0 + 7 * RES)
+    np.testing.assert_array_equal(accuracy(class_map, big_da).counts, rep.counts)
+
+
+# --------------------------------------------------------------------------------------------
+# Laziness: only the chunks holding points are read
+# --------------------------------------------------------------------------------------------
+
+
+def tracked_map(data: np.ndarray, chunks: int):
+    loads: list[tuple[int, int]] = []
+
+    def load(block, block_info=None):
+        loads.append(tuple(block_info[0]["chunk-location"]))
+        return block
+
+    arr = da.from_array(data, chunks=chunks).map_blocks(
+        load, dtype=data.dtype, meta=np.array((), dtype=data.dtype)
+    )
+    return make_map(data, chunks=None).copy(data=arr), loads
+
+
+def test_accuracy_reads_only_chunks_with_points(map_data):
+    cmap, loads = tracked_map(map_data, 40)  # 3 x 3 chunks
+    # one point of each class, all in chunk (1, 2): rows 40-79, columns 80-99
+    window = map_data[40:80, 80:100]
+    first = [np.argwhere(window == v)[0] for v in (1, 2, 3, 4)]
+    rows = np.array([40 + r for r, _ in first])
+    cols = np.array([80 + c for _, c in first])
+    x, y = centre(rows, cols)
+    pts = gpd.GeoDataFrame({"id": map_data[rows, cols]}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    rep = accuracy(cmap, pts)
+    assert rep.overall_accuracy == 1.0
+    assert set(loads) == {(1, 2)}
+    loads.clear()
+    est = rep.area_estimates(unit="pixels")  # the one counting pass: each chunk once
+    assert sorted(loads) == sorted((i, j) for i in range(3) for j in range(3))
+    for v, name in zip([1, 2, 3, 4], NAMES):
+        assert est.loc[name, "map_area"] == (map_data == v).sum()
+
+
+def test_accuracy_points_reads_only_chunks_it_needs(map_data):
+    cmap, loads = tracked_map(map_data, 20)  # 6 x 5 = 30 chunks
+    pts = accuracy_points(cmap, n=8, random_state=2)
+    chunks_with_points = {(r // 20, c // 20) for r, c in pixel_rowcol(pts)}
+    counting, second = loads[:30], loads[30:]
+    assert sorted(counting) == sorted((i, j) for i in range(6) for j in range(5))
+    assert sorted(second) == sorted(chunks_with_points) and len(second) < 30
+
+
+# --------------------------------------------------------------------------------------------
+# Olofsson et al. (2014) and sits
+# --------------------------------------------------------------------------------------------
+
+OLOFSSON_COUNTS = [[66, 0, 5, 4], [0, 55, 8, 12], [1, 0, 153, 11], [2, 1, 9, 313]]
+OLOFSSON_NAMES = ["deforestation", "forest gain", "stable forest", "stable non-forest"]
+OLOFSSON_PIXELS = [200_000, 150_000, 3_200_000, 6_450_000]
+
+
+def test_olofsson_2014_worked_example():
+    """Section 5 of the paper: Table 8 counts, 30 m pixels (0.09 ha), Tables 9-10 / text."""
+    rep = AccuracyReport.from_confusion_matrix(OLOFSSON_COUNTS, OLOFSSON_NAMES)
+    # the paper rounds the normal quantile to 1.96
+    est = rep.area_estimates(map_areas=dict(zip(OLOFSSON_NAMES, OLOFSSON_PIXELS)), z=1.96)
+    # Table 9: estimated area proportions, 4 decimals
+    p = np.array(OLOFSSON_PIXELS) / sum(OLOFSSON_PIXELS)
+    cells = p[:, None] * np.array(OLOFSSON_COUNTS) / np.sum(OLOFSSON_COUNTS, axis=1)[:, None]
+    table9 = [
+        [0.0176, 0.0000, 0.0013, 0.0011],
+        [0.0000, 0.0110, 0.0016, 0.0024],
+        [0.0019, 0.0000, 0.2967, 0.0213],
+        [0.0040, 0.0020, 0.0179, 0.6212],
+    ]
+    np.testing.assert_array_equal(np.round(cells, 4), table9)
+    np.testing.assert_array_equal(
+        np.round(est["area_proportion"], 4), [0.0235, 0.0130, 0.3175, 0.6460]
+    )
+    ha = est[["area", "area_ci", "area_se"]] * 0.09
+    # error-adjusted areas (ha) with 95 % half-widths
+    assert round(ha.loc["deforestation", "area"]) == 21_158
+    assert round(ha.loc["deforestation", "area_ci"]) == 6_158
+    assert round(ha.loc["deforestation", "area_se"]) == 3_142
+    assert round(est.loc["deforestation", "area_proportion_se"], 4) == 0.0035
+    assert round(ha.loc["forest gain", "area"]) == 11_686
+    assert round(ha.loc["forest gain", "area_ci"]) == 3_756
+    assert round(ha.loc["stable forest", "area"]) == 285_770
+    assert round(ha.loc["stable forest", "area_ci"]) == 15_510
+    assert round(ha.loc["stable non-forest", "area"]) == 581_386
+    assert round(ha.loc["stable non-forest", "area_ci"]) == 16_282
+    # accuracies with 95 % half-widths, two decimals
+    two = est.round(2)
+    assert two["users_accuracy"].tolist() == [0.88, 0.73, 0.93, 0.96]
+    assert two["users_accuracy_ci"].tolist() == [0.07, 0.10, 0.04, 0.02]
+    assert two["producers_accuracy"].tolist() == [0.75, 0.85, 0.93, 0.96]
+    assert two["producers_accuracy_ci"].tolist() == [0.21, 0.25, 0.03, 0.02]
+    assert round(est.attrs["overall_accuracy"], 2) == 0.95
+    assert round(est.attrs["overall_accuracy_ci"], 2) == 0.02
+    exact = rep.area_estimates(map_areas=OLOFSSON_PIXELS)  # z from confidence=0.95
+    assert exact.attrs["z"] == pytest.approx(1.959964, abs=1e-6)
+    np.testing.assert_allclose(exact["area_ci"] / est["area_ci"], 1.959964 / 1.96)
+    np.testing.assert_allclose(exact["area"], est["area"])
+
+
+def sits_area_assess(error_matrix: np.ndarray, area: np.ndarray) -> dict[str, np.ndarray]:
+    """The formulas of sits's ``.sits_accuracy_area_assess`` (e-sensing/sits, R/sits_accuracy.R):
+    ``weight = area / sum(area)``; ``prop = weight * n / rowSums(n)``;
+    ``error_adjusted_area = colSums(prop) * sum(area)``;
+    ``stderr_prop = sqrt(colSums((weight * prop - prop^2) / (rowSums(n) - 1)))``;
+    ``stderr_area = sum(area) * stderr_prop``; ``conf_interval = 1.96 * stderr_area``;
+    user = ``diag(prop) / rowSums(prop)``, producer = ``diag(prop) / colSums(prop)``,
+    overall = ``sum(diag(prop))``."""
+    n = error_matrix.astype(float)
+    weight = area / area.sum()
+    rows = n.sum(axis=1)
+    prop = weight[:, None] * n / rows[:, None]
+    stderr_prop = np.sqrt(((weight[:, None] * prop - prop**2) / (rows[:, None] - 1)).sum(axis=0))
+    return {
+        "error_adjusted_area": prop.sum(axis=0) * area.sum(),
+        "stderr_area": area.sum() * stderr_prop,
+        "conf_interval": 1.96 * area.sum() * stderr_prop,
+        "user": np.diag(prop) / prop.sum(axis=1),
+        "producer": np.diag(prop) / prop.sum(axis=0),
+        "overall": np.trace(prop),
+    }
+
+
+def test_area_estimates_match_sits_formulas(class_map, map_data):
+    rng = np.random.default_rng(11)
+    pts = accuracy_points(class_map, n=300, allocation="equal", random_state=4)
+    pts["GrndTruth"] = noisy_reference(pts["Classified"].to_numpy(), rng, p=0.3)
+    rep = accuracy(class_map, pts)
+    est = rep.area_estimates(unit="ha", z=1.96)
+    area_ha = np.array([(map_data == v).sum() for v in (1, 2, 3, 4)]) * RES * RES / 1e4
+    sits = sits_area_assess(rep.counts, area_ha)
+    np.testing.assert_allclose(est["map_area"], area_ha)
+    np.testing.assert_allclose(est["area"], sits["error_adjusted_area"], rtol=1e-12)
+    np.testing.assert_allclose(est["area_se"], sits["stderr_area"], rtol=1e-12)
+    np.testing.assert_allclose(est["area_ci"], sits["conf_interval"], rtol=1e-12)
+    np.testing.assert_allclose(est["users_accuracy"], sits["user"], rtol=1e-12)
+    np.testing.assert_allclose(est["producers_accuracy"], sits["producer"], rtol=1e-12)
+    assert est.attrs["overall_accuracy"] == pytest.approx(sits["overall"], rel=1e-12)
+    assert est["area"].sum() == pytest.approx(area_ha.sum())
+    assert est.attrs["unit"] == "ha"
+
+
+def test_area_estimates_errors():
+    rep = AccuracyReport.from_confusion_matrix([[5, 1], [0, 4]], ["a", "b"])
+    with pytest.raises(InvalidParameterError, match="map_areas"):
+        rep.area_estimates()
+    with pytest.raises(InvalidParameterError, match="confidence"):
+        rep.area_estimates(confidence=1.5, map_areas=[1, 1])
+    with pytest.raises(InvalidParameterError, match="not in the matrix"):
+        rep.area_estimates(map_areas={"a": 1, "zzz": 2})
+    # a class found only in the reference (no map area, no row) is fine
+    only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 2], [0, 4, 0], [0, 0, 0]])
+    est = only_ref.area_estimates(map_areas=[60.0, 40.0, 0.0])
+    assert est["area"].sum() == pytest.approx(100.0)
+    assert est.loc["2", "area"] == pytest.approx(60 * 2 / 8)
+    # a mapped class without samples cannot be estimated
+    with pytest.raises(SamplesError, match="no sample"):
+        only_ref.area_estimates(map_areas=[60.0, 30.0, 10.0])
+
+
+def test_area_estimates_refuse_mapped_class_without_samples(class_map, map_data):
+    rows, cols = np.array([30, 31, 60, 61]), np.array([50, 50, 50, 50])
+    x, y = centre(rows, cols)
+    pts = gpd.GeoDataFrame({"id": map_data[rows, cols]}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    rep = accuracy(class_map, pts)
+    with pytest.raises(SamplesError, match=r"\['water', 'urban'\] have mapped area but no sample"):
+        rep.area_estimates()
+
+
+# --------------------------------------------------------------------------------------------
+# accuracy_points
+# --------------------------------------------------------------------------------------------
+
+
+def pixel_rowcol(pts: gpd.GeoDataFrame) -> list[tuple[int, int]]:
+    cols = np.floor((pts.geometry.x.to_numpy() - X0) / RES).astype(int)
+    rows = np.floor((Y0 - pts.geometry.y.to_numpy()) / RES).astype(int)
+    return list(zip(rows.tolist(), cols.tolist()))
+
+
+def test_accuracy_points_stratified_proportional(class_map, map_data):
+    pts = accuracy_points(class_map, n=200, random_state=0)
+    assert pts.crs == class_map.rio.crs and len(pts) == 200
+    counts = np.array([(map_data == v).sum() for v in (1, 2, 3, 4)])
+    expected = counts / counts.sum() * 200
+    got = pts["Classified"].value_counts().sort_index().to_numpy()
+    assert np.all(np.abs(got - expected) < 1)  # largest remainders
+    rc = pixel_rowcol(pts)
+    assert len(set(rc)) == len(rc)  # without replacement
+    r, c = np.array(rc).T
+    np.testing.assert_array_equal(map_data[r, c], pts["Classified"])  # never on nodata
+    assert (pts["GrndTruth"] == -1).all()
+    assert set(pts["class_name"]) == set(NAMES)
+    # deterministic for a seed, different for another
+    again = accuracy_points(class_map, n=200, random_state=0)
+    assert pixel_rowcol(again) == rc
+    assert pixel_rowcol(accuracy_points(class_map, n=200, random_state=1)) != rc
+
+
+def test_accuracy_points_equal_min_per_class_and_random(map_data):
+    data = map_data.copy()
+    data[(data == 4)] = 3
+    data[60:63, 40:42] = 4  # a rare class: 6 pixels
+    cmap = make_map(data, chunks=25)
+    eq = accuracy_points(cmap, n=40, allocation="equal", random_state=5)
+    assert eq["Classified"].value_counts().sort_index().tolist() == [10, 10, 10, 6]
+    prop = accuracy_points(cmap, n=40, min_per_class=5, random_state=5)
+    vc = prop["Classified"].value_counts()
+    assert vc[4] == 5 and vc.sum() >= 40
+    rnd = accuracy_points(cmap, n=300, strategy="random", random_state=5)
+    r, c = np.array(pixel_rowcol(rnd)).T
+    assert len(rnd) == 300 and (data[r, c] != 0).all()
+    np.testing.assert_array_equal(data[r, c], rnd["Classified"])
+    with pytest.raises(InvalidParameterError):
+        accuracy_points(cmap, strategy="systematic")
+    with pytest.raises(InvalidParameterError):
+        accuracy_points(cmap, allocation="neyman")
+
+
+def test_accuracy_points_round_trip_through_a_file(tmp_path, class_map):
+    pts = accuracy_points(class_map, n=50, random_state=3)
+    pts["GrndTruth"] = pts["Classified"]
+    path = tmp_path / "points.gpkg"
+    pts.to_crs("EPSG:4326").to_file(path)
+    rep = accuracy(class_map, path)  # GrndTruth chosen over Classified
+    assert rep.n_samples == 50 and rep.overall_accuracy == 1.0 and rep.kappa == 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Report display and helpers
+# --------------------------------------------------------------------------------------------
+
+
+def test_report_display_and_tables():
+    rep = AccuracyReport.from_confusion_matrix(
+        pd.DataFrame([[8, 2], [1, 9]], index=["water", "land"])
+    )
+    text = repr(rep)
+    assert "overall accuracy 0.8500" in text and "water" in text and "Total" in text
+    html = rep._repr_html_()
+    assert "<table" in html and "kappa" in html
+    table = rep.to_dataframe()
+    assert table.loc["water", "U_Accuracy"] == pytest.approx(0.8)
+    assert table.loc["P_Accuracy", "land"] == pytest.approx(9 / 11)
+    assert table.loc["P_Accuracy", "U_Accuracy"] == pytest.approx(0.85)
+    assert table.loc["Kappa", "Kappa"] == pytest.approx(rep.kappa)
+    with pytest.raises(InvalidParameterError):
+        AccuracyReport.from_confusion_matrix([[1, 2, 3]])
+
+
+def test_area_units(class_map, map_data):
+    pts = accuracy_points(class_map, n=40, allocation="equal", random_state=0)
+    pts["GrndTruth"] = pts["Classified"]
+    rep = accuracy(class_map, pts)
+    pixels = np.array([(map_data == v).sum() for v in (1, 2, 3, 4)])
+    for unit, factor in [("ha", 0.09), ("km2", 0.0009), ("m2", 900.0), ("pixels", 1.0)]:
+        est = rep.area_estimates(unit=unit)
+        np.testing.assert_allclose(est["map_area"], pixels * factor)
+        np.testing.assert_allclose(est["area"], pixels * factor)  # a perfect sample
+        assert est.attrs["unit"] == unit
+    lonlat = make_map(map_data, res=0.001, crs="EPSG:4326", x0=10.0, y0=45.0)
+    lonlat_pts = accuracy_points(lonlat, n=40, allocation="equal", random_state=0)
+    lonlat_pts["GrndTruth"] = lonlat_pts["Classified"]
+    geographic = accuracy(lonlat, lonlat_pts)
+    with pytest.raises(InvalidParameterError, match="metres"):
+        geographic.area_estimates(unit="ha")
+    assert geographic.area_estimates().attrs["unit"] == "pixels"
+
+
+def test_module_public_names():
+    # the package's name ``accuracy`` is the function; the module stays reachable
+    import xr_landcover
+
+    acc_mod = importlib.import_module("xr_landcover.accuracy")
+    assert xr_landcover.accuracy is accuracy and xr_landcover.AccuracyReport is AccuracyReport
+    assert xr_landcover.accuracy_points is accuracy_points
+    assert set(acc_mod.__all__) == {"AccuracyReport", "accuracy", "accuracy_points"}
