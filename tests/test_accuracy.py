@@ -549,3 +549,11 @@ def test_module_public_names():
     assert xr_landcover.accuracy is accuracy and xr_landcover.AccuracyReport is AccuracyReport
     assert xr_landcover.accuracy_points is accuracy_points
     assert set(acc_mod.__all__) == {"AccuracyReport", "accuracy", "accuracy_points"}
+
+
+def test_accessor_methods(class_map):
+    pts = class_map.landcover.accuracy_points(n=30, allocation="equal", random_state=7)
+    assert len(pts) == 30 and pts["Classified"].value_counts().min() >= 7
+    pts["GrndTruth"] = pts["Classified"]
+    rep = class_map.landcover.accuracy(pts)
+    assert rep.n_samples == 30 and rep.overall_accuracy == 1.0

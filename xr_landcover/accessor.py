@@ -65,3 +65,18 @@ class LandcoverAccessor:
             f"{chunks}",
         ]
         return "\n".join(lines)
+
+    # -- accuracy assessment (accuracy.py) ------------------------------------------------------
+    def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None):
+        """Assess this class map against reference points, polygons or a raster: see
+        :func:`xr_landcover.accuracy`."""
+        from .accuracy import accuracy
+
+        return accuracy(self._obj, reference, class_field=class_field, name_field=name_field)
+
+    def accuracy_points(self, n: int = 500, strategy: str = "stratified_random", **options):
+        """Random accuracy-assessment points on this class map: see
+        :func:`xr_landcover.accuracy_points`."""
+        from .accuracy import accuracy_points
+
+        return accuracy_points(self._obj, n=n, strategy=strategy, **options)
