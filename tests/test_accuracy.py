@@ -132,7 +132,7 @@ def test_points_outside_and_unlabelled_are_counted(class_map, map_data):
     ref[0] = np.nan  # not labelled
     pts = gpd.GeoDataFrame({"Classvalue": ref}, geometry=gpd.points_from_xy(x, y), crs=CRS)
     rep = accuracy(class_map, pts)
-    assert rep.excluded == {"outside": 2, "nodata": 0, "unlabelled": 1}
+    assert rep.excluded == {"outside": 2, "nodata": 0, "unlabelled": 1, "no_pixel_centre": 0}
     assert rep.n_samples == 3 and rep.overall_accuracy == 1.0
     assert "3 samples" in repr(rep) and "2 outside" in repr(rep)
 
@@ -242,13 +242,16 @@ def test_points_and_polygons_mixed(class_map, map_data):
     x, y = centre(np.array([70]), np.array([70]))
     px, py = centre(np.array([100, 103]), np.array([10, 12]))  # a 4 x 3 px rectangle
     poly = box(px[0] - 15, py[1] - 15, px[1] + 15, py[0] + 15)
+    tiny = box(X0 + 3 * RES + 1, Y0 - 50 * RES + 1, X0 + 3 * RES + 5, Y0 - 50 * RES + 5)
+    far = box(X0 - 900, Y0 - 900, X0 - 600, Y0 - 600)
     gdf = gpd.GeoDataFrame(
-        {"id": [int(map_data[70, 70]), 1]},
-        geometry=[gpd.points_from_xy(x, y)[0], poly],
+        {"id": [int(map_data[70, 70]), 1, 2, 3]},
+        geometry=[gpd.points_from_xy(x, y)[0], poly, tiny, far],
         crs=CRS,
     ).to_crs("EPSG:3857")
     rep = accuracy(class_map, gdf)
     assert rep.n_samples == 1 + 4 * 3
+    assert rep.excluded == {"outside": 1, "nodata": 0, "unlabelled": 0, "no_pixel_centre": 1}
     m = np.append(map_data[70, 70], map_data[100:104, 10:13].ravel())
     r = np.append(map_data[70, 70], np.ones(12, dtype=int))
     assert_matches_sklearn(rep, m, r)

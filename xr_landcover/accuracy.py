@@ -232,8 +232,10 @@ class AccuracyReport:
     class_names : tuple of str
         Class names, same order.
     excluded : dict
-        Reference samples left out and why: ``"outside"`` (beyond the map), ``"nodata"`` (on
-        a nodata pixel), ``"unlabelled"`` (class field missing or ``-1``).
+        Reference samples left out and why: ``"outside"`` (points, or whole polygons, beyond
+        the map), ``"nodata"`` (samples on a nodata pixel), ``"unlabelled"`` (features whose
+        class field is missing or ``-1``), ``"no_pixel_centre"`` (polygons inside the map that
+        contain no pixel centre).
     class_map : xarray.DataArray or None
         The map assessed; :meth:`area_estimates` counts its pixels per class.
     map_areas : pandas.Series or None
@@ -772,7 +774,12 @@ def _accuracy_vector(
     labelled = codes != UNLABELLED
     gdf = gdf.loc[labelled].to_crs(class_map.rio.crs)
     codes = codes[labelled]
-    excluded = {"outside": 0, "nodata": 0, "unlabelled": int((~labelled).sum())}
+    excluded = {
+        "outside": 0,
+        "nodata": 0,
+        "unlabelled": int((~labelled).sum()),
+        "no_pixel_centre": 0,
+    }
 
     geoms = gdf.geometry.to_numpy()
     kinds = shapely.get_type_id(geoms)
@@ -792,10 +799,14 @@ def _accuracy_vector(
         cols_l.append(col[inside])
         cls_l.append(codes[is_point][index][inside])
     n_polygons_outside = 0
+    map_box = shapely.box(*class_map.rio.bounds())
     for geom, code in zip(geoms[is_area], codes[is_area]):
         rr, cc = _polygon_pixels(class_map, geom)
         if len(rr) == 0:
-            n_polygons_outside += 1
+            if geom.intersects(map_box):  # inside, but smaller than a pixel
+                excluded["no_pixel_centre"] += 1
+            else:
+                n_polygons_outside += 1
         rows_l.append(rr)
         cols_l.append(cc)
         cls_l.append(np.full(len(rr), code, dtype=np.int64))
@@ -903,7 +914,7 @@ def _accuracy_raster(class_map: xr.DataArray, reference: xr.DataArray) -> Accura
         counts=counts,
         class_values=tuple(values),
         class_names=tuple(names),
-        excluded={"outside": 0, "nodata": int(nodata), "unlabelled": 0},
+        excluded={"outside": 0, "nodata": int(nodata), "unlabelled": 0, "no_pixel_centre": 0},
         class_map=class_map,
     )
 
