@@ -496,6 +496,8 @@ def test_accuracy_points_equal_min_per_class_and_random(map_data):
 
 def test_accuracy_points_round_trip_through_a_file(tmp_path, class_map):
     pts = accuracy_points(class_map, n=50, random_state=3)
+    with pytest.raises(NoSamplesError, match="no reference feature is labelled"):
+        accuracy(class_map, pts)  # GrndTruth still -1
     pts["GrndTruth"] = pts["Classified"]
     path = tmp_path / "points.gpkg"
     pts.to_crs("EPSG:4326").to_file(path)

@@ -772,6 +772,11 @@ def _accuracy_vector(
     map_names = _map_classes(class_map)
     codes, ref_names = _class_codes(gdf, field_name, name_field, map_names)
     labelled = codes != UNLABELLED
+    if not labelled.any():
+        raise NoSamplesError(
+            f"no reference feature is labelled: {field_name!r} is missing or {UNLABELLED} "
+            "everywhere (fill GrndTruth with the reference class of each point)"
+        )
     gdf = gdf.loc[labelled].to_crs(class_map.rio.crs)
     codes = codes[labelled]
     excluded = {
