@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import rasterio.features
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 from sklearn.metrics import (
     accuracy_score,
@@ -88,7 +90,9 @@ def assert_matches_sklearn(rep: AccuracyReport, m: np.ndarray, r: np.ndarray):
     np.testing.assert_array_equal(rep.counts, confusion_matrix(r, m, labels=labels).T)
     assert rep.n_samples == len(m)
     assert rep.overall_accuracy == pytest.approx(accuracy_score(r, m), abs=1e-12)
-    assert rep.kappa == pytest.approx(cohen_kappa_score(r, m, labels=labels), abs=1e-12)
+    assert rep.kappa == pytest.approx(
+        cohen_kappa_score(r, m, labels=labels), abs=1e-12, nan_ok=True
+    )
     prec, rec, f1, _ = precision_recall_fscore_support(r, m, labels=labels, zero_division=np.nan)
     np.testing.assert_allclose(rep.users_accuracy.to_numpy(), prec, atol=1e-12)
     np.testing.assert_allclose(rep.producers_accuracy.to_numpy(), rec, atol=1e-12)
@@ -562,3 +566,26 @@ def test_accessor_methods(class_map):
     pts["GrndTruth"] = pts["Classified"]
     rep = class_map.landcover.accuracy(pts)
     assert rep.n_samples == 30 and rep.overall_accuracy == 1.0
+
+
+def test_raster_reference_from_a_geotiff(tmp_path, class_map, map_data):
+    from conftest import write_raster
+
+    ref = map_data.copy()
+    ref[50:60, :] = 2
+    ref[ref == 0] = 255
+    path = write_raster(tmp_path / "ref.tif", ref, crs=CRS, origin=(X0, Y0), res=RES, nodata=255)
+    rep = accuracy(class_map, path)
+    valid = map_data != 0
+    assert_matches_sklearn(rep, map_data[valid], ref[valid])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+@settings(max_examples=40, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=1, max_size=200))
+def test_report_from_any_pairs_equals_sklearn(pairs):
+    m, r = (np.array(v) for v in zip(*pairs))
+    labels = (1, 2, 3, 4, 5)
+    counts = confusion_matrix(r, m, labels=labels).T
+    rep = AccuracyReport(counts=counts, class_values=labels, class_names=tuple(map(str, labels)))
+    assert_matches_sklearn(rep, m, r)  # kappa NaN where scikit-learn's is undefined

@@ -679,10 +679,17 @@ def _class_codes(
     return codes, ref_names
 
 
+def _apply(t, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """An affine transform applied to coordinate arrays."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    return t.a * x + t.b * y + t.c, t.d * x + t.e * y + t.f
+
+
 def _grid_index(class_map: xr.DataArray, x: np.ndarray, y: np.ndarray):
     """Row and column of points in the map's grid, and whether they fall inside it."""
     inv = ~class_map.rio.transform()
-    col_f, row_f = inv * (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    col_f, row_f = _apply(inv, x, y)
     col = np.floor(col_f).astype(np.int64)
     row = np.floor(row_f).astype(np.int64)
     inside = (row >= 0) & (row < class_map.sizes["y"]) & (col >= 0) & (col < class_map.sizes["x"])
@@ -696,7 +703,7 @@ def _polygon_pixels(class_map: xr.DataArray, geom) -> tuple[np.ndarray, np.ndarr
     inv = ~t
     minx, miny, maxx, maxy = geom.bounds
     corners = np.array([[minx, miny], [minx, maxy], [maxx, miny], [maxx, maxy]])
-    cols, rows = inv * (corners[:, 0], corners[:, 1])
+    cols, rows = _apply(inv, corners[:, 0], corners[:, 1])
     r0 = max(int(np.floor(np.min(rows))), 0)
     r1 = min(int(np.ceil(np.max(rows))), class_map.sizes["y"])
     c0 = max(int(np.floor(np.min(cols))), 0)
@@ -706,7 +713,7 @@ def _polygon_pixels(class_map: xr.DataArray, geom) -> tuple[np.ndarray, np.ndarr
     rr, cc = np.mgrid[r0:r1, c0:c1]
     rr = rr.ravel()
     cc = cc.ravel()
-    xs, ys = t * (cc + 0.5, rr + 0.5)
+    xs, ys = _apply(t, cc + 0.5, rr + 0.5)
     inside = shapely.contains_xy(geom, np.asarray(xs), np.asarray(ys))
     return rr[inside], cc[inside]
 
@@ -994,7 +1001,9 @@ def accuracy(
     ):
         if not Path(reference).exists():
             raise RasterFileNotFoundError(f"reference raster not found: '{reference}'")
-        raster = rioxarray.open_rasterio(reference, chunks=True, masked=False)
+        raster = rioxarray.open_rasterio(
+            reference, chunks={"band": 1, "y": 1024, "x": 1024}, masked=False
+        )
         return _accuracy_raster(class_map, raster)
     if not isinstance(reference, gpd.GeoDataFrame | gpd.GeoSeries | str | os.PathLike):
         raise InvalidInputTypeError(
@@ -1161,7 +1170,7 @@ def accuracy_points(
     order = np.lexsort((cols, rows, classified))
     rows, cols, classified = rows[order], cols[order], classified[order]
     t = class_map.rio.transform()
-    xs, ys = t * (cols + 0.5, rows + 0.5)
+    xs, ys = _apply(t, cols + 0.5, rows + 0.5)
     names = _map_classes(class_map)
     return gpd.GeoDataFrame(
         {
