@@ -1,0 +1,394 @@
+"""Mean-shift segmentation: reference implementation, chunk invariance, pivots, nodata, API."""
+
+from __future__ import annotations
+
+import math
+
+import dask
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pivots import make_pivot_scene, pivot_recovery
+
+import xr_landcover  # noqa: F401  (registers the accessor)
+from xr_landcover import InvalidParameterError, segment_mean, segments_to_polygons
+from xr_landcover.segment import mean_shift_filter, segment
+from xr_landcover.segment.core import _block_histogram, _clip_limits
+
+# ------------------------------------------------------------------------------------------------
+# A plain reference implementation, written from the papers (Comaniciu & Meer 2002; the OTB
+# iteration of Michel et al. 2015), with numpy and loops: no code shared with the package.
+# ------------------------------------------------------------------------------------------------
+
+
+def ref_mean_shift(img, hs, hr, maxiter, thres, joint):
+    """img (bands, y, x) float with NaN; returns values (bands, y, x) and displacement (2, y, x)."""
+    nb, ny, nx = img.shape
+    valid = np.isfinite(img).all(axis=0)
+    ys, xs = np.nonzero(valid)
+    vals = img[:, ys, xs].T.astype(np.float64)
+    out = np.full((nb, ny, nx), np.nan)
+    disp = np.full((2, ny, nx), np.nan)
+    for y, x in zip(*np.nonzero(valid)):
+        pos = np.zeros(2)  # relative to the starting pixel (MEANSHIFT.md)
+        v = img[:, y, x].astype(np.float64)
+        for _ in range(maxiter):
+            ds2 = ((ys - y - pos[0]) ** 2 + (xs - x - pos[1]) ** 2)
+            dr2 = ((vals - v) ** 2).sum(axis=1)
+            if joint:
+                w = ds2 / hs**2 + dr2 / hr**2 <= 1
+            else:
+                w = (ds2 <= hs**2) & (dr2 <= hr**2)
+            if not w.any():
+                break
+            # The mean shift vector: mean of the differences to the current point (OTB's form).
+            shift_pos = np.array([(ys[w] - y - pos[0]).mean(), (xs[w] - x - pos[1]).mean()])
+            shift_v = (vals[w] - v).mean(axis=0)
+            step = (shift_pos**2).sum() + (shift_v**2).sum()
+            pos, v = pos + shift_pos, v + shift_v
+            if step < thres:
+                break
+        out[:, y, x] = v
+        disp[:, y, x] = pos
+    return out, disp
+
+
+def ref_segment(img, hs, hr, maxiter, thres, joint, min_size):
+    """Filtering, LSMS labelling (4-neighbours), OTB small-region merging, ids = 1 + first pixel."""
+    vals, disp = ref_mean_shift(img, hs, hr, maxiter, thres, joint)
+    nb, ny, nx = img.shape
+    valid = np.isfinite(img).all(axis=0)
+    label = -np.ones((ny, nx), int)
+    n = 0
+    for y in range(ny):
+        for x in range(nx):
+            if not valid[y, x] or label[y, x] >= 0:
+                continue
+            label[y, x] = n
+            stack = [(y, x)]
+            while stack:
+                a, b = stack.pop()
+                for c, d in ((a + 1, b), (a - 1, b), (a, b + 1), (a, b - 1)):
+                    if 0 <= c < ny and 0 <= d < nx and valid[c, d] and label[c, d] < 0:
+                        dr = np.sqrt(((vals[:, a, b] - vals[:, c, d]) ** 2).sum())
+                        dd = np.sqrt(((disp[:, a, b] - disp[:, c, d]) ** 2).sum())
+                        if dr < hr / 2 and dd < hs / 2:
+                            label[c, d] = n
+                            stack.append((c, d))
+            n += 1
+    for s in range(1, min_size):
+        sizes = {r: int((label == r).sum()) for r in np.unique(label[label >= 0])}
+        means = {r: img[:, label == r].mean(axis=1) for r in sizes}
+        firsts = {r: int(np.flatnonzero((label == r).ravel())[0]) for r in sizes}
+        choice = {}
+        for r, size in sizes.items():
+            if size != s:
+                continue
+            m = label == r
+            nbr = np.zeros_like(m)
+            nbr[1:] |= m[:-1]
+            nbr[:-1] |= m[1:]
+            nbr[:, 1:] |= m[:, :-1]
+            nbr[:, :-1] |= m[:, 1:]
+            cands = set(np.unique(label[nbr & ~m])) - {-1}
+            if cands:
+                choice[r] = min(cands, key=lambda c: (((means[r] - means[c]) ** 2).sum(),
+                                                      firsts[c]))
+        parent = {r: r for r in sizes}
+
+        def find(r, parent=parent):
+            while parent[r] != r:
+                r = parent[r]
+            return r
+
+        for r, c in choice.items():
+            parent[find(r)] = find(c)
+        new = label.copy()
+        for r in sizes:
+            new[label == r] = find(r)
+        label = new
+    out = np.zeros((ny, nx), np.int64)
+    for r in np.unique(label[label >= 0]):
+        m = label == r
+        out[m] = np.flatnonzero(m.ravel())[0] + 1
+    return vals, disp, out
+
+
+def make_cube(img, chunks=None):
+    nb, ny, nx = img.shape
+    cube = xr.DataArray(
+        img, dims=("band", "y", "x"),
+        coords={"band": [f"b{i}" for i in range(nb)], "y": 1000.0 - np.arange(ny) * 10 - 5,
+                "x": np.arange(nx) * 10.0 + 5},
+    ).rio.write_crs("EPSG:32618")
+    return cube.chunk(chunks or {"y": 1000, "x": 1000})
+
+
+def blocky_image(seed, ny=24, nx=24, nb=3, noise=4.0):
+    """Integer-valued patches with noise (integers keep the reference's arithmetic exact)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 200, (nb, 4, 4)).astype(float)
+    img = np.kron(base, np.ones((1, ny // 4 + 1, nx // 4 + 1)))[:, :ny, :nx]
+    img = img + rng.normal(0, noise, img.shape)
+    return np.round(img).astype(np.float32)
+
+
+RAW = {"color_space": "none", "stretch": None}
+
+
+@pytest.mark.parametrize("kernel", ["joint", "product"])
+def test_filter_matches_reference(kernel):
+    img = blocky_image(1)
+    img[:, 5, 7] = np.nan  # nodata must be skipped, never averaged
+    # Bandwidths off the integer lattice: with integer data, a flat kernel edge exactly on a
+    # pixel or on a value makes the result depend on the last bit of rounding.
+    ref_vals, ref_disp = ref_mean_shift(img, 3.3, 12.3, 10, 0.1, kernel == "joint")
+    out = mean_shift_filter(make_cube(img, {"y": 10, "x": 13}), bands=[0, 1, 2],
+                            spatial_radius=3.3, spectral_radius=12.3, kernel=kernel,
+                            **RAW).values
+    np.testing.assert_allclose(out[:3], ref_vals, atol=1e-3, equal_nan=True)
+    np.testing.assert_allclose(out[3:], ref_disp, atol=1e-3, equal_nan=True)
+    assert np.isnan(out[:, 5, 7]).all()
+
+
+@pytest.mark.parametrize("kernel", ["joint", "product"])
+@pytest.mark.parametrize("seed", [2, 3])
+def test_segmentation_matches_reference(kernel, seed):
+    img = blocky_image(seed, noise=6.0)
+    *_, ref = ref_segment(img, 3.3, 15.3, 10, 0.1, kernel == "joint", 6)
+    seg = segment(make_cube(img, {"y": 11, "x": 9}), spatial_radius=3.3, spectral_radius=15.3,
+                  kernel=kernel, min_segment_size=6, **RAW).values
+    assert len(np.unique(ref)) > 3
+    np.testing.assert_array_equal(seg, ref)
+
+
+# ------------------------------------------------------------------------------------------------
+# Chunking and cropping
+# ------------------------------------------------------------------------------------------------
+
+_SCENE = make_pivot_scene(5, size=128)
+_WHOLE = {}
+
+
+def _whole(kernel):
+    if kernel not in _WHOLE:
+        _WHOLE[kernel] = segment(_SCENE.cube({"y": -1, "x": -1}), spatial_radius=4,
+                                 spectral_radius=8, kernel=kernel, maxiter=6).values
+    return _WHOLE[kernel]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cy=st.integers(16, 128), cx=st.integers(16, 128), kernel=st.sampled_from(["joint",
+                                                                                 "product"]))
+def test_identical_for_any_chunking(cy, cx, kernel):
+    seg = segment(_SCENE.cube({"y": cy, "x": cx}), spatial_radius=4, spectral_radius=8,
+                  kernel=kernel, maxiter=6).values
+    np.testing.assert_array_equal(seg, _whole(kernel))
+
+
+def test_identical_for_default_parameters_and_chunks_64():
+    cube = make_pivot_scene(6, size=192).cube
+    a = segment(cube({"y": 64, "x": 64})).values
+    b = segment(cube({"y": -1, "x": -1})).values
+    c = segment(cube({"y": 100, "x": 70})).values
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(c, b)
+
+
+def test_crop_keeps_partition_far_from_edges():
+    scene = make_pivot_scene(7, size=160)
+    kw = dict(spatial_radius=4, spectral_radius=8, maxiter=6, min_segment_size=1)
+    whole = segment(scene.cube(), **kw).values
+    y0, y1, x0, x1 = 20, 150, 10, 140
+    crop = segment(scene.cube().isel(y=slice(y0, y1), x=slice(x0, x1)), **kw).values
+    far = math.ceil(6 * 4) + 2
+    w = whole[y0 + far:y1 - far, x0 + far:x1 - far]
+    c = crop[far:-far, far:-far]
+    # Same partition: same-segment relations of 4-neighbours agree everywhere far from the edge.
+    for axis in (0, 1):
+        same_w = np.diff(w, axis=axis) == 0
+        same_c = np.diff(c, axis=axis) == 0
+        np.testing.assert_array_equal(same_w, same_c)
+    # Filtered values are bit-identical there too.
+    fw = mean_shift_filter(scene.cube(), **{k: v for k, v in kw.items()
+                                            if k != "min_segment_size"}).values
+    fc = mean_shift_filter(scene.cube().isel(y=slice(y0, y1), x=slice(x0, x1)),
+                           **{k: v for k, v in kw.items() if k != "min_segment_size"}).values
+    np.testing.assert_array_equal(fw[:, y0 + far:y1 - far, x0 + far:x1 - far],
+                                  fc[:, far:-far, far:-far])
+
+
+# ------------------------------------------------------------------------------------------------
+# Centre pivots with the default (ArcGIS) parameters
+# ------------------------------------------------------------------------------------------------
+
+
+def test_default_parameters_recover_pivots():
+    hits, total, counts = 0, 0, []
+    for seed in range(3):
+        scene = make_pivot_scene(seed)
+        seg = scene.cube().landcover.segment().values
+        share, ious = pivot_recovery(scene, seg)
+        hits += int((ious >= 0.5).sum())
+        total += len(ious)
+        counts.append(len(np.unique(seg)))
+    assert total >= 100
+    assert hits / total >= 0.90, hits / total
+    # The background is not shattered: a few segments per pivot at most.
+    assert max(counts) < 200, counts
+
+
+# ------------------------------------------------------------------------------------------------
+# Nodata, stretch, outputs
+# ------------------------------------------------------------------------------------------------
+
+
+def test_nan_pixels_get_zero_and_do_not_change_neighbours():
+    img = blocky_image(4, ny=32, nx=32)
+    holed = img.copy()
+    holed[:, 10:14, 8:20] = np.nan
+    kw = dict(spatial_radius=3.3, spectral_radius=12.3, min_segment_size=4, **RAW)
+    seg = segment(make_cube(holed, {"y": 16, "x": 16}), **kw).values
+    assert (seg[10:14, 8:20] == 0).all()
+    assert (seg[np.isfinite(holed).all(axis=0)] > 0).all()
+    # No segment crosses the hole's pixels, and the filtered values around the hole are those
+    # of the reference that ignores nodata.
+    ref_vals, _ = ref_mean_shift(holed, 3.3, 12.3, 10, 0.1, False)
+    out = mean_shift_filter(make_cube(holed, {"y": 16, "x": 16}), **{
+        k: v for k, v in kw.items() if k != "min_segment_size"}).values
+    np.testing.assert_allclose(out[:3], ref_vals, atol=1e-3, equal_nan=True)
+
+
+def test_nodata_value_of_an_integer_cube():
+    img = blocky_image(8, ny=32, nx=32).astype(np.uint8)
+    img[:, :4, :] = 0
+    cube = make_cube(img).rio.write_nodata(0)
+    seg = segment(cube, spatial_radius=3, min_segment_size=4).values
+    assert (seg[:4] == 0).all() and (seg[4:] > 0).all()
+
+
+def test_stretch_limits_follow_the_histogram():
+    rng = np.random.default_rng(0)
+    band = rng.gamma(2.0, 300.0, (1, 200, 200)).astype(np.float32)
+    mins, maxs = np.nanmin(band, axis=(1, 2)), np.nanmax(band, axis=(1, 2))
+    limits = _clip_limits([_block_histogram(band, mins, maxs, 4096)], mins, maxs, 2, 98)
+    width = (maxs - mins) / 4096
+    np.testing.assert_allclose(limits[0], np.percentile(band, 2), atol=2 * width[0])
+    np.testing.assert_allclose(limits[1], np.percentile(band, 98), atol=2 * width[0])
+
+
+def test_non_8bit_input_is_stretched_and_segmented():
+    scene = make_pivot_scene(9, size=96)
+    as16 = scene.image.astype(np.uint16) * 40 + 1000  # same picture, 16-bit range
+    cube16 = make_cube(as16, {"y": 48, "x": 48})
+    cube8 = make_cube(scene.image, {"y": 48, "x": 48})
+    s16 = segment(cube16, spatial_radius=4, spectral_radius=10, color_space="none")
+    s8 = segment(cube8, spatial_radius=4, spectral_radius=10, color_space="none")
+    assert s16.attrs["stretch"] == [2.0, 98.0]
+    # The stretch spreads the 2-98 % range over 0..255: at least as many segments as raw 8-bit.
+    assert len(np.unique(s16.values)) >= 0.5 * len(np.unique(s8.values))
+    assert (s16.values > 0).all()
+
+
+def test_output_metadata_and_accessor():
+    scene = make_pivot_scene(10, size=64)
+    cube = scene.cube({"y": 32, "x": 32})
+    seg = cube.landcover.segment(bands=["red", "green", "blue"], min_segment_size=10)
+    assert seg.name == "segment_id" and seg.dims == ("y", "x") and seg.dtype == np.int64
+    assert seg.rio.crs == cube.rio.crs
+    assert seg.attrs["_FillValue"] == 0
+    assert seg.attrs["spatial_radius"] == 7.0 and seg.attrs["spectral_radius"] == 6.5
+    assert seg.attrs["color_space"] == "luv" and seg.attrs["min_segment_size"] == 10
+    np.testing.assert_array_equal(seg.x, cube.x)
+    values = seg.values
+    # ids are 1 + the raster index of each segment's first pixel
+    for sid in np.unique(values)[:20]:
+        assert np.flatnonzero(values.ravel() == sid)[0] + 1 == sid
+    # min_segment_size holds (segments can only be smaller when they have no neighbour)
+    _, counts = np.unique(values, return_counts=True)
+    assert counts.min() >= 10
+
+
+def test_bands_by_index_and_name_agree():
+    cube = make_pivot_scene(11, size=64).cube()
+    a = cube.landcover.segment(bands=[2, 1, 0], spatial_radius=3).values
+    b = cube.landcover.segment(bands=["blue", "green", "red"], spatial_radius=3).values
+    np.testing.assert_array_equal(a, b)
+
+
+def test_max_segment_size_cuts_large_segments():
+    scene = make_pivot_scene(12, size=96)
+    kw = dict(spatial_radius=4, spectral_radius=8, max_segment_size=150)
+    seg = segment(scene.cube({"y": 40, "x": 40}), **kw).values
+    _, counts = np.unique(seg, return_counts=True)
+    assert counts.max() <= math.ceil(math.sqrt(150)) ** 2
+    np.testing.assert_array_equal(seg, segment(scene.cube({"y": -1, "x": -1}), **kw).values)
+
+
+def test_segment_mean_is_the_per_segment_mean(no_compute):
+    scene = make_pivot_scene(13, size=64)
+    cube = scene.cube({"y": 32, "x": 32})
+    seg = cube.landcover.segment(spatial_radius=4, min_segment_size=10)
+    means = segment_mean(cube, seg)  # lazy: no_compute forbids any compute here
+    assert means.dims == ("band", "y", "x")
+    no_compute.forbid = False
+    with dask.config.set(scheduler="sync"):
+        m, s = means.values, seg.values
+    img = scene.image.astype(np.float64)
+    for sid in np.unique(s)[:10]:
+        mask = s == sid
+        np.testing.assert_allclose(m[:, mask], img[:, mask].mean(axis=1)[:, None].repeat(
+            mask.sum(), 1), rtol=1e-5)
+
+
+def test_polygons_one_row_per_segment_whatever_the_chunks():
+    scene = make_pivot_scene(14, size=80)
+    seg = segment(scene.cube({"y": 30, "x": 30}), spatial_radius=4, min_segment_size=10)
+    gdf = segments_to_polygons(seg)
+    values = seg.values
+    ids, counts = np.unique(values, return_counts=True)
+    assert list(gdf.segment_id) == list(ids)
+    assert gdf.crs == seg.rio.crs
+    np.testing.assert_allclose(gdf.area.values, counts * 900.0)
+    whole = segments_to_polygons(seg.chunk({"y": -1, "x": -1}))
+    assert all(a.equals(b) for a, b in zip(gdf.geometry, whole.geometry))
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation and laziness
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"spectral_detail": 0.5}, "spectral_detail"),
+        ({"spectral_detail": 21}, "spectral_detail"),
+        ({"spatial_detail": 25}, "spatial_detail"),
+        ({"min_segment_size": 0}, "min_segment_size"),
+        ({"min_segment_size": 2.5}, "min_segment_size"),
+        ({"max_segment_size": 5}, "max_segment_size"),
+        ({"spectral_radius": -1}, "spectral_radius"),
+        ({"spatial_radius": 0}, "spatial_radius"),
+        ({"kernel": "gauss"}, "kernel"),
+        ({"color_space": "lab"}, "color_space"),
+        ({"bands": [0, 1, 7]}, "bands"),
+        ({"bands": ["nir"]}, "bands"),
+        ({"bands": [0, 1], "color_space": "luv"}, "color_space"),
+        ({"maxiter": 0}, "maxiter"),
+        ({"stretch": (98, 2)}, "stretch"),
+    ],
+)
+def test_bad_parameters_raise_at_call_time(kwargs, name, no_compute):
+    cube = make_pivot_scene(15, size=32).cube()
+    with pytest.raises(InvalidParameterError, match=name):
+        cube.landcover.segment(**kwargs)
+
+
+def test_segment_is_lazy(no_compute):
+    cube = make_cube(blocky_image(16, ny=64, nx=64).astype(np.uint16) * 10, {"y": 32, "x": 32})
+    seg = cube.landcover.segment(color_space="none")  # stretch histogram included: lazy
+    assert seg.chunks is not None
+    assert no_compute.calls == 0
