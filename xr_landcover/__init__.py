@@ -25,6 +25,14 @@ from .errors import (
     STACError,
 )
 from .io import load_stac, open_image, stac_item_from_rasters
+from .plot import (
+    compare,
+    explore_classes,
+    explore_rgb,
+    plot_classes,
+    plot_rgb,
+    plot_segments,
+)
 
 __version__ = "0.1.0"
 
@@ -52,4 +60,10 @@ __all__ = [
     "ModelFileError",
     "OutputExistsError",
     "STACError",
+    "plot_classes",
+    "plot_rgb",
+    "plot_segments",
+    "compare",
+    "explore_classes",
+    "explore_rgb",
 ]

@@ -66,6 +66,36 @@ class LandcoverAccessor:
         ]
         return "\n".join(lines)
 
+    # -- maps (plot.py) -----------------------------------------------------------------------
+    def plot(self, ax=None, legend: bool = True, title: str | None = None, **kwargs):
+        """Draw this class map with its colours and a legend: see
+        :func:`xr_landcover.plot_classes`. For a band cube use :meth:`plot_rgb`."""
+        from .plot import plot_classes
+
+        return plot_classes(self._obj, ax, legend=legend, title=title, **kwargs)
+
+    def plot_rgb(self, ax=None, bands=None, stretch=(2, 98), **kwargs):
+        """Draw a true/false colour composite of this cube: see :func:`xr_landcover.plot_rgb`."""
+        from .plot import plot_rgb
+
+        return plot_rgb(self._require_cube(), ax, bands=bands, stretch=stretch, **kwargs)
+
+    def plot_segments(self, rgb_cube, ax=None, **kwargs):
+        """Draw this segment map's boundaries over ``rgb_cube``: see
+        :func:`xr_landcover.plot_segments`."""
+        from .plot import plot_segments
+
+        return plot_segments(rgb_cube, self._obj, ax, **kwargs)
+
+    def explore(self, tiles=None, **kwargs):
+        """An interactive folium map of this class map or band cube: see
+        :func:`xr_landcover.explore_classes` and :func:`xr_landcover.explore_rgb`."""
+        from .plot import explore_classes, explore_rgb
+
+        if "band" in self._obj.dims:
+            return explore_rgb(self._require_cube(), tiles=tiles, **kwargs)
+        return explore_classes(self._obj, tiles=tiles, **kwargs)
+
     # -- accuracy assessment (accuracy.py) ------------------------------------------------------
     def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None):
         """Assess this class map against reference points, polygons or a raster: see
