@@ -110,3 +110,23 @@ class LandcoverAccessor:
         from .accuracy import accuracy_points
 
         return accuracy_points(self._obj, n=n, strategy=strategy, **options)
+
+    # -- segmentation ---------------------------------------------------------------------------
+    def segment(self, bands=None, spectral_detail: float = 15.5, spatial_detail: float = 15,
+                min_segment_size: int = 20, max_segment_size: int | None = None,
+                **options) -> xr.DataArray:
+        """Mean-shift segmentation, lazily: see :func:`xr_landcover.segment.segment`.
+
+        Examples
+        --------
+        >>> from xr_landcover import datasets
+        >>> cube = datasets.l8_rgb_uint8().isel(y=slice(0, 48), x=slice(0, 48))
+        >>> seg = cube.landcover.segment(spatial_radius=3, min_segment_size=10)
+        >>> seg.name, seg.dims
+        ('segment_id', ('y', 'x'))
+        """
+        from .segment import segment
+
+        return segment(self._require_cube(), bands=bands, spectral_detail=spectral_detail,
+                       spatial_detail=spatial_detail, min_segment_size=min_segment_size,
+                       max_segment_size=max_segment_size, **options)
