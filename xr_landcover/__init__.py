@@ -33,6 +33,7 @@ from .plot import (
     plot_rgb,
     plot_segments,
 )
+from .segment import segment_mean, segments_to_polygons
 
 __version__ = "0.1.0"
 
@@ -66,4 +67,6 @@ __all__ = [
     "compare",
     "explore_classes",
     "explore_rgb",
+    "segment_mean",
+    "segments_to_polygons",
 ]
