@@ -331,7 +331,7 @@ def test_compare_errors():
 def test_compare_on_shipped_scene_reprojects_polygons_by_crs_object():
     cube = xl.datasets.nc_landsat7()
     polygons = xl.datasets.nc_training_polygons()  # EPSG:3358; the cube: a custom LCC CRS
-    classes = (cube.sel(band="nir") > 0.25).astype("uint8") + 1
+    classes = (cube.sel(band="nir") > cube.sel(band="red")).astype("uint8") + 1
     classes.attrs = {
         "flag_values": [1, 2],
         "class_names": ["developed", "forest"],

@@ -717,8 +717,9 @@ def compare(
     >>> from xr_landcover import datasets
     >>> from xr_landcover.plot import compare
     >>> cube = datasets.nc_landsat7()
-    >>> classes = (cube.sel(band="nir") > 0.25).astype("uint8") + 1  # a toy 2-class map
-    >>> classes.attrs = {"flag_values": [1, 2], "class_names": ["dark", "bright"],
+    >>> vegetation = cube.sel(band="nir") > cube.sel(band="red")
+    >>> classes = vegetation.astype("uint8") + 1  # a toy 2-class map
+    >>> classes.attrs = {"flag_values": [1, 2], "class_names": ["other", "vegetation"],
     ...                  "colormap": {1: (30, 30, 200), 2: (20, 150, 20)}}
     >>> fig = compare(cube, classes, titles=("Landsat 7", "toy classes"))
     >>> [ax.get_title() for ax in fig.axes]
@@ -898,7 +899,11 @@ def _finish_map(m, bounds, layer_control: bool):
     import folium
 
     m.fit_bounds(bounds)
-    if layer_control and not any(isinstance(c, folium.LayerControl) for c in m._children.values()):
+    if layer_control:
+        # One control, last: its script refers to every layer, so it must follow them all.
+        for key, child in list(m._children.items()):
+            if isinstance(child, folium.LayerControl):
+                del m._children[key]
         folium.LayerControl(collapsed=False).add_to(m)
     return m
 
