@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import datasets
 from .accessor import LandcoverAccessor
 from .accuracy import AccuracyReport, accuracy, accuracy_points
+from .classification import class_areas, classify
 from .errors import (
     BandMismatchError,
     DimensionError,
@@ -24,7 +25,8 @@ from .errors import (
     SamplesError,
     STACError,
 )
-from .io import load_stac, open_image, stac_item_from_rasters
+from .io import load_stac, open_image, stac_item_from_rasters, to_geotiff
+from .model import LandcoverModel, train
 from .plot import (
     compare,
     explore_classes,
@@ -67,6 +69,11 @@ __all__ = [
     "compare",
     "explore_classes",
     "explore_rgb",
+    "LandcoverModel",
+    "train",
+    "classify",
+    "class_areas",
+    "to_geotiff",
     "segment_mean",
     "segments_to_polygons",
 ]

@@ -130,3 +130,41 @@ class LandcoverAccessor:
         return segment(self._require_cube(), bands=bands, spectral_detail=spectral_detail,
                        spatial_detail=spatial_detail, min_segment_size=min_segment_size,
                        max_segment_size=max_segment_size, **options)
+
+    # -- supervised classification ------------------------------------------------------------
+    def train(self, samples, class_field: str | None = None, name_field: str | None = None,
+              method: str | None = None, max_samples_per_class: int | None = 500,
+              random_state: int | None = None, estimator=None, **params):
+        """Train a pixel classifier on this cube: see :func:`xr_landcover.train`.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> from xr_landcover import datasets
+        >>> cube = datasets.nc_landsat7()
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")  # agriculture lies on nodata: dropped
+        ...     model = cube.landcover.train(datasets.nc_training_polygons(), "id", "label",
+        ...                                  method="knn", max_samples_per_class=30,
+        ...                                  random_state=0)
+        >>> len(model.classes)
+        6
+        """
+        from .model import train
+
+        return train(self._require_cube(), samples, class_field=class_field,
+                     name_field=name_field, method=method,
+                     max_samples_per_class=max_samples_per_class, random_state=random_state,
+                     estimator=estimator, **params)
+
+    def classify(self, model, confidence: bool = False):
+        """Classify this cube, lazily: see :func:`xr_landcover.classify`."""
+        from .classification import classify
+
+        return classify(self._require_cube(), model, confidence=confidence)
+
+    def to_geotiff(self, path, overwrite: bool = False, **options):
+        """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""
+        from .io import to_geotiff
+
+        return to_geotiff(self._obj, path, overwrite=overwrite, **options)

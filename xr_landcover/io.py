@@ -679,3 +679,195 @@ def stac_item_from_rasters(
             ),
         )
     return item
+
+
+# --------------------------------------------------------------------------------------------
+# GeoTIFF out
+# --------------------------------------------------------------------------------------------
+
+__all__.append("to_geotiff")
+
+
+class _WindowWriter:
+    """A ``dask.array.store`` target writing each block as a window of a GeoTIFF on disk.
+
+    The file is opened per block (under the store's lock), so the target holds only a path and
+    also works with a distributed scheduler whose workers see the same disk.
+    """
+
+    def __init__(self, path: Path, has_band_dim: bool):
+        self.path = str(path)
+        self.has_band_dim = has_band_dim
+
+    def __setitem__(self, key: tuple, value: np.ndarray) -> None:
+        from rasterio.windows import Window
+
+        ys, xs = key[-2], key[-1]
+        window = Window(xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start)
+        with rasterio.open(self.path, "r+") as dst:
+            if self.has_band_dim:
+                bands = range(key[0].start or 0, key[0].stop or dst.count)
+                dst.write(value, indexes=[b + 1 for b in bands], window=window)
+            else:
+                dst.write(value, indexes=1, window=window)
+
+
+def to_geotiff(
+    da: xr.DataArray,
+    path: PathLike,
+    overwrite: bool = False,
+    compress: str = "deflate",
+    tile_size: int = 256,
+    lock: Any = None,
+) -> Path:
+    """Write a class map (or any band cube) as a tiled, compressed GeoTIFF, atomically.
+
+    Blocks are computed and written one by one (``dask.array.store``) into a temporary file in
+    the same folder, which replaces ``path`` only when everything is written: an error mid-way
+    leaves no partial file and an existing ``path`` untouched. A class map's ``colormap``
+    becomes the GeoTIFF colour table, its class names GDAL metadata (``CLASS_<value>`` tags,
+    CF ``flag_values``/``flag_meanings`` on the band) and its ``_FillValue`` the nodata value.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        ``("y", "x")`` or ``("band", "y", "x")``, with CRS and transform (rioxarray).
+    path : str or path
+        Output file; its folder must exist.
+    overwrite : bool, default False
+        Replace an existing file.
+    compress : str, default "deflate"
+        GDAL compression (``"deflate"``, ``"lzw"``, ``"zstd"``, ``"none"``...).
+    tile_size : int, default 256
+        Tile edge in pixels (a multiple of 16).
+    lock : optional
+        Lock shared by the block writes (default a new ``threading.Lock``; give a
+        ``distributed.Lock`` on a cluster).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False.
+    RasterFileNotFoundError
+        The output folder does not exist.
+    DimensionError
+        Dims other than ``(y, x)`` / ``(band, y, x)`` (select a time step first).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, rasterio
+    >>> import numpy as np, xarray as xr
+    >>> m = xr.DataArray(np.array([[1, 2], [2, 0]], "uint8"), dims=("y", "x"),
+    ...                  coords={"y": [15.0, 5.0], "x": [5.0, 15.0]}, name="landcover",
+    ...                  attrs={"colormap": {1: (70, 107, 159), 2: (56, 133, 56)},
+    ...                         "flag_values": np.array([1, 2], "uint8"),
+    ...                         "class_names": ["water", "forest"], "_FillValue": 0})
+    >>> m = m.rio.write_crs("EPSG:32618")
+    >>> out = to_geotiff(m, pathlib.Path(tempfile.mkdtemp()) / "classes.tif")
+    >>> with rasterio.open(out) as src:
+    ...     src.colormap(1)[1], src.nodata, src.tags()["CLASS_2"]
+    ((70, 107, 159, 255), 0.0, 'forest')
+    """
+    import threading
+    import uuid
+
+    import dask.array as dsa
+
+    from .errors import DimensionError, OutputExistsError
+
+    if isinstance(da, xr.Dataset):
+        raise InvalidInputTypeError(
+            "to_geotiff writes one DataArray; pick a variable, e.g. ds['landcover']"
+        )
+    if not isinstance(da, xr.DataArray):
+        raise InvalidInputTypeError(f"to_geotiff needs a DataArray, got {type(da).__name__}")
+    if da.dims not in (("y", "x"), ("band", "y", "x")):
+        if set(da.dims) in ({"y", "x"}, {"band", "y", "x"}):
+            da = da.transpose(..., "y", "x")
+        else:
+            raise DimensionError(
+                f"to_geotiff writes ('y', 'x') or ('band', 'y', 'x') arrays; got {da.dims}. "
+                "Select one time step first, e.g. da.isel(time=0)"
+            )
+    if tile_size <= 0 or tile_size % 16:
+        raise InvalidParameterError(f"tile_size must be a positive multiple of 16, got {tile_size}")
+    path = Path(path)
+    if not path.parent.exists():
+        raise RasterFileNotFoundError(f"the output folder '{path.parent}' does not exist")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"'{path}' exists; pass overwrite=True to replace it")
+
+    has_band = da.dims[0] == "band"
+    count = da.sizes["band"] if has_band else 1
+    dtype = np.dtype("uint8") if da.dtype == bool else da.dtype
+    if np.issubdtype(dtype, np.floating):
+        nodata = da.rio.nodata if da.rio.nodata is not None else np.nan
+    else:
+        nodata = da.attrs.get("_FillValue", da.rio.nodata)
+        if nodata is None:
+            nodata = da.rio.encoded_nodata
+    height, width = da.sizes["y"], da.sizes["x"]
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": count,
+        "dtype": dtype.name,
+        "crs": da.rio.crs,
+        "transform": da.rio.transform(),
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": tile_size,
+        "blockysize": tile_size,
+        "compress": compress,
+        "sparse_ok": True,
+        "bigtiff": "IF_SAFER",
+    }
+    colormap = da.attrs.get("colormap")
+    values = [int(v) for v in np.atleast_1d(da.attrs.get("flag_values", []))]
+    names = list(da.attrs.get("class_names", []))
+    if not names and da.attrs.get("flag_meanings"):
+        names = str(da.attrs["flag_meanings"]).split()
+
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp.tif")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(tmp, "w", **profile) as dst:
+                if has_band:
+                    for i, b in enumerate(da.band.values, start=1):
+                        dst.set_band_description(i, str(b))
+                elif da.name:
+                    dst.set_band_description(1, str(da.name))
+                if colormap and count == 1 and dtype in (np.uint8, np.uint16):
+                    table = {int(v): (*(int(c) for c in rgb), 255) for v, rgb in colormap.items()}
+                    if nodata is not None and int(nodata) not in table:
+                        table[int(nodata)] = (0, 0, 0, 0)
+                    dst.write_colormap(1, table)
+                if values and len(names) == len(values):
+                    dst.update_tags(**{f"CLASS_{v}": str(n) for v, n in zip(values, names)})
+                    dst.update_tags(
+                        1,
+                        flag_values=" ".join(str(v) for v in values),
+                        flag_meanings=da.attrs.get("flag_meanings", " ".join(names)),
+                    )
+        data = da.data
+        if isinstance(data, dsa.Array):
+            dsa.store(
+                data.astype(dtype), _WindowWriter(tmp, has_band),
+                lock=lock if lock is not None else threading.Lock(),
+            )
+        else:
+            with rasterio.open(tmp, "r+") as dst:
+                arr = np.asarray(data, dtype=dtype)
+                dst.write(arr if has_band else arr[None])
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return path

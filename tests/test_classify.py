@@ -1,0 +1,201 @@
+"""Lazy block-wise classification: laziness, bands by name, nodata, chunking, time, confidence."""
+
+from __future__ import annotations
+
+import cloudpickle
+import warnings
+
+import dask
+import dask.array as dsa
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.svm import LinearSVC
+
+import xr_landcover
+from xr_landcover import datasets
+from xr_landcover.classification import class_areas
+from xr_landcover.errors import BandMismatchError, InvalidParameterError
+
+
+@pytest.fixture(scope="module")
+def cube():
+    return datasets.nc_landsat7(chunks=96)
+
+
+@pytest.fixture(scope="module")
+def polygons():
+    return datasets.nc_training_polygons()
+
+
+def quiet_train(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return xr_landcover.train(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def svm(cube, polygons):
+    return quiet_train(cube, polygons, "id", "label", max_samples_per_class=80, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def forest(cube, polygons):
+    return quiet_train(cube, polygons, "id", "label", method="random_trees",
+                       max_samples_per_class=80, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def reference(cube, forest):
+    """Labels of the whole scene, predicted in memory with the bare estimator."""
+    values = cube.values
+    valid = np.isfinite(values).all(axis=0)
+    labels = np.zeros(valid.shape, dtype=np.uint8)
+    labels[valid] = forest.estimator.predict(values[:, valid].T)
+    return labels
+
+
+def test_lazy_output_and_metadata(cube, forest, reference, no_compute):
+    classes = cube.landcover.classify(forest)
+    assert no_compute.calls == 0
+    assert isinstance(classes.data, dsa.Array)
+    assert classes.name == "landcover" and classes.dims == ("y", "x")
+    assert classes.dtype == np.uint8 and classes.chunks == ((96, 96, 96, 96, 59),
+                                                            (96, 96, 96, 96, 96, 9))
+    assert classes.attrs["_FillValue"] == 0 and classes.rio.nodata == 0
+    assert classes.attrs["flag_values"].tolist() == [1, 3, 4, 5, 6, 7]
+    assert classes.attrs["flag_values"].dtype == np.uint8
+    assert classes.attrs["flag_meanings"] == "developed herbaceous shrubland forest water sediment"
+    assert classes.attrs["class_names"][4] == "water"
+    assert classes.attrs["colormap"][6] == (70, 107, 159)
+    assert classes.rio.crs == cube.rio.crs
+    assert classes.rio.transform() == cube.rio.transform()
+    np.testing.assert_array_equal(classes.x, cube.x)
+
+
+def test_labels_equal_bare_predict_and_nodata_is_fill(cube, forest, reference):
+    labels = cube.landcover.classify(forest).values
+    np.testing.assert_array_equal(labels, reference)
+    nodata = ~np.isfinite(cube.values).all(axis=0)
+    assert nodata.mean() > 0.15
+    assert (labels[nodata] == 0).all() and (labels[~nodata] > 0).all()
+
+
+def test_estimator_enters_the_graph_once(cube, forest):
+    classes = xr_landcover.classify(cube, forest)
+    graph = dict(classes.__dask_graph__())
+    size = len(cloudpickle.dumps(forest.estimator))
+    holders = [k for k, v in graph.items() if getattr(v, "value", None) is forest.estimator
+               or v is forest.estimator]
+    assert len(holders) == 1 and str(holders[0]).startswith("landcover-estimator-")
+    block_tasks = [k for k in graph if isinstance(k, tuple) and "classify" in k[0]]
+    assert len(block_tasks) == 30
+    for key in block_tasks:
+        assert len(cloudpickle.dumps(graph[key])) < size / 20
+
+
+def test_bands_matched_by_name(cube, forest, no_compute):
+    shuffled = cube.isel(band=[5, 2, 0, 4, 1, 3])
+    a = xr_landcover.classify(shuffled, forest)
+    with pytest.raises(BandMismatchError, match=r"missing: \['swir2'\]"):
+        xr_landcover.classify(cube.isel(band=slice(0, 5)), forest)
+    extra = xr.concat([cube, cube.isel(band=[0]).assign_coords(band=["thermal"])], "band")
+    with pytest.raises(BandMismatchError, match=r"not in the model: \['thermal'\]"):
+        xr_landcover.classify(extra, forest)
+    renamed = cube.assign_coords(band=["b1", "b2", "b3", "b4", "b5", "b7"])
+    with pytest.raises(BandMismatchError):
+        renamed.landcover.classify(forest)
+    assert no_compute.calls == 0
+    with dask.config.set(scheduler="threads"):
+        np.testing.assert_array_equal(a.values, xr_landcover.classify(cube, forest).values)
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ychunk=st.integers(17, 443), xchunk=st.integers(17, 489))
+def test_identical_labels_under_any_chunking(cube, svm, ychunk, xchunk):
+    window = cube.isel(y=slice(100, 260), x=slice(150, 330))
+    expected = _svm_reference(window, svm)
+    got = xr_landcover.classify(window.chunk({"y": ychunk, "x": xchunk}), svm).values
+    np.testing.assert_array_equal(got, expected)
+
+
+_SVM_CACHE: dict = {}
+
+
+def _svm_reference(window, svm):
+    if "ref" not in _SVM_CACHE:
+        _SVM_CACHE["ref"] = xr_landcover.classify(window.chunk(-1), svm).values
+    return _SVM_CACHE["ref"]
+
+
+def test_time_dimension_is_broadcast(cube, forest):
+    window = cube.isel(y=slice(0, 150), x=slice(100, 260))
+    later = window * 1.1  # a second date, a little brighter
+    stack = xr.concat([window, later], dim="time").assign_coords(time=["2000", "2001"])
+    stack = stack.transpose("time", "band", "y", "x").chunk({"time": 1, "y": 64, "x": 64})
+    stack = stack.rio.write_crs(cube.rio.crs)
+    classes = stack.landcover.classify(forest)
+    assert classes.dims == ("time", "y", "x") and classes.sizes["time"] == 2
+    assert list(classes.time.values) == ["2000", "2001"]
+    np.testing.assert_array_equal(classes.isel(time=0).values,
+                                  xr_landcover.classify(window, forest).values)
+    np.testing.assert_array_equal(classes.isel(time=1).values,
+                                  xr_landcover.classify(later.rio.write_crs(cube.rio.crs),
+                                                        forest).values)
+    assert not np.array_equal(classes.isel(time=0).values, classes.isel(time=1).values)
+
+
+def test_confidence(cube, svm):
+    both = cube.landcover.classify(svm, confidence=True)
+    assert isinstance(both, xr.Dataset) and set(both.data_vars) == {"landcover", "confidence"}
+    assert both.confidence.dtype == np.float32
+    both = both.compute()
+    conf = both.confidence.values
+    nodata = ~np.isfinite(cube.values).all(axis=0)
+    assert np.isnan(conf[nodata]).all() and np.isfinite(conf[~nodata]).all()
+    assert conf[~nodata].min() > 0 and conf[~nodata].max() <= 1
+    # winning-class probability: at least 1 / n_classes, and the labels are those of predict
+    assert conf[~nodata].min() >= 1 / 6 - 1e-6
+    np.testing.assert_array_equal(both.landcover.values, cube.landcover.classify(svm).values)
+    assert both.landcover.attrs["flag_meanings"].startswith("developed")
+    assert both.confidence.rio.crs == cube.rio.crs
+
+
+def test_confidence_needs_predict_proba(cube, polygons):
+    model = quiet_train(cube, polygons, "id", estimator=LinearSVC(), max_samples_per_class=30)
+    with pytest.raises(InvalidParameterError, match="predict_proba"):
+        cube.landcover.classify(model, confidence=True)
+
+
+def test_dtype_and_fill_follow_class_values(cube, polygons):
+    big = polygons.assign(code=polygons["id"] * 100)
+    model = quiet_train(cube, big, "code", "label", method="knn", max_samples_per_class=20)
+    classes = xr_landcover.classify(cube, model)
+    assert classes.dtype == np.uint16 and classes.attrs["_FillValue"] == 0
+    assert set(np.unique(classes.values)) <= {0, 100, 300, 400, 500, 600, 700}
+    zero = polygons.assign(code=polygons["id"] - 1)
+    model = quiet_train(cube, zero, "code", "label", method="knn", max_samples_per_class=20)
+    classes = xr_landcover.classify(cube, model)
+    assert classes.dtype == np.uint8 and classes.attrs["_FillValue"] == 255
+    nodata = ~np.isfinite(cube.values).all(axis=0)
+    assert (classes.values[nodata] == 255).all() and (classes.values[~nodata] < 7).all()
+
+
+def test_class_areas(cube, forest, reference):
+    areas = class_areas(cube.landcover.classify(forest))
+    assert areas.index.tolist() == [1, 3, 4, 5, 6, 7]
+    assert areas["pixels"].tolist() == [int((reference == v).sum()) for v in areas.index]
+    np.testing.assert_allclose(areas["hectares"], areas["pixels"] * 28.5**2 / 1e4)
+    assert abs(areas["percent"].sum() - 100) < 1e-9
+
+
+def test_distributed_cluster_gives_the_same_labels(cube, forest, reference):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster):
+        labels = cube.landcover.classify(forest).compute().values
+    np.testing.assert_array_equal(labels, reference)

@@ -1,0 +1,215 @@
+"""Classifier methods, LandcoverModel (repr, definition) and its safe save/load."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, cohen_kappa_score
+
+import xr_landcover
+from xr_landcover import datasets
+from xr_landcover.errors import InvalidParameterError, ModelFileError, OutputExistsError
+from xr_landcover.model import FORMAT_VERSION, LandcoverModel
+from xr_landcover.samples import extract_samples
+
+
+@pytest.fixture(scope="module")
+def cube():
+    return datasets.nc_landsat7(chunks=128)
+
+
+@pytest.fixture(scope="module")
+def polygons():
+    return datasets.nc_training_polygons()
+
+
+def quiet_train(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return xr_landcover.train(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def models(cube, polygons):
+    return {
+        m: quiet_train(cube, polygons, "id", "label", method=m, max_samples_per_class=60,
+                       random_state=0)
+        for m in ("svm", "random_trees", "max_likelihood", "knn")
+    }
+
+
+@pytest.fixture(scope="module")
+def window(cube):
+    return cube.isel(y=slice(150, 230), x=slice(200, 300))
+
+
+def test_each_method_learns_the_training_pixels(models, cube, polygons):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        s = extract_samples(cube, polygons, "id", "label", max_samples_per_class=60,
+                            random_state=0)
+    for method, model in models.items():
+        assert model.method == method
+        assert model.class_values == [1, 3, 4, 5, 6, 7]
+        assert model.bands == ("blue", "green", "red", "nir", "swir1", "swir2")
+        assert model.training["used"] == {1: 60, 3: 60, 4: 60, 5: 60, 6: 60, 7: 57}
+        assert model.training["available"][5] == 749
+        assert model.training["dropped"] == ["agriculture"]
+        assert model.resolution == (28.5, -28.5)
+        train_accuracy = (model.estimator.predict(s.X) == s.y).mean()
+        assert train_accuracy > 0.7, method
+
+
+def test_method_estimators_and_parameters(cube, polygons):
+    svm = quiet_train(cube, polygons, "id", max_samples_per_class=30, random_state=0, C=7.0)
+    svc = svm.estimator.named_steps["svm"].estimator
+    assert type(svc).__name__ == "SVC" and svc.C == 7.0 and svc.kernel == "rbf"
+    assert type(svm.estimator.named_steps["scale"]).__name__ == "StandardScaler"
+    rf = quiet_train(cube, polygons, "id", method="random_trees", max_samples_per_class=30,
+                     random_state=0, max_num_trees=12)
+    assert rf.estimator.n_estimators == 12 and rf.estimator.max_depth == 30
+    assert rf.estimator.n_jobs == 1
+    ml = quiet_train(cube, polygons, "id", method="max_likelihood", max_samples_per_class=30)
+    np.testing.assert_allclose(ml.estimator.priors, np.full(6, 1 / 6))
+    with pytest.raises(InvalidParameterError, match="method must be one of"):
+        quiet_train(cube, polygons, "id", method="neural")
+    with pytest.raises(InvalidParameterError, match="either method"):
+        quiet_train(cube, polygons, "id", method="svm", estimator=LogisticRegression())
+    with pytest.raises(InvalidParameterError, match="bad parameter"):
+        quiet_train(cube, polygons, "id", method="knn", max_samples_per_class=20, bogus=1)
+
+
+def test_any_estimator(cube, polygons, window):
+    proto = ExtraTreesClassifier(n_estimators=10, random_state=0)
+    model = quiet_train(cube, polygons, "id", "label", estimator=proto, max_samples_per_class=40,
+                        random_state=0)
+    assert model.method == "estimator"
+    assert not hasattr(proto, "classes_")  # the given estimator is cloned, not fitted
+    assert list(model.estimator.classes_) == [1, 3, 4, 5, 6, 7]
+    classes = xr_landcover.classify(window, model).values
+    assert set(np.unique(classes)) <= {0, 1, 3, 4, 5, 6, 7}
+    with pytest.raises(TypeError, match="fit and predict"):
+        quiet_train(cube, polygons, "id", estimator=object())
+
+
+def test_repr_and_classifier_definition(models):
+    text = repr(models["svm"])
+    lines = text.splitlines()
+    assert lines[0].startswith("LandcoverModel: svm (StandardScaler → CalibratedClassifierCV(SVC))")
+    assert "ClassValue  ClassName" in text
+    assert any(line.split()[:2] == ["6", "water"] and line.split()[2:5] == ["70", "107", "159"]
+               for line in lines)
+    assert lines[-1] == "dropped (no valid pixel): agriculture"
+    html = models["svm"]._repr_html_()
+    assert html.count("<tr>") == 7 and "rgb(70,107,159)" in html
+    definition = models["knn"].classifier_definition
+    assert definition[-1] == {"ClassValue": 7, "ClassName": "sediment", "Red": 179,
+                              "Green": 172, "Blue": 159}
+    assert [d["ClassName"] for d in definition] == ["developed", "herbaceous", "shrubland",
+                                                    "forest", "water", "sediment"]
+
+
+@pytest.mark.parametrize("method", ["svm", "random_trees", "max_likelihood", "knn"])
+def test_save_load_round_trip(models, method, window, tmp_path):
+    model = models[method]
+    path = model.save(tmp_path / "model.skops")
+    loaded = LandcoverModel.load(path)
+    assert loaded.classes == model.classes and loaded.bands == model.bands
+    assert loaded.crs == model.crs and loaded.resolution == model.resolution
+    assert loaded.training == model.training and loaded.format_version == FORMAT_VERSION
+    assert repr(loaded) == repr(model)
+    np.testing.assert_array_equal(xr_landcover.classify(window, loaded).values,
+                                  xr_landcover.classify(window, model).values)
+    with pytest.raises(OutputExistsError):
+        model.save(path)
+    model.save(path, overwrite=True)
+
+
+def test_load_refuses_pickles_without_running_them(tmp_path):
+    victim = tmp_path / "pwned.txt"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(victim), "w"))
+
+    path = tmp_path / "model.skops"
+    path.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ModelFileError, match="Pickle and joblib files are refused"):
+        LandcoverModel.load(path)
+    assert not victim.exists()
+    # the same pickle hidden inside a zip archive is not a skops file either
+    with zipfile.ZipFile(tmp_path / "zipped.skops", "w") as z:
+        z.writestr("schema.json", "{}")
+        z.writestr("payload.pkl", pickle.dumps(Payload()))
+    with pytest.raises(ModelFileError):
+        LandcoverModel.load(tmp_path / "zipped.skops")
+    assert not victim.exists()
+
+
+class Unknown:  # a type nobody has vetted
+    def __init__(self):
+        self.answer = 42
+
+
+def test_load_refuses_untrusted_types(models, tmp_path):
+    payload = models["knn"]._payload()
+    payload["estimator"] = Unknown()
+    path = tmp_path / "evil.skops"
+    sio.dump(payload, path)
+    with pytest.raises(ModelFileError, match=r"not trusted: \['(tests\.)?test_model\.Unknown'\]"):
+        LandcoverModel.load(path)
+
+
+def test_own_estimator_needs_explicit_trust(cube, polygons, window, tmp_path):
+    model = quiet_train(cube, polygons, "id", estimator=HistGradientBoostingClassifier(
+        max_iter=5), max_samples_per_class=30)
+    path = model.save(tmp_path / "hgb.skops")
+    with pytest.raises(ModelFileError, match="trusted=") as info:
+        LandcoverModel.load(path)
+    extra = sio.get_untrusted_types(file=path)
+    assert all(t in str(info.value) for t in extra)
+    loaded = LandcoverModel.load(path, trusted=extra)
+    np.testing.assert_array_equal(xr_landcover.classify(window, loaded).values,
+                                  xr_landcover.classify(window, model).values)
+
+
+def test_load_garbage_truncated_foreign_and_newer(models, tmp_path):
+    good = models["random_trees"].save(tmp_path / "good.skops")
+    garbage = tmp_path / "garbage.skops"
+    garbage.write_bytes(b"\x00\x01not a model at all" * 50)
+    truncated = tmp_path / "truncated.skops"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    foreign = tmp_path / "foreign.skops"
+    sio.dump(LogisticRegression(), foreign)
+    newer = tmp_path / "newer.skops"
+    payload = models["random_trees"]._payload()
+    payload["format_version"] = FORMAT_VERSION + 1
+    sio.dump(payload, newer)
+    for path, message in [
+        (garbage, "not an xr_landcover model file"),
+        (truncated, "model file"),
+        (foreign, "not an xr_landcover model"),
+        (newer, "newer than this"),
+        (tmp_path / "missing.skops", "not found"),
+    ]:
+        with pytest.raises(ModelFileError, match=message):
+            LandcoverModel.load(path)
+
+
+def test_accuracy_on_held_out_polygons(cube, polygons):
+    """Train on half of each class's polygons, check the other half (measured: OA 0.76)."""
+    usable = polygons[polygons["label"] != "agriculture"]
+    held_out = usable.groupby("id").cumcount() % 2 == 1
+    model = xr_landcover.train(cube, usable[~held_out], "id", "label", random_state=0)
+    test = extract_samples(cube, usable[held_out], "id", "label", max_samples_per_class=None)
+    predicted = cube.landcover.classify(model).values[test.rows, test.cols]
+    assert len(test.y) == 690
+    assert accuracy_score(test.y, predicted) >= 0.70
+    assert cohen_kappa_score(test.y, predicted) >= 0.55

@@ -1,0 +1,223 @@
+"""Training samples: reprojection, pixel-centre rasterization, touched chunks only, caps, fields."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from conftest import L8_78
+
+import xr_landcover
+from xr_landcover import datasets
+from xr_landcover.errors import MissingCRSError, NoSamplesError, SamplesError
+from xr_landcover.samples import extract_samples
+
+L8_POINTS = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT_points.gpkg"
+
+
+@pytest.fixture(scope="module")
+def nc_cube(nc_band_files):
+    names = ["blue", "green", "red", "nir", "swir1", "swir2"]
+    return xr_landcover.open_image(nc_band_files, chunks=128, band_names=names)
+
+
+@pytest.fixture(scope="module")
+def polygons(nc_polygons_path):
+    return gpd.read_file(nc_polygons_path)
+
+
+def quiet_extract(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return extract_samples(*args, **kwargs)
+
+
+def test_reprojected_polygons_give_same_pixels_in_any_crs(nc_cube, polygons):
+    assert polygons.crs.to_epsg() == 3358
+    native = quiet_extract(nc_cube, polygons, "id", "label", max_samples_per_class=None)
+    to_raster = polygons.to_crs(nc_cube.rio.crs.to_wkt())
+    in_raster_crs = quiet_extract(nc_cube, to_raster, "id", "label", max_samples_per_class=None)
+    lonlat = quiet_extract(nc_cube, polygons.to_crs("EPSG:4326"), "id", "label",
+                           max_samples_per_class=None)
+    np.testing.assert_array_equal(native.rows, in_raster_crs.rows)
+    np.testing.assert_array_equal(native.cols, in_raster_crs.cols)
+    np.testing.assert_array_equal(native.y, in_raster_crs.y)
+    # through longitude/latitude, straight edges bend a little: a few edge pixels change
+    a = set(zip(native.rows.tolist(), native.cols.tolist()))
+    b = set(zip(lonlat.rows.tolist(), lonlat.cols.tolist()))
+    assert len(a ^ b) < 0.01 * len(a)
+    # the shipped cube (same scene, int16 COG, NaN-masked) gives the same labelled pixels
+    shipped = quiet_extract(datasets.nc_landsat7(), polygons, "id", "label",
+                            max_samples_per_class=None)
+    np.testing.assert_array_equal(native.y, shipped.y)
+    np.testing.assert_allclose(native.X, shipped.X)
+    assert native.available == {1: 343, 3: 411, 4: 202, 5: 749, 6: 149, 7: 57}
+
+
+def test_pixel_centre_alignment_and_values(nc_cube):
+    t = nc_cube.rio.transform()
+    # a rectangle from the left edge of column 250 to just past the centre of column 253, and
+    # from the top edge of row 200 to just short of the centre of row 203: pixels whose
+    # centres it covers are columns 250..253 and rows 200..202.
+    left, top = t @ (250, 200)
+    right, bottom = t @ (253.6, 203.4)
+    box = shapely.box(left, bottom, right, top)
+    inner = shapely.box(*(t @ (270, 200)), *(t @ (272, 202))).normalize()
+    gdf = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[box, inner], crs=nc_cube.rio.crs.to_wkt())
+    s = extract_samples(nc_cube, gdf, "id")
+    rows, cols = s.rows[s.y == 1], s.cols[s.y == 1]
+    assert sorted(set(rows.tolist())) == [200, 201, 202]
+    assert sorted(set(cols.tolist())) == [250, 251, 252, 253]
+    assert len(rows) == 12 and (s.y == 2).sum() == 4
+    expected = nc_cube.values[:, s.rows, s.cols].T
+    np.testing.assert_array_equal(s.X, expected)
+    assert s.classes[0].name == "class 1"
+
+
+def test_points_as_samples(l8_rgb_file):
+    cube = xr_landcover.open_image(l8_rgb_file, nodata=0, chunks=512)
+    points = gpd.read_file(L8_POINTS)
+    s = extract_samples(cube, points, class_field="name")
+    assert [c.name for c in s.classes] == ["crop", "developed", "tree", "water"]
+    assert [c.value for c in s.classes] == [1, 2, 3, 4]
+    assert len(s.y) == len(points) == 6
+    with rasterio.open(l8_rgb_file) as src:
+        for geom, name in zip(points.geometry, points["name"]):
+            row, col = src.index(geom.x, geom.y)
+            hit = (s.rows == row) & (s.cols == col)
+            assert hit.sum() == 1
+            value = {c.name: c.value for c in s.classes}[name]
+            assert s.y[hit][0] == value
+            np.testing.assert_array_equal(s.X[hit][0], src.read(window=((row, row + 1),
+                                                                        (col, col + 1))).ravel())
+    model = xr_landcover.train(cube, points, class_field="name", method="knn", n_neighbors=1)
+    assert model.class_names == ["crop", "developed", "tree", "water"]
+    assert model.colormap[4] == (70, 107, 159)  # water is blue
+
+
+def test_cap_seed_and_shuffle_invariance(nc_cube, polygons):
+    a = quiet_extract(nc_cube, polygons, "id", "label", max_samples_per_class=50,
+                      random_state=0)
+    b = quiet_extract(nc_cube, polygons.sample(frac=1, random_state=7), "id", "label",
+                      max_samples_per_class=50, random_state=0)
+    c = quiet_extract(nc_cube, polygons, "id", "label", max_samples_per_class=50,
+                      random_state=1)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.rows, c.rows)
+    assert a.used == {v: min(n, 50) for v, n in a.available.items()}
+    assert np.bincount(a.y)[[1, 3, 4, 5, 6, 7]].tolist() == [50, 50, 50, 50, 50, 50]
+    full = quiet_extract(nc_cube, polygons, "id", "label", max_samples_per_class=0)
+    assert len(full.y) == sum(full.available.values()) == 1911
+    # the cap draws a subset of the available pixels
+    keys = set(zip(full.rows.tolist(), full.cols.tolist()))
+    assert set(zip(a.rows.tolist(), a.cols.tolist())) <= keys
+
+
+def test_same_samples_under_any_chunking(nc_band_files, polygons):
+    ref = quiet_extract(xr_landcover.open_image(nc_band_files, chunks=500), polygons, "id",
+                        max_samples_per_class=40, random_state=3)
+    for chunks in (37, (100, 64)):
+        other = quiet_extract(xr_landcover.open_image(nc_band_files, chunks=chunks), polygons,
+                              "id", max_samples_per_class=40, random_state=3)
+        np.testing.assert_array_equal(ref.X, other.X)
+        np.testing.assert_array_equal(ref.y, other.y)
+
+
+def test_only_touched_chunks_are_read(nc_cube, polygons):
+    read: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def record(block, block_info=None):
+        with lock:
+            read.append(tuple(block_info[0]["chunk-location"][1:]))
+        return block
+
+    watched = nc_cube.copy(data=nc_cube.data.map_blocks(record, dtype=nc_cube.dtype))
+    one = polygons[polygons["label"] == "water"].iloc[[0]]
+    s = extract_samples(watched, pd_concat(one, polygons[polygons["label"] == "forest"].iloc[[0]]),
+                        "id", "label")
+    assert len(s.classes) == 2
+    t = nc_cube.rio.transform()
+    geoms = pd_concat(one, polygons[polygons["label"] == "forest"].iloc[[0]]).to_crs(
+        nc_cube.rio.crs.to_wkt()).geometry
+    expected = set()
+    ys = np.cumsum((0,) + nc_cube.chunks[1])
+    xs = np.cumsum((0,) + nc_cube.chunks[2])
+    for iy in range(len(ys) - 1):
+        for ix in range(len(xs) - 1):
+            x0, y0 = t @ (xs[ix], ys[iy])
+            x1, y1 = t @ (xs[ix + 1], ys[iy + 1])
+            if geoms.intersects(shapely.box(x0, y1, x1, y0)).any():
+                expected.add((iy, ix))
+    total = (len(ys) - 1) * (len(xs) - 1)
+    assert set(read) == expected
+    assert len(read) == len(expected) < total
+
+
+def pd_concat(*frames):
+    import pandas as pd
+
+    return gpd.GeoDataFrame(pd.concat(frames), crs=frames[0].crs)
+
+
+def test_class_outside_image_dropped_with_warning(nc_cube, polygons):
+    with pytest.warns(UserWarning, match="agriculture"):
+        s = extract_samples(nc_cube, polygons, "id", "label")
+    assert [c.name for c in s.dropped] == ["agriculture"]
+    assert 2 not in s.available
+    lonely = polygons[polygons["label"].isin(["agriculture", "water"])]
+    with pytest.warns(UserWarning, match="agriculture"), pytest.raises(
+        SamplesError, match="at least two classes"
+    ):
+        extract_samples(nc_cube, lonely, "id", "label")
+    with pytest.raises(NoSamplesError, match="no valid pixel"):
+        extract_samples(nc_cube, polygons[polygons["label"] == "agriculture"], "id", "label")
+
+
+def test_field_resolution(nc_cube, polygons):
+    arc = polygons.rename(columns={"id": "Classvalue", "label": "Classname"})
+    arc["Red"], arc["Green"], arc["Blue"] = 10, 20, 30
+    s = quiet_extract(nc_cube, arc, max_samples_per_class=10)
+    assert [c.name for c in s.classes][:2] == ["developed", "herbaceous"]
+    assert all(c.color == (10, 20, 30) for c in s.classes)
+    only_int = quiet_extract(nc_cube, polygons, max_samples_per_class=10)  # 'id' is found
+    assert [c.value for c in only_int.classes] == [1, 3, 4, 5, 6, 7]
+    two_ints = polygons.assign(code=polygons["id"] * 10)
+    with pytest.raises(SamplesError, match=r"candidate columns: \['label', 'id', 'code'\]"):
+        extract_samples(nc_cube, two_ints)
+    with pytest.raises(SamplesError, match="'klass' is not a column"):
+        extract_samples(nc_cube, polygons, "klass")
+    with pytest.raises(SamplesError, match="name_field 'nom'"):
+        extract_samples(nc_cube, polygons, "id", "nom")
+    nulls = polygons.astype({"id": "float64"})
+    nulls.loc[3, "id"] = np.nan
+    with pytest.raises(SamplesError, match="null values"):
+        extract_samples(nc_cube, nulls, "id")
+
+
+def test_bad_geometries_and_inputs(nc_cube, polygons, nc_polygons_path):
+    lines = polygons.copy()
+    lines.geometry = polygons.boundary
+    with pytest.raises(SamplesError, match="LineString"):
+        extract_samples(nc_cube, lines, "id")
+    empty = polygons.copy()
+    empty.loc[0, "geometry"] = shapely.Polygon()
+    with pytest.raises(SamplesError, match="empty"):
+        extract_samples(nc_cube, empty, "id")
+    with pytest.raises(MissingCRSError):
+        extract_samples(nc_cube, polygons.set_crs(None, allow_override=True), "id")
+    from_path = quiet_extract(nc_cube, nc_polygons_path, "id", max_samples_per_class=5,
+                              random_state=0)
+    assert len(from_path.y) == 30
+    with pytest.raises(FileNotFoundError):
+        extract_samples(nc_cube, nc_polygons_path.with_name("nope.shp"), "id")
+    with pytest.raises(TypeError):
+        extract_samples(nc_cube, polygons.geometry.to_list(), "id")
+    with pytest.raises(ValueError, match="max_samples_per_class"):
+        extract_samples(nc_cube, polygons, "id", max_samples_per_class=-3)

@@ -1,0 +1,296 @@
+"""Lazy block-wise classification of a band cube with a :class:`~xr_landcover.LandcoverModel`.
+
+(The module is ``classification``, not ``classify``, so that importing it can never shadow the
+function ``xr_landcover.classify`` on the package.)
+
+Each dask block ``(..., band, y, x)`` becomes a ``(pixels, bands)`` table of its *valid*
+pixels (no NaN, no nodata value in any band), which goes to ``estimator.predict`` (and
+``predict_proba`` for the confidence); invalid pixels get the class map's fill value. The
+estimator enters the dask graph once, as a single key that every block task depends on, so a
+large random forest is not copied into each task. Every pixel is classified on its own, so the
+labels do not depend on the chunking.
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+
+import dask
+import dask.array as dsa
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .colors import class_map_attrs
+from .errors import (
+    BandMismatchError,
+    DimensionError,
+    InvalidInputTypeError,
+    InvalidParameterError,
+    MissingCRSError,
+)
+from .model import LandcoverModel
+
+__all__ = ["classify", "class_areas", "class_map_dtype"]
+
+
+def class_map_dtype(values) -> tuple[np.dtype, int]:
+    """The smallest unsigned dtype holding the class values and a fill value outside them.
+
+    Examples
+    --------
+    >>> class_map_dtype([1, 2, 7])
+    (dtype('uint8'), 0)
+    >>> class_map_dtype([0, 1, 2])
+    (dtype('uint8'), 255)
+    >>> class_map_dtype([1, 300])
+    (dtype('uint16'), 0)
+    """
+    values = [int(v) for v in values]
+    for dtype in (np.uint8, np.uint16):
+        top = int(np.iinfo(dtype).max)
+        if max(values) < top:
+            fill = 0 if 0 not in values else top
+            return np.dtype(dtype), fill
+    raise InvalidParameterError(f"class values must be below 65535; got up to {max(values)}")
+
+
+def _valid_mask(block: np.ndarray, band_axis: int, nodata) -> np.ndarray:
+    valid = np.all(np.isfinite(block), axis=band_axis)
+    if nodata is not None and not np.isnan(nodata):
+        valid &= np.all(block != nodata, axis=band_axis)
+    return valid
+
+
+def _predict_block(block, estimator, *, out_dtype, fill, confidence, nodata):
+    """Classify one block ``(..., band, y, x)``; return ``(..., y, x)`` (or 2 stacked maps)."""
+    band_axis = block.ndim - 3
+    valid = _valid_mask(block, band_axis, nodata)
+    pixels = np.moveaxis(block, band_axis, -1)[valid]  # (n_valid, bands)
+    labels = np.full(valid.shape, fill, dtype=out_dtype)
+    if confidence:
+        conf = np.full(valid.shape, np.nan, dtype=np.float32)
+    if pixels.shape[0]:
+        pixels = pixels.astype(np.float64, copy=False)
+        predicted = estimator.predict(pixels)
+        labels[valid] = predicted
+        if confidence:
+            proba = estimator.predict_proba(pixels)
+            column = np.searchsorted(estimator.classes_, predicted)
+            conf[valid] = proba[np.arange(len(predicted)), column]
+    if confidence:
+        return np.stack([labels.astype(np.float32), conf])
+    return labels
+
+
+def _check_bands(cube: xr.DataArray, model: LandcoverModel) -> xr.DataArray:
+    have = [str(b) for b in cube.band.values]
+    missing = [b for b in model.bands if b not in have]
+    extra = [b for b in have if b not in model.bands]
+    if missing or extra or len(have) != len(model.bands):
+        raise BandMismatchError(
+            f"the cube's bands {have} do not match the model's {list(model.bands)}"
+            + (f"; missing: {missing}" if missing else "")
+            + (f"; not in the model: {extra}" if extra else "")
+            + ". Select or rename bands (cube.sel(band=[...]), cube.assign_coords(band=[...]))"
+        )
+    if have != list(model.bands):
+        cube = cube.sel(band=list(model.bands))
+    return cube
+
+
+def classify(
+    cube: xr.DataArray,
+    model: LandcoverModel,
+    confidence: bool = False,
+) -> xr.DataArray | xr.Dataset:
+    """Classify every pixel of a band cube, lazily, block by block.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        Band cube ``(..., "band", "y", "x")`` with the model's band names (any order); extra
+        leading dims such as ``time`` are kept.
+    model : LandcoverModel
+        From :func:`xr_landcover.train` or :meth:`LandcoverModel.load`.
+    confidence : bool, default False
+        Also return the probability of the winning class (needs ``predict_proba``).
+
+    Returns
+    -------
+    xarray.DataArray or xarray.Dataset
+        The class map ``"landcover"`` (dims of the cube without ``band``; uint8 when the
+        class values fit, else uint16; the fill value on nodata) with attrs ``flag_values``,
+        ``flag_meanings``, ``class_names``, ``colormap``, ``_FillValue`` and the cube's CRS
+        and transform. With ``confidence=True``, a Dataset with ``landcover`` and
+        ``confidence`` (float32 in [0, 1], NaN on nodata). Nothing is computed.
+
+    Raises
+    ------
+    BandMismatchError
+        A band of the model is missing from the cube, or the cube has other bands.
+    InvalidParameterError
+        ``confidence=True`` but the estimator has no ``predict_proba``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import xr_landcover
+    >>> from xr_landcover import datasets
+    >>> cube = datasets.nc_landsat7(chunks=256)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     model = xr_landcover.train(cube, datasets.nc_training_polygons(), "id", "label",
+    ...                                method="random_trees", max_samples_per_class=50,
+    ...                                random_state=0)
+    >>> classes = xr_landcover.classify(cube, model)
+    >>> classes.dims, classes.dtype, int(classes.attrs["_FillValue"])
+    (('y', 'x'), dtype('uint8'), 0)
+    >>> classes.attrs["flag_meanings"]
+    'developed herbaceous shrubland forest water sediment'
+    >>> sorted(set(classes.values.ravel().tolist()))
+    [0, 1, 3, 4, 5, 6, 7]
+    """
+    if not isinstance(model, LandcoverModel):
+        raise InvalidInputTypeError(
+            f"model must be a LandcoverModel (from train or LandcoverModel.load); "
+            f"got {type(model).__name__}"
+        )
+    if not isinstance(cube, xr.DataArray):
+        raise InvalidInputTypeError(f"cube must be an xarray.DataArray, got {type(cube).__name__}")
+    missing = [d for d in ("band", "y", "x") if d not in cube.dims]
+    if missing:
+        raise DimensionError(f"a band cube needs dims ('band', 'y', 'x'); got {cube.dims}")
+    if model.feature != "pixels":
+        raise InvalidParameterError(
+            f"this model classifies {model.feature!r} features, not pixels"
+        )
+    if confidence and not hasattr(model.estimator, "predict_proba"):
+        raise InvalidParameterError(
+            f"confidence=True needs an estimator with predict_proba; "
+            f"{type(model.estimator).__name__} has none"
+        )
+    cube = _check_bands(cube.transpose(..., "band", "y", "x"), model)
+    _warn_crs(cube, model)
+
+    data = cube.data
+    if not isinstance(data, dsa.Array):
+        data = dsa.from_array(np.asarray(data), chunks=-1)
+    band_axis = data.ndim - 3
+    data = data.rechunk({band_axis: -1})
+    dtype, fill = class_map_dtype(model.class_values)
+    nodata = cube.rio.nodata
+    # One key for the estimator: each block task refers to it instead of embedding a copy.
+    estimator = dask.delayed(model.estimator, name=f"landcover-estimator-{uuid.uuid4().hex}")
+    kwargs = {"out_dtype": dtype, "fill": fill, "confidence": confidence, "nodata": nodata}
+    if confidence:
+        stacked = dsa.map_blocks(
+            _predict_block, data, estimator, **kwargs,
+            drop_axis=band_axis, new_axis=0, dtype=np.float32,
+            chunks=((2,), *data.chunks[:band_axis], *data.chunks[band_axis + 1:]),
+            name="landcover-classify-" + uuid.uuid4().hex,
+        )
+        labels, conf = stacked[0].astype(dtype), stacked[1]
+    else:
+        labels = dsa.map_blocks(
+            _predict_block, data, estimator, **kwargs, drop_axis=band_axis, dtype=dtype,
+            name="landcover-classify-" + uuid.uuid4().hex,
+        )
+    template = cube.isel(band=0, drop=True)
+    out = _wrap(labels, template, "landcover")
+    out.attrs.update(class_map_attrs(model.class_values, model.class_names,
+                                     [c.color for c in model.classes], dtype))
+    out = out.rio.write_nodata(fill, encoded=False)
+    if not confidence:
+        return out
+    conf_da = _wrap(conf, template, "confidence")
+    conf_da.attrs.update({"long_name": "probability of the winning class", "units": "1",
+                          "valid_range": np.array([0.0, 1.0], dtype=np.float32)})
+    conf_da = conf_da.rio.write_nodata(np.nan, encoded=False)
+    return xr.Dataset({"landcover": out, "confidence": conf_da})
+
+
+def _wrap(data, template: xr.DataArray, name: str) -> xr.DataArray:
+    da = xr.DataArray(data, dims=template.dims, coords=template.coords, name=name)
+    if template.rio.crs is not None:
+        da = da.rio.write_crs(template.rio.crs)
+        da = da.rio.write_transform(template.rio.transform())
+    return da
+
+
+def _warn_crs(cube: xr.DataArray, model: LandcoverModel) -> None:
+    if cube.rio.crs is None:
+        raise MissingCRSError("the cube has no CRS; set one with cube.rio.write_crs(...)")
+    if not model.crs:
+        return
+    import pyproj
+
+    if not pyproj.CRS.from_wkt(cube.rio.crs.to_wkt()).equals(
+        pyproj.CRS.from_wkt(model.crs), ignore_axis_order=True
+    ):
+        warnings.warn(
+            "the cube's CRS differs from the one the model was trained on; the spectral model "
+            "still applies if the sensor and processing are the same",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def class_areas(classes: xr.DataArray) -> pd.DataFrame:
+    """Pixels and area (hectares, when the CRS is in metres) of each class of a class map.
+
+    The counts are one lazy ``bincount`` per block, summed: a small reduction.
+
+    Parameters
+    ----------
+    classes : xarray.DataArray
+        A class map from :func:`classify` (attrs ``flag_values``, ``class_names``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``value``; columns ``name``, ``pixels``, ``hectares``, ``percent`` (of the
+        classified pixels; nodata is left out).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> m = xr.DataArray(np.array([[1, 1], [2, 0]], dtype="uint8"), dims=("y", "x"),
+    ...                  attrs={"flag_values": np.array([1, 2], "uint8"),
+    ...                         "class_names": ["water", "forest"], "_FillValue": 0})
+    >>> class_areas(m)["pixels"].tolist()
+    [2, 1]
+    """
+    if not isinstance(classes, xr.DataArray) or not np.issubdtype(classes.dtype, np.integer):
+        raise InvalidInputTypeError("class_areas needs an integer class map (a DataArray)")
+    values = [int(v) for v in np.atleast_1d(classes.attrs.get("flag_values", []))]
+    names = list(classes.attrs.get("class_names", [str(v) for v in values]))
+    data = classes.data
+    if not isinstance(data, dsa.Array):
+        data = dsa.from_array(np.asarray(data), chunks=-1)
+    top = int(np.iinfo(classes.dtype).max) + 1
+    counts = dsa.bincount(data.ravel().astype(np.int64), minlength=top).compute()
+    pixel_area = np.nan
+    if classes.rio.crs is not None:
+        try:
+            rx, ry = classes.rio.resolution()
+            factor = classes.rio.crs.linear_units_factor[1]
+            pixel_area = abs(rx * ry) * factor**2
+        except Exception:  # no transform or angular units: leave the area unknown
+            pixel_area = np.nan
+    if not values:
+        fill = classes.attrs.get("_FillValue")
+        values = [v for v in np.flatnonzero(counts) if v != fill]
+        names = [str(v) for v in values]
+    pixels = np.array([counts[v] for v in values], dtype=np.int64)
+    total = pixels.sum()
+    return pd.DataFrame(
+        {
+            "name": names,
+            "pixels": pixels,
+            "hectares": pixels * pixel_area / 1e4,
+            "percent": 100.0 * pixels / total if total else np.zeros(len(values)),
+        },
+        index=pd.Index(values, name="value"),
+    )

@@ -1,0 +1,525 @@
+"""Classifiers and the :class:`LandcoverModel` that carries one from training to classification.
+
+Methods (ArcGIS *Train Classifier* names in brackets):
+
+``"svm"`` (Support Vector Machine, ArcGIS's default)
+    An RBF-kernel :class:`~sklearn.svm.SVC` on standardized bands (each band scaled to zero
+    mean and unit variance: the RBF kernel measures distances, and bands with a large range
+    would otherwise dominate), wrapped in :class:`~sklearn.calibration.CalibratedClassifierCV`
+    (``ensemble=False``: one SVC fitted on all pixels plus a sigmoid fitted on cross-validated
+    decision values) so that it gives class probabilities for ``confidence=True``.
+``"random_trees"`` (Random Trees)
+    :class:`~sklearn.ensemble.RandomForestClassifier` with ArcGIS's defaults: 50 trees
+    (``max_num_trees``), depth 30 (``max_tree_depth``).
+``"max_likelihood"`` (Maximum Likelihood)
+    Gaussian maximum likelihood: one multivariate normal with its own full covariance matrix per
+    class, a pixel goes to the class of highest likelihood, classes equally likely a priori.
+    This *is* quadratic discriminant analysis with equal priors, so it is implemented as
+    :class:`~sklearn.discriminant_analysis.QuadraticDiscriminantAnalysis` with
+    ``priors`` all equal (QDA's default priors are the class frequencies in the samples, which
+    GIS tools do not use).
+``"knn"``
+    :class:`~sklearn.neighbors.KNeighborsClassifier` (5 neighbours) on standardized bands.
+``estimator=...``
+    Any scikit-learn-compatible classifier (``fit``/``predict``, and ``predict_proba`` for
+    confidence); it is cloned, then fitted.
+
+Estimators run single-threaded (``n_jobs=1``): classification gets its parallelism from dask,
+one block per thread or worker.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .errors import (
+    InvalidInputTypeError,
+    InvalidParameterError,
+    ModelFileError,
+    OutputExistsError,
+    SamplesError,
+)
+from .samples import LandcoverClass, TrainingSamples, extract_samples
+
+__all__ = ["METHODS", "FORMAT_VERSION", "LandcoverModel", "make_estimator", "train"]
+
+#: Classifier methods known by name.
+METHODS = ("svm", "random_trees", "max_likelihood", "knn")
+
+#: Version of the model file format written by :meth:`LandcoverModel.save`.
+FORMAT_VERSION = 1
+_FORMAT = "xr_landcover.LandcoverModel"
+
+#: Types (beyond skops' defaults) that the estimators built here hold; loading trusts these
+#: and nothing else unless the caller adds to them.
+TRUSTED_TYPES = (
+    "sklearn.tree._tree.Tree",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+)
+
+_ARCGIS_ALIASES = {"max_num_trees": "n_estimators", "max_tree_depth": "max_depth"}
+
+
+def make_estimator(
+    method: str, n_classes: int, random_state: int | None = None, min_class_size: int = 5,
+    **params: Any,
+):
+    """A fresh, unfitted scikit-learn estimator for a method name.
+
+    Parameters
+    ----------
+    method : {"svm", "random_trees", "max_likelihood", "knn"}
+    n_classes : int
+        Number of classes (for the equal priors of maximum likelihood).
+    random_state : int, optional
+        Seed for the methods that draw random numbers.
+    min_class_size : int
+        Pixels in the smallest class (the SVM's probability calibration uses up to 5 folds).
+    **params
+        Passed to the estimator (``SVC``, ``RandomForestClassifier``,
+        ``QuadraticDiscriminantAnalysis``, ``KNeighborsClassifier``). ArcGIS's
+        ``max_num_trees``/``max_tree_depth`` are accepted for random trees.
+
+    Examples
+    --------
+    >>> make_estimator("random_trees", 3, random_state=0)
+    RandomForestClassifier(max_depth=30, n_estimators=50, n_jobs=1, random_state=0)
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    if method not in METHODS:
+        raise InvalidParameterError(
+            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
+        )
+    try:
+        if method == "svm":
+            folds = min(5, int(min_class_size))
+            if folds < 2:
+                raise SamplesError(
+                    "the svm method needs at least 2 pixels per class (its probabilities are "
+                    "calibrated by cross-validation); use method='random_trees' or 'knn' for "
+                    "so few samples"
+                )
+            svc = SVC(**{"kernel": "rbf", "gamma": "scale", "random_state": random_state,
+                         **params})
+            calibrated = CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False)
+            return Pipeline([("scale", StandardScaler()), ("svm", calibrated)])
+        if method == "random_trees":
+            params = {_ARCGIS_ALIASES.get(k, k): v for k, v in params.items()}
+            defaults = {"n_estimators": 50, "max_depth": 30, "n_jobs": 1,
+                        "random_state": random_state}
+            return RandomForestClassifier(**{**defaults, **params})
+        if method == "max_likelihood":
+            priors = np.full(n_classes, 1.0 / n_classes)
+            return QuadraticDiscriminantAnalysis(**{"priors": priors, **params})
+        knn = KNeighborsClassifier(**{"n_neighbors": 5, "n_jobs": 1, **params})
+        return Pipeline([("scale", StandardScaler()), ("knn", knn)])
+    except TypeError as exc:
+        raise InvalidParameterError(f"bad parameter for method {method!r}: {exc}") from None
+
+
+def _describe_estimator(est) -> str:
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(est, Pipeline):
+        return " → ".join(_describe_estimator(step) for _, step in est.steps)
+    inner = getattr(est, "estimator", None)
+    if inner is not None and hasattr(inner, "fit"):
+        return f"{type(est).__name__}({_describe_estimator(inner)})"
+    return type(est).__name__
+
+
+@dataclass
+class LandcoverModel:
+    """A trained land-cover classifier: classes, bands, grid, estimator and training statistics.
+
+    Build one with :func:`train` (or ``cube.landcover.train``); use it with
+    :func:`xr_landcover.classify`; share it with :meth:`save` / :meth:`load`.
+
+    Attributes
+    ----------
+    classes : tuple of LandcoverClass
+        Value, name and ``(r, g, b)`` colour of each class, sorted by value.
+    bands : tuple of str
+        The band names the estimator expects, in order.
+    estimator : scikit-learn estimator
+        Fitted; predicts class values.
+    method : str
+        ``"svm"``, ``"random_trees"``, ``"max_likelihood"``, ``"knn"`` or ``"estimator"``.
+    crs : str or None
+        WKT of the training cube's CRS.
+    resolution : (float, float) or None
+        Pixel size of the training cube, in CRS units.
+    training : dict
+        ``available`` and ``used`` pixels per class value, ``max_samples_per_class``,
+        ``random_state``, ``dropped`` classes (names).
+    feature : str
+        The feature recipe: ``"pixels"`` (band values of single pixels).
+    format_version : int
+        Version of the saved-file format.
+    """
+
+    classes: tuple[LandcoverClass, ...]
+    bands: tuple[str, ...]
+    estimator: Any
+    method: str
+    crs: str | None = None
+    resolution: tuple[float, float] | None = None
+    training: dict = field(default_factory=dict)
+    feature: str = "pixels"
+    format_version: int = FORMAT_VERSION
+
+    # -- views --------------------------------------------------------------------------------
+    @property
+    def class_values(self) -> list[int]:
+        """Class values, sorted."""
+        return [c.value for c in self.classes]
+
+    @property
+    def class_names(self) -> list[str]:
+        """Class names, in the order of :attr:`class_values`."""
+        return [c.name for c in self.classes]
+
+    @property
+    def colormap(self) -> dict[int, tuple[int, int, int]]:
+        """``{value: (r, g, b)}``."""
+        return {c.value: tuple(c.color) for c in self.classes}
+
+    @property
+    def classifier_definition(self) -> list[dict]:
+        """The classes as ArcGIS writes them: ``ClassValue, ClassName, Red, Green, Blue``."""
+        return [
+            {"ClassValue": c.value, "ClassName": c.name, "Red": c.color[0],
+             "Green": c.color[1], "Blue": c.color[2]}
+            for c in self.classes
+        ]
+
+    def _rows(self) -> list[tuple]:
+        available = self.training.get("available", {})
+        used = self.training.get("used", {})
+        return [
+            (c.value, c.name, *c.color, available.get(c.value, ""), used.get(c.value, ""))
+            for c in self.classes
+        ]
+
+    def _header(self) -> list[str]:
+        cap = self.training.get("max_samples_per_class")
+        seed = self.training.get("random_state")
+        res = (
+            f"pixel {abs(self.resolution[0]):g} x {abs(self.resolution[1]):g}"
+            if self.resolution else "pixel size unknown"
+        )
+        crs_name = "unknown CRS"
+        if self.crs:
+            import pyproj
+
+            crs_name = pyproj.CRS.from_wkt(self.crs).name
+        return [
+            f"LandcoverModel: {self.method} ({_describe_estimator(self.estimator)}), "
+            f"features: {self.feature}",
+            f"bands: {', '.join(self.bands)}",
+            f"trained on: {crs_name}, {res}; "
+            f"max {cap if cap else 'all'} pixels per class, seed {seed}",
+        ]
+
+    def __repr__(self) -> str:
+        head = ("ClassValue", "ClassName", "Red", "Green", "Blue", "Pixels", "Used")
+        rows = [tuple(str(v) for v in r) for r in self._rows()]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+
+        def line(cells):
+            return "  ".join(
+                c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            ).rstrip()
+
+        lines = self._header() + [line(head)] + [line(r) for r in rows]
+        dropped = self.training.get("dropped") or []
+        if dropped:
+            lines.append(f"dropped (no valid pixel): {', '.join(dropped)}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("", "ClassValue", "ClassName", "Red", "Green", "Blue", "Pixels", "Used")
+        )
+        body = ""
+        for value, name, r, g, b, avail, used in self._rows():
+            swatch = (f'<span style="display:inline-block;width:1em;height:1em;'
+                      f'background:rgb({r},{g},{b})"></span>')
+            body += (f"<tr><td>{swatch}</td><td>{value}</td><td>{esc(name)}</td><td>{r}</td>"
+                     f"<td>{g}</td><td>{b}</td><td>{avail}</td><td>{used}</td></tr>")
+        notes = "<br>".join(esc(h) for h in self._header())
+        return f"<div><p>{notes}</p><table><tr>{head}</tr>{body}</table></div>"
+
+    # -- files --------------------------------------------------------------------------------
+    def _payload(self) -> dict:
+        training = dict(self.training)
+        seed = training.get("random_state")
+        return {
+            "format": _FORMAT,
+            "format_version": FORMAT_VERSION,
+            "classes": [[c.value, c.name, list(c.color)] for c in self.classes],
+            "bands": list(self.bands),
+            "method": self.method,
+            "feature": self.feature,
+            "crs": self.crs,
+            "resolution": list(self.resolution) if self.resolution else None,
+            "available": [[int(k), int(v)] for k, v in training.get("available", {}).items()],
+            "used": [[int(k), int(v)] for k, v in training.get("used", {}).items()],
+            "max_samples_per_class": training.get("max_samples_per_class"),
+            "random_state": seed if isinstance(seed, int) else None,
+            "dropped": list(training.get("dropped", [])),
+            "estimator": self.estimator,
+        }
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Save to a skops file (no pickle: loading it never runs code from the file).
+
+        Parameters
+        ----------
+        path : str or path
+            Output file, conventionally ``*.skops``.
+        overwrite : bool, default False
+            Replace an existing file.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Raises
+        ------
+        OutputExistsError
+            The file exists and ``overwrite`` is False.
+        """
+        import skops.io as sio
+
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise OutputExistsError(f"'{path}' exists; pass overwrite=True to replace it")
+        if not path.parent.exists():
+            raise FileNotFoundError(f"the folder '{path.parent}' does not exist")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            sio.dump(self._payload(), tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, trusted: Sequence[str] = ()) -> LandcoverModel:
+        """Load a model saved by :meth:`save`, trusting only known scikit-learn/NumPy types.
+
+        Parameters
+        ----------
+        path : str or path
+        trusted : sequence of str
+            Extra types to trust (e.g. those of your own ``estimator=``), as listed by the
+            error raised when they are found. Never trust types you do not know.
+
+        Raises
+        ------
+        ModelFileError
+            Missing file, not a skops file (pickles are refused unread), truncated or corrupt,
+            not an xr_landcover model, untrusted types inside, or a newer format version.
+        """
+        import skops.io as sio
+
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"model file not found: '{path}'")
+        data = path.read_bytes()
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise ModelFileError(
+                f"'{path}' is not an xr_landcover model file (a skops zip archive). Pickle and "
+                "joblib files are refused: loading them could run code."
+            )
+        allowed = set(TRUSTED_TYPES) | {str(t) for t in trusted}
+        try:
+            found = set(sio.get_untrusted_types(data=data))
+            untrusted = sorted(found - allowed)
+            if untrusted:
+                raise ModelFileError(
+                    f"'{path}' holds types that are not trusted: {untrusted}. They were not "
+                    "loaded. If you know and trust them (e.g. your own estimator), pass "
+                    "trusted=[...] with these names."
+                )
+            payload = sio.loads(data, trusted=sorted(found))
+        except ModelFileError:
+            raise
+        except Exception as exc:  # skops raises many types on corrupt archives
+            raise ModelFileError(f"cannot read '{path}' as a model file: {exc}") from None
+        return cls._from_payload(payload, path)
+
+    @classmethod
+    def _from_payload(cls, payload: Any, path: Path) -> LandcoverModel:
+        if not isinstance(payload, Mapping) or payload.get("format") != _FORMAT:
+            raise ModelFileError(f"'{path}' is a skops file but not an xr_landcover model")
+        version = payload.get("format_version")
+        if not isinstance(version, int) or version < 1:
+            raise ModelFileError(f"'{path}' has no valid format version ({version!r})")
+        if version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"'{path}' was written in model format {version}, newer than this "
+                f"xr_landcover reads ({FORMAT_VERSION}); upgrade xr_landcover"
+            )
+        try:
+            classes = tuple(
+                LandcoverClass(int(v), str(n), tuple(int(c) for c in rgb))
+                for v, n, rgb in payload["classes"]
+            )
+            estimator = payload["estimator"]
+            if not hasattr(estimator, "predict"):
+                raise TypeError("the stored estimator has no predict method")
+            return cls(
+                classes=classes,
+                bands=tuple(str(b) for b in payload["bands"]),
+                estimator=estimator,
+                method=str(payload["method"]),
+                crs=payload.get("crs"),
+                resolution=tuple(payload["resolution"]) if payload.get("resolution") else None,
+                training={
+                    "available": {int(k): int(v) for k, v in payload.get("available", [])},
+                    "used": {int(k): int(v) for k, v in payload.get("used", [])},
+                    "max_samples_per_class": payload.get("max_samples_per_class"),
+                    "random_state": payload.get("random_state"),
+                    "dropped": list(payload.get("dropped", [])),
+                },
+                feature=str(payload.get("feature", "pixels")),
+                format_version=version,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"'{path}' is an incomplete model file: {exc}") from None
+
+
+def train(
+    cube: xr.DataArray,
+    samples,
+    class_field: str | None = None,
+    name_field: str | None = None,
+    method: str | None = None,
+    max_samples_per_class: int | None = 500,
+    random_state: int | None = None,
+    estimator: Any = None,
+    color_fields: Sequence[str] | None = ("Red", "Green", "Blue"),
+    **params: Any,
+) -> LandcoverModel:
+    """Train a pixel classifier on a band cube from training polygons or points.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        Band cube ``("band", "y", "x")`` with a CRS (lazy; only chunks under samples are read).
+    samples : GeoDataFrame or path
+        Training polygons or points in any CRS; see :func:`xr_landcover.samples.extract_samples`
+        for ``class_field``, ``name_field`` and ``color_fields``.
+    method : {"svm", "random_trees", "max_likelihood", "knn"}, default "svm"
+        The classifier (see the module documentation); not with ``estimator``.
+    max_samples_per_class : int or None, default 500
+        ArcGIS ``maxSampleClass``; ``None`` or 0: every pixel.
+    random_state : int, optional
+        Seed for the per-class draw and the estimator.
+    estimator : scikit-learn classifier, optional
+        Any estimator with ``fit``/``predict`` (cloned, then fitted) instead of ``method``.
+    **params
+        Passed to the estimator of ``method`` (e.g. ``C=10`` for svm, ``n_estimators=100``).
+
+    Returns
+    -------
+    LandcoverModel
+
+    Raises
+    ------
+    SamplesError, NoSamplesError
+        See :func:`~xr_landcover.samples.extract_samples`.
+    InvalidParameterError
+        Unknown method, bad parameters, or both ``method`` and ``estimator``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import xr_landcover
+    >>> from xr_landcover import datasets
+    >>> cube, polygons = datasets.nc_landsat7(), datasets.nc_training_polygons()
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # agriculture: its polygon lies on nodata
+    ...     model = xr_landcover.train(cube, polygons, class_field="id", name_field="label",
+    ...                                method="random_trees", max_samples_per_class=50,
+    ...                                random_state=0)
+    >>> model.class_names
+    ['developed', 'herbaceous', 'shrubland', 'forest', 'water', 'sediment']
+    >>> model.classifier_definition[0]
+    {'ClassValue': 1, 'ClassName': 'developed', 'Red': 222, 'Green': 0, 'Blue': 0}
+    """
+    from sklearn.base import clone
+
+    if estimator is not None and method is not None:
+        raise InvalidParameterError("give either method=... or estimator=..., not both")
+    if estimator is not None and params:
+        raise InvalidParameterError(
+            f"extra parameters {sorted(params)} only go with method=...; set them on your "
+            "estimator instead"
+        )
+    if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise InvalidInputTypeError(
+            f"estimator must have fit and predict methods; got {type(estimator).__name__}"
+        )
+    method = method or ("estimator" if estimator is not None else "svm")
+    if estimator is None and method not in METHODS:
+        raise InvalidParameterError(
+            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
+        )
+    ts: TrainingSamples = extract_samples(
+        cube, samples, class_field=class_field, name_field=name_field,
+        color_fields=color_fields, max_samples_per_class=max_samples_per_class,
+        random_state=random_state,
+    )
+    if estimator is not None:
+        est = clone(estimator)
+    else:
+        seed = random_state if isinstance(random_state, int) else None
+        est = make_estimator(method, len(ts.classes), random_state=seed,
+                             min_class_size=min(ts.used.values()), **params)
+    try:
+        est.fit(ts.X, ts.y)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
+    res = cube.rio.resolution()
+    return LandcoverModel(
+        classes=tuple(ts.classes),
+        bands=tuple(ts.bands),
+        estimator=est,
+        method=method,
+        crs=cube.rio.crs.to_wkt() if cube.rio.crs is not None else None,
+        resolution=(float(res[0]), float(res[1])),
+        training={
+            "available": ts.available,
+            "used": ts.used,
+            "max_samples_per_class": ts.max_samples_per_class,
+            "random_state": random_state if isinstance(random_state, int) else None,
+            "dropped": [c.name for c in ts.dropped],
+        },
+    )
