@@ -98,7 +98,7 @@ def main() -> None:
               "kernel": "joint", "min_segment_size": 20}
     result = {"size": args.size, "chunk": args.chunk, "cpu_count": os.cpu_count(),
               "machine": platform.platform(), "scene": "shipped L8 crop tiled (mirrored)"}
-    run_ours(scene, args.chunk, {**otb_kw})  # warm the numba cache (not timed)
+    # numba kernels are cached on disk (cache=True): run the tests or a small size once first.
     result["xr_landcover_otb_params"] = {**run_ours(scene, args.chunk, otb_kw), "params": otb_kw}
     if not args.skip_otb and shutil.which("otbcli_LargeScaleMeanShift"):
         result["otb_lsms"] = run_otb(scene, tmp / "otb.tif")
