@@ -38,7 +38,12 @@ def ref_mean_shift(img, hs, hr, maxiter, thres, joint):
             ds2 = ((ys - y - pos[0]) ** 2 + (xs - x - pos[1]) ** 2)
             dr2 = ((vals - v) ** 2).sum(axis=1)
             if joint:
-                w = ds2 / hs**2 + dr2 / hr**2 <= 1
+                # OTB's norm: each component over its bandwidth, squared, summed x, y, bands
+                # (the order fixes how exact ties at the kernel's edge round).
+                norm = ((xs - x - pos[1]) / hs) ** 2 + ((ys - y - pos[0]) / hs) ** 2
+                for k in range(nb):
+                    norm = norm + ((vals[:, k] - v[k]) / hr) ** 2
+                w = norm <= 1
             else:
                 w = (ds2 <= hs**2) & (dr2 <= hr**2)
             if not w.any():

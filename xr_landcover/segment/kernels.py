@@ -49,7 +49,9 @@ def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joi
         A pixel has converged when the squared length of its last step (pixels and values,
         not normalised, as in OTB) is below this.
     joint : bool
-        True: a neighbour counts when ``|ds|^2/hs^2 + |dr|^2/hr^2 <= 1`` (OTB). False: when
+        True: a neighbour counts when ``(dx/hs)^2 + (dy/hs)^2 + sum_k (dr_k/hr)^2 <= 1``,
+        evaluated term by term in that order as OTB does (so that the many exact ties at the
+        kernel's edge, with integer pixels and values, fall the same way). False: when
         ``|ds| <= hs`` and ``|dr| <= hr`` (product of flat kernels, EDISON).
 
     Returns
@@ -61,8 +63,6 @@ def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joi
     out = np.full((r1 - r0, c1 - c0, nb + 2), np.nan, dtype=np.float32)
     hs2 = hs * hs
     hr2 = hr * hr
-    inv_hs2 = 1.0 / hs2
-    inv_hr2 = 1.0 / hr2
     value = np.empty(nb, dtype=np.float64)
     acc = np.empty(nb, dtype=np.float64)
     for y in range(r0, r1):
@@ -85,26 +85,35 @@ def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joi
                 for yy in range(ylo, yhi + 1):
                     ry = (yy - y) - py
                     ry2 = ry * ry
-                    if ry2 > hs2:
+                    ty2 = 0.0
+                    if joint:
+                        # OTB's arithmetic: each component divided by its bandwidth, squared,
+                        # summed x, y, then bands; a term alone above 1 excludes the row.
+                        ty = ry / hs
+                        ty2 = ty * ty
+                        if ty2 > 1.0:
+                            continue
+                    elif ry2 > hs2:
                         continue
-                    half = math.sqrt(hs2 - ry2)
+                    half = math.sqrt(max(0.0, hs2 - ry2))
                     xlo = max(0, x + int(math.floor(px - half)) - 1)
                     xhi = min(ncol - 1, x + int(math.ceil(px + half)) + 1)
                     for xx in range(xlo, xhi + 1):
                         if not valid[yy, xx]:
                             continue
                         rx = (xx - x) - px
-                        ds2 = ry2 + rx * rx
-                        if ds2 > hs2:
-                            continue
                         if joint:
-                            norm = ds2 * inv_hs2
+                            tx = rx / hs
+                            norm = tx * tx + ty2
                             for k in range(nb):
-                                d = img[yy, xx, k] - value[k]
-                                norm += d * d * inv_hr2
+                                d = (img[yy, xx, k] - value[k]) / hr
+                                norm += d * d
                             if norm > 1.0:
                                 continue
                         else:
+                            ds2 = ry2 + rx * rx
+                            if ds2 > hs2:
+                                continue
                             dr2 = 0.0
                             for k in range(nb):
                                 d = img[yy, xx, k] - value[k]
