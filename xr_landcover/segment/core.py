@@ -467,10 +467,9 @@ def segment_array(image: da.Array, params: SegmentParameters) -> da.Array:
     """The dask graph of the segmentation of a prepared image (y, x, bands) -> int64 (y, x)."""
     hs, hr = params.spatial_radius, params.spectral_radius
     depth = tiles.stability_margin(hs, params.maxiter)
-    width = image.shape[1]
     grid = tiles.map_overlap_blocks(
-        image, depth, _labels.block_stage, width, hs, hr, params.maxiter, params.threshold,
-        params.kernel == "joint",
+        image, depth, _labels.block_stage, tuple(image.shape[:2]), hs, hr, params.maxiter,
+        params.threshold, params.kernel == "joint", params.min_segment_size,
     )
     # The one global step: small tables in, small lookup tables out.
     luts = dask.delayed(_labels.solve_regions, pure=True)(grid, hs, hr, params.min_segment_size)

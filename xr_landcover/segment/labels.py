@@ -1,67 +1,117 @@
 """Region labels that are global and independent of the chunking, built the dask-image way.
 
 1. Per block (:func:`block_stage`): mean-shift filter the interior, label its 4-connected
-   regions with the LSMS joining rule (union-find), and keep small tables: per-region counts,
-   sums and first pixel, adjacent pairs, and the four edge rows/columns of the block.
-2. Once (:func:`solve_regions`): offset the block labels to be unique, join the regions that
-   meet across block faces (same rule, same arithmetic as inside a block), run connected
-   components on that small graph, merge small regions (:mod:`.merge`), and give each final
-   segment the id ``1 + raster index of its first pixel``: the same ids for any chunking.
-3. Per block (:func:`relabel_block`): a lookup table turns local labels into final ids.
+   regions with the LSMS joining rule (union-find), and run the small-region merging passes
+   inside the block (:func:`.merge.local_merge`): regions whose fate provably does not depend on
+   other blocks are final there; the others become *units*. The block keeps only small tables
+   (the units' state, their adjacency, the locally decided unions, the four edge rows/columns)
+   and its per-pixel slots, zlib-compressed (a few hundred kB for a 1024² block).
+2. Once (:func:`solve_regions`): offset the unit indices to be unique, join the units that meet
+   across block faces (same rule, same arithmetic as inside a block), replay the merging passes
+   on the units (:func:`.merge.global_merge`) and give each final segment the id
+   ``1 + raster index of its first pixel``: the same ids for any chunking.
+3. Per block (:func:`relabel_block`): a lookup table turns slots into final ids.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numba
 import numpy as np
-import scipy.sparse
-import scipy.sparse.csgraph
 
 from . import kernels
-from .merge import merge_regions
+from .merge import global_merge, local_merge
 
 __all__ = ["BlockResult", "block_stage", "solve_regions", "relabel_block"]
 
 
 @dataclass
 class BlockResult:
-    """What one block hands to the global pass (tables) and to the relabel step (labels)."""
+    """What one block hands to the global pass (small tables) and to the relabel step."""
 
-    labels: np.ndarray  # int32 (rows, cols), local labels 1..n, 0 = nodata
-    nlabels: int
-    counts: np.ndarray  # int64 (n,)
-    sums: np.ndarray  # int64 (n, bands), exact scaled sums (kernels.SUM_SCALE)
-    first: np.ndarray  # int64 (n,), raster index of each region's first pixel
-    pairs: np.ndarray  # int64 (m, 2), adjacent local labels
-    # Edge rows/columns of the filtered block (values + displacement) and of the labels.
+    shape: tuple  # (rows, cols) of the block
+    slots: bytes  # zlib-compressed int32 (rows, cols): 0 nodata, 1.. final ids / units
+    final_ids: np.ndarray  # int64 (nfinal,), ids of the segments final inside the block
+    nunits: int
+    unit_cnt: np.ndarray  # int64 (u,)
+    unit_sum: np.ndarray  # int64 (u, bands), exact scaled sums (kernels.SUM_SCALE)
+    unit_first: np.ndarray  # int64 (u,), raster index of the unit's first pixel
+    unit_entry: np.ndarray  # int64 (u,), pass at which the unit enters the global replay
+    unit_skip: np.ndarray  # bool (u,), decided locally at its entry pass
+    unit_edges: np.ndarray  # int64 (k, 2), adjacent units (unique)
+    forced: np.ndarray  # int64 (f, 3), (pass, unit, unit) unions decided locally
+    # Edge rows/columns of the filtered block (values + displacement) and their units (-1 none).
     top: np.ndarray
     bottom: np.ndarray
     left: np.ndarray
     right: np.ndarray
-    top_labels: np.ndarray
-    bottom_labels: np.ndarray
-    left_labels: np.ndarray
-    right_labels: np.ndarray
+    top_units: np.ndarray
+    bottom_units: np.ndarray
+    left_units: np.ndarray
+    right_units: np.ndarray
 
 
-def block_stage(halo, r0, r1, c0, c1, row0, col0, width, hs, hr, maxiter, threshold, joint):
-    """Filter, label and summarise one block (called by :func:`.tiles.map_overlap_blocks`)."""
+def _unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
+    if len(pairs) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    lo = np.minimum(pairs[:, 0], pairs[:, 1])
+    hi = np.maximum(pairs[:, 0], pairs[:, 1])
+    key = np.unique(lo * (n + 1) + hi)
+    return np.stack([key // (n + 1), key % (n + 1)], axis=1).astype(np.int64)
+
+
+def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, threshold, joint,
+                min_segment_size):
+    """Filter, label, merge locally and summarise one block (via :func:`.tiles.map_overlap_blocks`).
+
+    ``shape`` is the image's (rows, cols).
+    """
+    height, width = shape
     halo = np.ascontiguousarray(halo, dtype=np.float32)
     valid_halo = np.isfinite(halo).all(axis=-1)
     filtered = kernels.mean_shift_block(halo, valid_halo, r0, r1, c0, c1, float(hs), float(hr),
                                         int(maxiter), float(threshold), bool(joint))
     valid = valid_halo[r0:r1, c0:c1]
+    del valid_halo
     labels, n = kernels.label_block(filtered, valid, (hr / 2.0) ** 2, (hs / 2.0) ** 2)
     img = np.ascontiguousarray(halo[r0:r1, c0:c1])
+    del halo
     counts, sums, first, pairs = kernels.block_region_tables(labels, n, img, row0, col0, width)
+    del img
+    edges = _unique_pairs(pairs - 1, n)
+    del pairs
+    rows, cols = labels.shape
+    touch = np.zeros(n + 1, dtype=bool)
+    if row0 > 0:
+        touch[labels[0]] = True
+    if row0 + rows < height:
+        touch[labels[-1]] = True
+    if col0 > 0:
+        touch[labels[:, 0]] = True
+    if col0 + cols < width:
+        touch[labels[:, -1]] = True
+    (slot, final_ids, unit_cnt, unit_sum, unit_first, unit_entry, unit_skip, unit_edges,
+     forced) = local_merge(counts, sums, first, edges, touch[1:], int(min_segment_size))
+    table = np.zeros(n + 1, dtype=np.int32)
+    table[1:] = slot
+    slots = table[labels]
+    del labels
+    nfinal = len(final_ids)
+
+    def units(edge):
+        return np.where(edge > nfinal, edge.astype(np.int64) - nfinal - 1, -1)
+
     return BlockResult(
-        labels=labels, nlabels=int(n), counts=counts, sums=sums, first=first, pairs=pairs,
+        shape=(rows, cols), slots=zlib.compress(slots.tobytes(), 1), final_ids=final_ids,
+        nunits=len(unit_cnt), unit_cnt=unit_cnt, unit_sum=unit_sum, unit_first=unit_first,
+        unit_entry=unit_entry, unit_skip=unit_skip,
+        unit_edges=_unique_pairs(unit_edges, len(unit_cnt)), forced=forced,
         top=filtered[0].copy(), bottom=filtered[-1].copy(),
         left=filtered[:, 0].copy(), right=filtered[:, -1].copy(),
-        top_labels=labels[0].copy(), bottom_labels=labels[-1].copy(),
-        left_labels=labels[:, 0].copy(), right_labels=labels[:, -1].copy(),
+        top_units=units(slots[0]), bottom_units=units(slots[-1]),
+        left_units=units(slots[:, 0]), right_units=units(slots[:, -1]),
     )
 
 
@@ -94,17 +144,11 @@ def _face_links(fa, la, fb, lb, hr_half2, hs_half2):
     return joined[:nj].copy(), adjacent[:na].copy()
 
 
-def _global(local: np.ndarray, offset: int) -> np.ndarray:
-    """Local labels (1.., 0 = nodata) to global region indices (offset.., -1 = nodata)."""
-    local = local.astype(np.int64)
-    return np.where(local > 0, local - 1 + offset, -1)
-
-
 def solve_regions(grid, hs, hr, min_segment_size):
     """The small global pass: from the grid of :class:`BlockResult` to per-block lookup tables.
 
-    Returns a nested list (same shape as ``grid``) of int64 arrays ``lut`` with ``lut[0] = 0``
-    and ``lut[k]`` the final segment id of local label ``k``.
+    Returns a nested list (same shape as ``grid``) of int64 arrays: the final id of each unit
+    of the block.
     """
     nrow, ncol = len(grid), len(grid[0])
     offsets = np.zeros((nrow, ncol), dtype=np.int64)
@@ -112,59 +156,53 @@ def solve_regions(grid, hs, hr, min_segment_size):
     for i in range(nrow):
         for j in range(ncol):
             offsets[i, j] = total
-            total += grid[i][j].nlabels
+            total += grid[i][j].nunits
     flat = [grid[i][j] for i in range(nrow) for j in range(ncol)]
-    nb = flat[0].sums.shape[1]
-    counts = np.concatenate([b.counts for b in flat]) if total else np.zeros(0, np.int64)
-    sums = (np.concatenate([b.sums for b in flat]) if total
-            else np.zeros((0, nb), np.int64))
-    first = np.concatenate([b.first for b in flat]) if total else np.zeros(0, np.int64)
+    offs = [int(offsets[i, j]) for i in range(nrow) for j in range(ncol)]
+    nb = flat[0].unit_sum.shape[1]
+    cnt = np.concatenate([b.unit_cnt for b in flat] + [np.zeros(0, np.int64)])
+    tot = np.concatenate([b.unit_sum for b in flat] + [np.zeros((0, nb), np.int64)])
+    fst = np.concatenate([b.unit_first for b in flat] + [np.zeros(0, np.int64)])
+    entry = np.concatenate([b.unit_entry for b in flat] + [np.zeros(0, np.int64)])
+    skip = np.concatenate([b.unit_skip for b in flat] + [np.zeros(0, bool)])
+    forced = [b.forced + np.array([0, off, off]) for b, off in zip(flat, offs)]
+    forced = np.concatenate(forced + [np.zeros((0, 3), np.int64)])
 
     hr_half2, hs_half2 = (hr / 2.0) ** 2, (hs / 2.0) ** 2
     joined, adjacent = [], []
     for i in range(nrow):
         for j in range(ncol):
             b, off = grid[i][j], int(offsets[i, j])
-            if b.pairs.size:
-                adjacent.append(b.pairs - 1 + off)
+            if len(b.unit_edges):
+                adjacent.append(b.unit_edges + off)
             faces = []
             if i + 1 < nrow:
                 below = grid[i + 1][j]
-                faces.append((b.bottom, _global(b.bottom_labels, off), below.top,
-                              _global(below.top_labels, int(offsets[i + 1, j]))))
+                faces.append((b.bottom, _shift(b.bottom_units, off), below.top,
+                              _shift(below.top_units, int(offsets[i + 1, j]))))
             if j + 1 < ncol:
                 right = grid[i][j + 1]
-                faces.append((b.right, _global(b.right_labels, off), right.left,
-                              _global(right.left_labels, int(offsets[i, j + 1]))))
+                faces.append((b.right, _shift(b.right_units, off), right.left,
+                              _shift(right.left_units, int(offsets[i, j + 1]))))
             for fa, la, fb, lb in faces:
                 jn, ad = _face_links(fa, la, fb, lb, hr_half2, hs_half2)
                 joined.append(jn)
                 adjacent.append(ad)
-
-    joined = np.concatenate(joined) if joined else np.zeros((0, 2), np.int64)
-    adjacent = np.concatenate(adjacent) if adjacent else np.zeros((0, 2), np.int64)
-
-    # Regions that meet across faces are one region: connected components of a small graph.
-    graph = scipy.sparse.coo_matrix(
-        (np.ones(len(joined), dtype=np.int8), (joined[:, 0], joined[:, 1])), shape=(total, total)
-    )
-    ncomp, comp = scipy.sparse.csgraph.connected_components(graph, directed=False)
-    comp = comp.astype(np.int64)
-
-    final_index = merge_regions(comp, ncomp, counts, sums, first, adjacent, min_segment_size)
-    # final_index: per pre-region, the id of its final segment (1 + raster index of first pixel)
-    luts = []
-    for i in range(nrow):
-        row = []
-        for j in range(ncol):
-            off, n = int(offsets[i, j]), grid[i][j].nlabels
-            lut = np.zeros(n + 1, dtype=np.int64)
-            lut[1:] = final_index[off:off + n]
-            row.append(lut)
-        luts.append(row)
-    return luts
+    joined = np.concatenate(joined + [np.zeros((0, 2), np.int64)])
+    adjacent = np.concatenate(adjacent + [np.zeros((0, 2), np.int64)])
+    ids = global_merge(cnt, tot, fst, entry, skip, adjacent, joined, forced,
+                       int(min_segment_size))
+    return [[ids[int(offsets[i, j]):int(offsets[i, j]) + grid[i][j].nunits]
+             for j in range(ncol)] for i in range(nrow)]
 
 
-def relabel_block(block: BlockResult, lut: np.ndarray) -> np.ndarray:
+def _shift(units: np.ndarray, offset: int) -> np.ndarray:
+    """Block unit indices (-1 = none) to global ones."""
+    return np.where(units >= 0, units + offset, -1)
+
+
+def relabel_block(block: BlockResult, unit_ids: np.ndarray) -> np.ndarray:
     """Final segment ids of one block (int64, 0 = nodata)."""
-    return lut[block.labels]
+    slots = np.frombuffer(zlib.decompress(block.slots), dtype=np.int32).reshape(block.shape)
+    table = np.concatenate([np.zeros(1, np.int64), block.final_ids, unit_ids])
+    return table[slots]
