@@ -1,11 +1,22 @@
-"""The xr-landcover command: demo and info on real files; one-line errors."""
+"""The xr-landcover command on real files: every subcommand, and one-line errors."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
 from xr_landcover import cli
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "xr_landcover.cli", *args], capture_output=True, text=True
+    )
 
 
 def test_info_on_band_files(nc_band_files, capsys):
@@ -14,13 +25,165 @@ def test_info_on_band_files(nc_band_files, capsys):
     assert "6 bands (10, 20, 30, 40, 50, 70)" in out and "443 x 489" in out
 
 
-def test_error_is_one_line_with_exit_code_2(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "xr_landcover.cli", "info", str(tmp_path / "missing.tif")],
-        capture_output=True,
-        text=True,
+@pytest.fixture(scope="module")
+def trained(nc_band_files, nc_polygons_path, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    model = folder / "model.skops"
+    code = cli.main(
+        [
+            "--quiet",
+            "train",
+            *map(str, nc_band_files),
+            "--samples",
+            str(nc_polygons_path),
+            "-o",
+            str(model),
+            "--method",
+            "random_trees",
+            "--max-samples-per-class",
+            "200",
+        ]
     )
+    assert code == 0
+    return folder, model
+
+
+def test_train_detects_the_class_field_and_prints_the_model(
+    nc_band_files, nc_polygons_path, tmp_path, capsys
+):
+    model = tmp_path / "svm.skops"
+    assert (
+        cli.main(
+            [
+                "train",
+                *map(str, nc_band_files),
+                "--samples",
+                str(nc_polygons_path),
+                "-o",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "class field 'id'" in out  # the one integer column, auto-detected
+    assert "ClassValue" in out and "forest" in out and "model written to" in out
+    assert model.exists()
+
+
+@pytest.fixture(scope="module")
+def classified(nc_band_files, trained):
+    folder, model = trained
+    out = folder / "landcover.tif"
+    code = cli.main(
+        [
+            "classify",
+            *map(str, nc_band_files),
+            "--model",
+            str(model),
+            "-o",
+            str(out),
+            "--confidence",
+        ]
+    )
+    return folder, out, code
+
+
+def test_classify_writes_a_class_map_and_confidence(classified, capsys):
+    folder, out, code = classified
+    assert code == 0
+    with rasterio.open(out) as src:
+        classes = src.read(1)
+        assert src.colormap(1)  # colour table embedded
+        assert src.nodata is not None
+        assert set(np.unique(classes)) - {src.nodata} <= {1, 3, 4, 5, 6, 7}
+    with rasterio.open(folder / "landcover_confidence.tif") as src:
+        conf = src.read(1)
+        assert np.nanmax(conf) <= 1 and np.nanmin(conf) >= 0
+
+
+def test_classify_prints_class_areas(nc_band_files, trained, tmp_path, capsys):
+    _, model = trained
+    args = ["classify", *map(str, nc_band_files), "--model", str(model)]
+    assert cli.main([*args, "-o", str(tmp_path / "landcover.tif")]) == 0
+    printed = capsys.readouterr().out
+    assert "class map written to" in printed and "hectares" in printed and "forest" in printed
+
+
+def test_accuracy_against_reference_polygons(nc_polygons_path, classified, capsys):
+    folder, out, _ = classified
+    csv = folder / "report.csv"
+    args = ["accuracy", str(out), "--reference", str(nc_polygons_path), "--csv", str(csv)]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "overall accuracy" in printed.lower() and "kappa" in printed.lower()
+    table = pd.read_csv(csv, index_col=0)
+    assert "forest" in table.index.astype(str).tolist()
+
+
+def test_segment_writes_ids_and_mean_colour(tmp_path, capsys):
+    from xr_landcover import datasets
+
+    out, mean = tmp_path / "seg.tif", tmp_path / "mean.tif"
+    code = cli.main(
+        [
+            "segment",
+            str(datasets.l8_rgb_uint8_path()),
+            "-o",
+            str(out),
+            "--min-segment-size",
+            "20",
+            "--mean-output",
+            str(mean),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    n = int(printed.split(" segments;")[0].split()[-1])
+    with rasterio.open(out) as src:
+        ids = src.read(1)
+    assert len(np.unique(ids[ids > 0])) == n > 100
+    with rasterio.open(mean) as src:
+        assert src.count == 3
+
+
+def test_error_is_one_line_with_exit_code_2(tmp_path):
+    result = run("info", str(tmp_path / "missing.tif"))
     assert result.returncode == 2
     assert result.stderr.startswith("error: raster file not found")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["segment", "{rgb}", "-o", "{tmp}/s.tif", "--spectral-detail", "30"], "spectral_detail"),
+        (["classify", "{rgb}", "--model", "{tmp}/none.skops", "-o", "{tmp}/c.tif"], "not found"),
+        (["train", "{rgb}", "--samples", "{tmp}/none.shp", "-o", "{tmp}/m.skops"], "not found"),
+        (["accuracy", "{tmp}/none.tif", "--reference", "{tmp}/none.shp"], "not found"),
+    ],
+)
+def test_bad_inputs_fail_with_one_line(args, expected, tmp_path):
+    from xr_landcover import datasets
+
+    rgb = str(datasets.l8_rgb_uint8_path())
+    result = run(*[a.format(rgb=rgb, tmp=tmp_path) for a in args])
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_existing_output_needs_overwrite(tmp_path):
+    from xr_landcover import datasets
+
+    out = tmp_path / "seg.tif"
+    out.write_bytes(b"keep me")
+    result = run("segment", str(datasets.l8_rgb_uint8_path()), "-o", str(out))
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert out.read_bytes() == b"keep me"
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run("--debug", "info", str(tmp_path / "missing.tif"))
+    assert result.returncode != 0 and "Traceback" in result.stderr

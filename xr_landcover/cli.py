@@ -1,76 +1,315 @@
-"""Command line interface: ``xr-landcover demo|info ...``.
+"""Command line interface: ``xr-landcover demo|info|train|classify|segment|accuracy``.
 
 Every error becomes one line ``error: ...`` on stderr and exit code 2 (``--debug`` shows the
-traceback instead).
+traceback instead). Long computations show dask's progress bar unless ``--quiet``.
+
+Examples
+--------
+.. code-block:: bash
+
+    xr-landcover info scene_B2.tif scene_B3.tif scene_B4.tif --nodata 0
+    xr-landcover train lsat7_2000_*.tif --samples polygons.shp -o model.skops
+    xr-landcover classify lsat7_2000_*.tif --model model.skops -o landcover.tif --confidence
+    xr-landcover segment rgb.tif -o segments.tif --spectral-detail 15.5 --spatial-detail 15
+    xr-landcover accuracy landcover.tif --reference points.gpkg --csv report.csv
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
+class _Console:
+    """Printing and progress, silenced by ``--quiet``."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def say(self, *parts: Any) -> None:
+        if not self.quiet:
+            print(*parts, flush=True)
+
+    def progress(self, label: str) -> contextlib.AbstractContextManager:
+        """dask's progress bar around a computation (threads/processes schedulers)."""
+        if self.quiet:
+            return contextlib.nullcontext()
+        from dask.diagnostics import ProgressBar
+
+        self.say(label)
+        return ProgressBar(minimum=1.0, dt=0.5)
+
+
+def _open(files: Sequence[str], nodata: float | None, chunks: int | None = None):
     from .io import open_image
 
-    cube = open_image(args.files if len(args.files) > 1 else args.files[0], nodata=args.nodata)
-    print(cube.landcover.summary())
+    return open_image(files if len(files) > 1 else files[0], nodata=nodata, chunks=chunks)
+
+
+def _indent(text: str) -> str:
+    return "   " + str(text).replace("\n", "\n   ")
+
+
+# --------------------------------------------------------------------------------------------
+# subcommands
+# --------------------------------------------------------------------------------------------
+
+
+def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
+    cube = _open(args.files, args.nodata)
+    console.say(cube.landcover.summary())
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from . import datasets
+def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
+    import pandas as pd
 
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    say = print if not args.quiet else (lambda *a, **k: None)
+    from .samples import _resolve_class_field, read_samples
 
-    cube = datasets.nc_landsat7()
-    polygons = datasets.nc_training_polygons()
-    say("== Sample scene: Landsat 7 ETM+ 2000, Raleigh NC (shipped with the package)")
-    say(f"   file: {datasets.nc_landsat7_path()}")
-    say("   " + cube.landcover.summary().replace("\n", "\n   "))
-    say(f"== Training polygons: {len(polygons)} polygons, CRS {polygons.crs.to_string()}")
-    classes = polygons.groupby(["id", "label"]).size().rename("polygons").reset_index()
-    for row in classes.itertuples():
-        say(f"   class {row.id}: {row.label:<12} {row.polygons} polygons")
-    seg_cube = datasets.l8_rgb_uint8()
-    say("== Sample scene for segmentation: 8-bit Landsat 8 crop")
-    say("   " + seg_cube.landcover.summary().replace("\n", "\n   "))
-    say(f"== Outputs go to {out.resolve()}")
+    cube = _open(args.files, args.nodata, args.chunks)
+    samples = read_samples(args.samples)
+    class_field, name_field = _resolve_class_field(samples, args.class_field, args.name_field)
+    if name_field is None:  # the one text column, if there is exactly one, names the classes
+        text = [
+            c
+            for c in samples.columns
+            if c not in (class_field, samples.geometry.name)
+            and (pd.api.types.is_string_dtype(samples[c]) or samples[c].dtype == object)
+        ]
+        name_field = text[0] if len(text) == 1 else None
+    console.say(
+        f"samples: {len(samples)} features, class field '{class_field}'"
+        + (f", name field '{name_field}'" if name_field else "")
+    )
+    with console.progress("reading training pixels and fitting ..."):
+        model = cube.landcover.train(
+            samples,
+            class_field=class_field,
+            name_field=name_field,
+            method=args.method,
+            max_samples_per_class=args.max_samples_per_class,
+            random_state=args.random_state,
+        )
+    out = model.save(args.output, overwrite=args.overwrite)
+    console.say(repr(model))
+    console.say(f"model written to {out}")
     return 0
+
+
+def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
+    from .classification import class_areas
+    from .io import to_geotiff
+    from .model import LandcoverModel
+
+    model = LandcoverModel.load(args.model)
+    cube = _open(args.files, args.nodata, args.chunks)
+    result = cube.landcover.classify(model, confidence=args.confidence)
+    classes = result["landcover"] if args.confidence else result
+    with console.progress(f"classifying {classes.sizes['y']} x {classes.sizes['x']} pixels ..."):
+        out = to_geotiff(classes, args.output, overwrite=args.overwrite)
+    console.say(f"class map written to {out}")
+    if args.confidence:
+        conf_path = Path(args.output).with_name(Path(args.output).stem + "_confidence.tif")
+        with console.progress("writing the confidence ..."):
+            to_geotiff(result["confidence"], conf_path, overwrite=args.overwrite)
+        console.say(f"confidence written to {conf_path}")
+    from .io import open_image
+
+    written = open_image(out, masked=False)[0]  # class areas from the file, not a recompute
+    written.attrs.update({k: classes.attrs[k] for k in ("flag_values", "class_names")})
+    written.attrs["_FillValue"] = classes.attrs.get("_FillValue")
+    console.say(class_areas(written).to_string())
+    return 0
+
+
+def _pick_bands(cube, bands: Sequence[str] | None):
+    """The bands named on the command line (indexes or names), default the first three."""
+    if not bands:
+        return cube.isel(band=list(range(min(3, cube.sizes["band"]))))
+    if all(b.lstrip("-").isdigit() for b in bands):
+        return cube.isel(band=[int(b) for b in bands])
+    return cube.sel(band=list(bands))
+
+
+def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
+    import dask.array as dsa
+
+    from .io import open_image, to_geotiff
+    from .segment import segment_mean
+
+    cube = _pick_bands(_open([args.file], args.nodata, args.chunks), args.bands)
+    segments = cube.landcover.segment(
+        bands=list(range(cube.sizes["band"])),
+        spectral_detail=args.spectral_detail,
+        spatial_detail=args.spatial_detail,
+        min_segment_size=args.min_segment_size,
+    )
+    with console.progress(f"segmenting {segments.sizes['y']} x {segments.sizes['x']} pixels ..."):
+        out = to_geotiff(segments, args.output, overwrite=args.overwrite)
+    written = open_image(out, masked=False).isel(band=0, drop=True)
+    n = int((dsa.unique(written.data) > 0).sum().compute())  # a small reduction of the file
+    console.say(f"{n} segments; segment ids written to {out}")
+    if args.mean_output:
+        with console.progress("writing the mean-colour image ..."):
+            mean = segment_mean(cube, written.rio.write_crs(cube.rio.crs))
+            to_geotiff(mean, args.mean_output, overwrite=args.overwrite)
+        console.say(f"mean-colour image written to {args.mean_output}")
+    return 0
+
+
+def _cmd_accuracy(args: argparse.Namespace, console: _Console) -> int:
+    from .accuracy import accuracy
+    from .io import open_image
+
+    class_map = open_image(args.map, masked=False)
+    class_map = class_map.isel(band=0, drop=True)
+    _attach_class_names(class_map, args.map)
+    with console.progress("sampling the map at the reference ..."):
+        report = accuracy(class_map, args.reference, class_field=args.class_field)
+    console.say(repr(report))
+    if args.csv:
+        report.to_dataframe().to_csv(args.csv)
+        console.say(f"report written to {args.csv}")
+    return 0
+
+
+def _attach_class_names(class_map, path: str) -> None:
+    """Class values, names and colours from the GeoTIFF's colour table and metadata."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        tags = src.tags()
+        band_tags = src.tags(1)
+        nodata = src.nodata
+        try:
+            colormap = src.colormap(1)
+        except ValueError:
+            colormap = {}
+    values = band_tags.get("flag_values")
+    if values:
+        values = [int(v) for v in values.replace(",", " ").split()]
+        class_map.attrs["flag_values"] = values
+        class_map.attrs["class_names"] = [tags.get(f"CLASS_{v}", str(v)) for v in values]
+        class_map.attrs["colormap"] = {
+            v: tuple(colormap.get(v, (0, 0, 0, 255))[:3]) for v in values
+        }
+    if nodata is not None:
+        class_map.attrs["_FillValue"] = nodata
+
+
+def _cmd_demo(args: argparse.Namespace, console: _Console) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.output), console.say, console.progress)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# parser
+# --------------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``xr-landcover``."""
+
+    def flags(defaults: bool) -> argparse.ArgumentParser:
+        # The same flags work before and after the subcommand; the subcommand's copies must
+        # not reset what was given before it, hence SUPPRESS there.
+        p = argparse.ArgumentParser(add_help=False)
+        default = {} if defaults else {"default": argparse.SUPPRESS}
+        p.add_argument("--debug", action="store_true", help="show tracebacks", **default)
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress bar", **default)
+        return p
+
+    common = flags(defaults=False)
     parser = argparse.ArgumentParser(
         prog="xr-landcover",
         description="Land-cover classification and mean-shift segmentation of satellite images.",
+        parents=[flags(defaults=True)],
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress or chatter")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run the whole workflow on the shipped sample data")
-    demo.add_argument("--output", "-o", default="demo_output", help="output folder")
-    demo.set_defaults(func=_cmd_demo)
+    def command(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        p.set_defaults(func=func)
+        return p
 
-    info = sub.add_parser("info", help="describe one raster or a stack of single-band rasters")
+    def raster_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--nodata", type=float, default=None, help="nodata value to declare")
+        p.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
+
+    def output_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--output", "-o", required=True, help="output file")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+    demo = command("demo", _cmd_demo, "run the whole workflow on the shipped sample data")
+    demo.add_argument("--output", "-o", default="demo_output", help="output folder")
+
+    info = command("info", _cmd_info, "describe one raster or a stack of single-band rasters")
     info.add_argument("files", nargs="+", help="raster file(s) on one grid")
-    info.add_argument("--nodata", type=float, default=None, help="nodata value to declare")
-    info.set_defaults(func=_cmd_info)
+    raster_options(info)
+
+    train = command("train", _cmd_train, "train a classifier from training polygons or points")
+    train.add_argument("files", nargs="+", help="raster file(s) on one grid")
+    train.add_argument("--samples", required=True, help="vector file of training samples")
+    train.add_argument("--class-field", default=None, help="class value column (auto)")
+    train.add_argument("--name-field", default=None, help="class name column")
+    train.add_argument(
+        "--method",
+        default="svm",
+        choices=["svm", "random_trees", "max_likelihood", "knn"],
+        help="classifier (default svm, as ArcGIS)",
+    )
+    train.add_argument("--max-samples-per-class", type=int, default=500, help="0 = all pixels")
+    train.add_argument("--random-state", type=int, default=0)
+    raster_options(train)
+    output_options(train)
+
+    classify = command("classify", _cmd_classify, "classify rasters with a saved model")
+    classify.add_argument("files", nargs="+", help="raster file(s) on one grid")
+    classify.add_argument("--model", required=True, help="model file from `train`")
+    classify.add_argument("--confidence", action="store_true", help="also write OUT_confidence.tif")
+    raster_options(classify)
+    output_options(classify)
+
+    segment = command("segment", _cmd_segment, "mean-shift segmentation (ArcGIS parameters)")
+    segment.add_argument("file", help="raster file")
+    segment.add_argument("--spectral-detail", type=float, default=15.5, help="1-20")
+    segment.add_argument("--spatial-detail", type=float, default=15, help="1-20")
+    segment.add_argument("--min-segment-size", type=int, default=20, help="pixels")
+    segment.add_argument("--bands", nargs="+", default=None, help="band indexes or names")
+    segment.add_argument("--mean-output", default=None, help="also write the mean-colour image")
+    raster_options(segment)
+    output_options(segment)
+
+    acc = command("accuracy", _cmd_accuracy, "assess a class map against reference data")
+    acc.add_argument("map", help="class map GeoTIFF (from `classify`)")
+    acc.add_argument("--reference", required=True, help="vector file of reference points")
+    acc.add_argument("--class-field", default=None, help="reference class column (auto)")
+    acc.add_argument("--csv", default=None, help="write the report table to this CSV file")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``xr-landcover`` command."""
+    """Entry point of the ``xr-landcover`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    console = _Console(args.quiet)
     try:
-        return args.func(args)
+        return args.func(args, console)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
@@ -78,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
+        message = message.replace("pass overwrite=True", "pass --overwrite")
         print(f"error: {message}", file=sys.stderr)
         return 2
 
