@@ -37,7 +37,7 @@ browser:
 test: $(VENV)/.test-installed browser
 	$(VENV)/bin/ruff check .
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
-	$(PY) -m pytest xr_landcover tests
+	$(PY) -m pytest xr_landcover tests notebooks --nbmake --nbmake-timeout=600
 
 clean:
 	rm -rf $(VENV) build $(DEMO_OUT) .pytest_cache .benchmarks
