@@ -35,7 +35,7 @@ from .plot import (
     plot_rgb,
     plot_segments,
 )
-from .segment import segment_mean, segments_to_polygons
+from .segment import segment_attributes, segment_mean, segments_to_polygons
 
 __version__ = "0.1.0"
 
@@ -75,5 +75,6 @@ __all__ = [
     "class_areas",
     "to_geotiff",
     "segment_mean",
+    "segment_attributes",
     "segments_to_polygons",
 ]
