@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import cloudpickle
 import warnings
 
+import cloudpickle
 import dask
 import dask.array as dsa
 import numpy as np

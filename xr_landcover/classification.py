@@ -72,7 +72,9 @@ def _predict_block(block, estimator, *, out_dtype, fill, confidence, nodata):
     if confidence:
         conf = np.full(valid.shape, np.nan, dtype=np.float32)
     if pixels.shape[0]:
-        pixels = pixels.astype(np.float64, copy=False)
+        # float32 cubes stay float32 (what the estimators' own input checks convert to anyway)
+        if not np.issubdtype(pixels.dtype, np.floating):
+            pixels = pixels.astype(np.float64)
         predicted = estimator.predict(pixels)
         labels[valid] = predicted
         if confidence:
@@ -104,6 +106,7 @@ def classify(
     cube: xr.DataArray,
     model: LandcoverModel,
     confidence: bool = False,
+    segments: xr.DataArray | None = None,
 ) -> xr.DataArray | xr.Dataset:
     """Classify every pixel of a band cube, lazily, block by block.
 
@@ -116,6 +119,11 @@ def classify(
         From :func:`xr_landcover.train` or :meth:`LandcoverModel.load`.
     confidence : bool, default False
         Also return the probability of the winning class (needs ``predict_proba``).
+    segments : xarray.DataArray, optional
+        For an object-based model (``train(..., segments=...)``): the cube's segment map. Each
+        segment is classified once from its attributes and the ids are mapped to classes
+        block by block, lazily (see :mod:`xr_landcover.objects`); the cube must then be
+        ``("band", "y", "x")`` on the segments' grid.
 
     Returns
     -------
@@ -131,7 +139,10 @@ def classify(
     BandMismatchError
         A band of the model is missing from the cube, or the cube has other bands.
     InvalidParameterError
-        ``confidence=True`` but the estimator has no ``predict_proba``.
+        ``confidence=True`` but the estimator has no ``predict_proba``; ``segments`` given to
+        a pixel model, or missing for an object-based one.
+    GridMismatchError
+        ``segments`` is not on the cube's grid.
 
     Examples
     --------
@@ -162,6 +173,10 @@ def classify(
     missing = [d for d in ("band", "y", "x") if d not in cube.dims]
     if missing:
         raise DimensionError(f"a band cube needs dims ('band', 'y', 'x'); got {cube.dims}")
+    if segments is not None or model.feature == "segments":
+        from .objects import classify_segments
+
+        return classify_segments(cube, model, segments, confidence=confidence)
     if model.feature != "pixels":
         raise InvalidParameterError(
             f"this model classifies {model.feature!r} features, not pixels"
