@@ -32,7 +32,7 @@ def split_polygons(polygons: gpd.GeoDataFrame, class_field: str) -> tuple:
     >>> from xr_landcover import datasets
     >>> train, test = split_polygons(datasets.nc_training_polygons(), "id")
     >>> len(train), len(test)
-    (19, 15)
+    (20, 14)
     """
     order = polygons.groupby(class_field).cumcount()
     held_out = (order % 2 == 1).to_numpy()
