@@ -134,8 +134,9 @@ class LandcoverAccessor:
     # -- supervised classification ------------------------------------------------------------
     def train(self, samples, class_field: str | None = None, name_field: str | None = None,
               method: str | None = None, max_samples_per_class: int | None = 500,
-              random_state: int | None = None, estimator=None, **params):
-        """Train a pixel classifier on this cube: see :func:`xr_landcover.train`.
+              random_state: int | None = None, estimator=None, segments=None, **params):
+        """Train a pixel classifier (object-based with ``segments=``) on this cube: see
+        :func:`xr_landcover.train`.
 
         Examples
         --------
@@ -155,13 +156,14 @@ class LandcoverAccessor:
         return train(self._require_cube(), samples, class_field=class_field,
                      name_field=name_field, method=method,
                      max_samples_per_class=max_samples_per_class, random_state=random_state,
-                     estimator=estimator, **params)
+                     estimator=estimator, segments=segments, **params)
 
-    def classify(self, model, confidence: bool = False):
-        """Classify this cube, lazily: see :func:`xr_landcover.classify`."""
+    def classify(self, model, confidence: bool = False, segments=None):
+        """Classify this cube (per segment with ``segments=``), lazily: see
+        :func:`xr_landcover.classify`."""
         from .classification import classify
 
-        return classify(self._require_cube(), model, confidence=confidence)
+        return classify(self._require_cube(), model, confidence=confidence, segments=segments)
 
     def to_geotiff(self, path, overwrite: bool = False, **options):
         """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""

@@ -174,7 +174,11 @@ class LandcoverModel:
         ``available`` and ``used`` pixels per class value, ``max_samples_per_class``,
         ``random_state``, ``dropped`` classes (names).
     feature : str
-        The feature recipe: ``"pixels"`` (band values of single pixels).
+        The feature recipe: ``"pixels"`` (band values of single pixels) or ``"segments"``
+        (attributes of segments: an object-based model, see :mod:`xr_landcover.objects`).
+    attributes : tuple of str
+        For ``feature="segments"``: the columns of :func:`xr_landcover.segment_attributes`
+        the estimator expects, in order (empty for pixel models).
     format_version : int
         Version of the saved-file format.
     """
@@ -188,6 +192,7 @@ class LandcoverModel:
     training: dict = field(default_factory=dict)
     feature: str = "pixels"
     format_version: int = FORMAT_VERSION
+    attributes: tuple[str, ...] = ()
 
     # -- views --------------------------------------------------------------------------------
     @property
@@ -236,14 +241,17 @@ class LandcoverModel:
             crs_name = pyproj.CRS.from_wkt(self.crs).name
         return [
             f"LandcoverModel: {self.method} ({_describe_estimator(self.estimator)}), "
-            f"features: {self.feature}",
+            f"features: {self.feature}"
+            + (f" ({', '.join(self.attributes)})" if self.attributes else ""),
             f"bands: {', '.join(self.bands)}",
             f"trained on: {crs_name}, {res}; "
-            f"max {cap if cap else 'all'} pixels per class, seed {seed}",
+            f"max {cap if cap else 'all'} {'segments' if self.feature == 'segments' else 'pixels'}"
+            f" per class, seed {seed}",
         ]
 
     def __repr__(self) -> str:
-        head = ("ClassValue", "ClassName", "Red", "Green", "Blue", "Pixels", "Used")
+        unit = "Segments" if self.feature == "segments" else "Pixels"
+        head = ("ClassValue", "ClassName", "Red", "Green", "Blue", unit, "Used")
         rows = [tuple(str(v) for v in r) for r in self._rows()]
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
 
@@ -260,9 +268,10 @@ class LandcoverModel:
 
     def _repr_html_(self) -> str:
         esc = html.escape
+        unit = "Segments" if self.feature == "segments" else "Pixels"
         head = "".join(
             f"<th>{h}</th>"
-            for h in ("", "ClassValue", "ClassName", "Red", "Green", "Blue", "Pixels", "Used")
+            for h in ("", "ClassValue", "ClassName", "Red", "Green", "Blue", unit, "Used")
         )
         body = ""
         for value, name, r, g, b, avail, used in self._rows():
@@ -284,6 +293,7 @@ class LandcoverModel:
             "bands": list(self.bands),
             "method": self.method,
             "feature": self.feature,
+            "attributes": list(self.attributes),
             "crs": self.crs,
             "resolution": list(self.resolution) if self.resolution else None,
             "available": [[int(k), int(v)] for k, v in training.get("available", {}).items()],
@@ -410,6 +420,7 @@ class LandcoverModel:
                 },
                 feature=str(payload.get("feature", "pixels")),
                 format_version=version,
+                attributes=tuple(str(a) for a in payload.get("attributes", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"'{path}' is an incomplete model file: {exc}") from None
@@ -425,9 +436,10 @@ def train(
     random_state: int | None = None,
     estimator: Any = None,
     color_fields: Sequence[str] | None = ("Red", "Green", "Blue"),
+    segments: xr.DataArray | None = None,
     **params: Any,
 ) -> LandcoverModel:
-    """Train a pixel classifier on a band cube from training polygons or points.
+    """Train a pixel (or, with ``segments``, object-based) classifier from training samples.
 
     Parameters
     ----------
@@ -444,6 +456,13 @@ def train(
         Seed for the per-class draw and the estimator.
     estimator : scikit-learn classifier, optional
         Any estimator with ``fit``/``predict`` (cloned, then fitted) instead of ``method``.
+    segments : xarray.DataArray, optional
+        The cube's segment map (:func:`xr_landcover.segment.segment`): train an object-based
+        model. The samples then label the segments they cover (a segment takes the class whose
+        sample pixels cover at least half of it), each labelled segment is one sample whose
+        features are its attributes (band means, band standard deviations, count, compactness,
+        rectangularity), and ``max_samples_per_class`` counts segments. See
+        :mod:`xr_landcover.objects`. Classify with ``classify(..., segments=...)``.
     **params
         Passed to the estimator of ``method`` (e.g. ``C=10`` for svm, ``n_estimators=100``).
 
@@ -454,7 +473,10 @@ def train(
     Raises
     ------
     SamplesError, NoSamplesError
-        See :func:`~xr_landcover.samples.extract_samples`.
+        See :func:`~xr_landcover.samples.extract_samples` (and
+        :func:`~xr_landcover.objects.extract_segment_samples` with ``segments``).
+    GridMismatchError
+        ``segments`` is not on the cube's grid (shape, CRS, coordinates).
     InvalidParameterError
         Unknown method, bad parameters, or both ``method`` and ``estimator``.
 
@@ -492,11 +514,20 @@ def train(
         raise InvalidParameterError(
             f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
         )
-    ts: TrainingSamples = extract_samples(
-        cube, samples, class_field=class_field, name_field=name_field,
-        color_fields=color_fields, max_samples_per_class=max_samples_per_class,
-        random_state=random_state,
-    )
+    if segments is not None:
+        from .objects import extract_segment_samples
+
+        ts = extract_segment_samples(
+            cube, segments, samples, class_field=class_field, name_field=name_field,
+            color_fields=color_fields, max_samples_per_class=max_samples_per_class,
+            random_state=random_state,
+        )
+    else:
+        ts: TrainingSamples = extract_samples(
+            cube, samples, class_field=class_field, name_field=name_field,
+            color_fields=color_fields, max_samples_per_class=max_samples_per_class,
+            random_state=random_state,
+        )
     if estimator is not None:
         est = clone(estimator)
     else:
@@ -522,4 +553,6 @@ def train(
             "random_state": random_state if isinstance(random_state, int) else None,
             "dropped": [c.name for c in ts.dropped],
         },
+        feature="pixels" if segments is None else "segments",
+        attributes=tuple(getattr(ts, "features", ())),
     )
