@@ -6,7 +6,6 @@
   starting pixel so that results are bit-identical whatever the tiling.
 * :func:`label_block` — 4-connected components of the filtered image under the LSMS joining rule.
 * :func:`block_region_tables` — per-region counts, sums, first pixel and adjacency of one block.
-* :func:`merge_small_regions` — OTB ``SmallRegionsMerging`` passes on the in-memory region graph.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ __all__ = [
     "mean_shift_block",
     "label_block",
     "block_region_tables",
-    "merge_small_regions",
     "SUM_SCALE",
 ]
 
@@ -286,87 +284,3 @@ def block_region_tables(labels, nlabels, img, row0, col0, width):
                     pairs[npairs, 1] = max(lab, other)
                     npairs += 1
     return counts, sums, first, pairs[:npairs].copy()
-
-
-@numba.njit(nogil=True, cache=True)
-def merge_small_regions(counts, sums, first, edges, min_size):
-    """Merge small regions into their most similar neighbour (OTB ``SmallRegionsMerging``).
-
-    For ``s = 1 .. min_size - 1``: every region of exactly ``s`` pixels merges into the adjacent
-    region whose mean is nearest (squared Euclidean distance of the means; ties to the neighbour
-    with the smallest first-pixel index). All decisions of a pass are taken on the state at the
-    start of the pass, then applied, so the result depends neither on order nor on tiling.
-
-    Parameters
-    ----------
-    counts : int64 (n,)
-    sums : int64 (n, bands)
-    first : int64 (n,)
-        Raster index of each region's first pixel (the tie-breaker and future id).
-    edges : int64 (m, 2)
-        Unique adjacent pairs of regions.
-    min_size : int
-
-    Returns
-    -------
-    int64 (n,)
-        For each input region, the index of the region it ends up in (its root).
-    """
-    n = counts.shape[0]
-    nb = sums.shape[1]
-    parent = np.arange(n, dtype=np.int64)
-    cnt = counts.copy()
-    tot = sums.astype(np.float64)
-    fst = first.copy()
-    best = np.full(n, -1, dtype=np.int64)
-    bestd = np.full(n, np.inf)
-    for s in range(1, min_size):
-        any_small = False
-        for i in range(n):
-            if parent[i] == i and cnt[i] == s:
-                any_small = True
-                break
-        if not any_small:
-            continue
-        for e in range(edges.shape[0]):
-            ra = _find(parent, edges[e, 0])
-            rb = _find(parent, edges[e, 1])
-            if ra == rb:
-                continue
-            if cnt[ra] != s and cnt[rb] != s:
-                continue
-            d = 0.0
-            for k in range(nb):
-                diff = tot[ra, k] / cnt[ra] - tot[rb, k] / cnt[rb]
-                d += diff * diff
-            if cnt[ra] == s:
-                if d < bestd[ra] or (d == bestd[ra] and fst[rb] < fst[best[ra]]):
-                    bestd[ra] = d
-                    best[ra] = rb
-            if cnt[rb] == s:
-                if d < bestd[rb] or (d == bestd[rb] and fst[ra] < fst[best[rb]]):
-                    bestd[rb] = d
-                    best[rb] = ra
-        # Apply the pass's decisions: union each chosen pair (chains and mutual choices merge
-        # into one region, whatever the order).
-        for i in range(n):
-            t = best[i]
-            if t < 0:
-                continue
-            best[i] = -1
-            bestd[i] = np.inf
-            a = _find(parent, i)
-            b = _find(parent, t)
-            if a == b:
-                continue
-            if fst[b] < fst[a]:
-                a, b = b, a
-            parent[b] = a
-            cnt[a] += cnt[b]
-            for k in range(nb):
-                tot[a, k] += tot[b, k]
-            fst[a] = min(fst[a], fst[b])
-    roots = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        roots[i] = _find(parent, i)
-    return roots
