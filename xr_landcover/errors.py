@@ -22,6 +22,7 @@ __all__ = [
     "NoSamplesError",
     "ModelFileError",
     "OutputExistsError",
+    "OutputNotWritableError",
     "STACError",
 ]
 
@@ -76,6 +77,11 @@ class ModelFileError(LandcoverError, ValueError):
 
 class OutputExistsError(LandcoverError, FileExistsError):
     """An output file already exists and ``overwrite=True`` was not given."""
+
+
+class OutputNotWritableError(LandcoverError, PermissionError):
+    """An output cannot be created where asked (read-only folder or file system, a file where
+    a folder is expected)."""
 
 
 class STACError(LandcoverError, ValueError):

@@ -722,9 +722,13 @@ def to_geotiff(
 ) -> Path:
     """Write a class map (or any band cube) as a tiled, compressed GeoTIFF, atomically.
 
-    Blocks are computed and written one by one (``dask.array.store``) into a temporary file in
-    the same folder, which replaces ``path`` only when everything is written: an error mid-way
-    leaves no partial file and an existing ``path`` untouched. A class map's ``colormap``
+    Blocks are computed and written one by one (``dask.array.store``, on any scheduler) into an
+    uncompressed staging file in the same folder; that file is then copied, tile by tile in
+    file order, into the compressed GeoTIFF, which replaces ``path`` only when complete. An
+    error or interrupt mid-way leaves no partial file and an existing ``path`` untouched, and
+    the same data give byte-identical files whatever the scheduler (blocks written directly
+    would land in the file in the order they finish). The staging file needs the uncompressed
+    size on disk for the duration of the write. A class map's ``colormap``
     becomes the GeoTIFF colour table, its class names GDAL metadata (``CLASS_<value>`` tags,
     CF ``flag_values``/``flag_meanings`` on the band) and its ``_FillValue`` the nodata value.
 
@@ -741,7 +745,8 @@ def to_geotiff(
     tile_size : int, default 256
         Tile edge in pixels (a multiple of 16).
     lock : optional
-        Lock shared by the block writes (default a new ``threading.Lock``; give a
+        Lock shared by the block writes (default the one dask picks for the active scheduler:
+        a serializable lock for threads, a manager lock for processes, a
         ``distributed.Lock`` on a cluster).
 
     Returns
@@ -754,6 +759,8 @@ def to_geotiff(
         ``path`` exists and ``overwrite`` is False.
     RasterFileNotFoundError
         The output folder does not exist.
+    OutputNotWritableError
+        The output folder cannot be written (read-only, or a file where a folder should be).
     DimensionError
         Dims other than ``(y, x)`` / ``(band, y, x)`` (select a time step first).
 
@@ -772,12 +779,13 @@ def to_geotiff(
     ...     src.colormap(1)[1], src.nodata, src.tags()["CLASS_2"]
     ((70, 107, 159, 255), 0.0, 'forest')
     """
-    import threading
     import uuid
 
     import dask.array as dsa
+    import rasterio.shutil
+    from dask.utils import get_scheduler_lock
 
-    from .errors import DimensionError, OutputExistsError
+    from .errors import DimensionError, OutputExistsError, OutputNotWritableError
 
     if isinstance(da, xr.Dataset):
         raise InvalidInputTypeError(
@@ -798,6 +806,10 @@ def to_geotiff(
     path = Path(path)
     if not path.parent.exists():
         raise RasterFileNotFoundError(f"the output folder '{path.parent}' does not exist")
+    if not path.parent.is_dir():
+        raise OutputNotWritableError(
+            f"cannot write '{path}': '{path.parent}' is a file, not a folder"
+        )
     if path.exists() and not overwrite:
         raise OutputExistsError(f"'{path}' exists; pass overwrite=True to replace it")
 
@@ -823,9 +835,7 @@ def to_geotiff(
         "tiled": True,
         "blockxsize": tile_size,
         "blockysize": tile_size,
-        "compress": compress,
         "sparse_ok": True,
-        "bigtiff": "IF_SAFER",
     }
     colormap = da.attrs.get("colormap")
     values = [int(v) for v in np.atleast_1d(da.attrs.get("flag_values", []))]
@@ -833,11 +843,20 @@ def to_geotiff(
     if not names and da.attrs.get("flag_meanings"):
         names = str(da.attrs["flag_meanings"]).split()
 
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp.tif")
+    token = uuid.uuid4().hex[:12]
+    stage = path.with_name(f".{path.name}.{token}.stage.tif")  # uncompressed, any block order
+    tmp = path.with_name(f".{path.name}.{token}.tmp.tif")  # the final bytes, before the rename
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            with rasterio.open(tmp, "w", **profile) as dst:
+            try:
+                dst = rasterio.open(stage, "w", **profile, compress="none", bigtiff="IF_NEEDED")
+            except rasterio.errors.RasterioIOError as exc:
+                raise OutputNotWritableError(
+                    f"cannot write '{path}': creating a file in '{path.parent}' failed "
+                    f"({str(exc).split(': ')[-1]}). Is the folder writable?"
+                ) from None
+            with dst:
                 if has_band:
                     for i, b in enumerate(da.band.values, start=1):
                         dst.set_band_description(i, str(b))
@@ -857,17 +876,29 @@ def to_geotiff(
                     )
         data = da.data
         if isinstance(data, dsa.Array):
+            data = data.astype(dtype)
             dsa.store(
-                data.astype(dtype), _WindowWriter(tmp, has_band),
-                lock=lock if lock is not None else threading.Lock(),
+                data, _WindowWriter(stage, has_band),
+                lock=lock if lock is not None else get_scheduler_lock(data),
             )
         else:
-            with rasterio.open(tmp, "r+") as dst:
+            with rasterio.open(stage, "r+") as dst:
                 arr = np.asarray(data, dtype=dtype)
                 dst.write(arr if has_band else arr[None])
+        # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            rasterio.shutil.copy(
+                stage, tmp, driver="GTiff", tiled=True, blockxsize=tile_size,
+                blockysize=tile_size, compress=compress, sparse_ok=True, bigtiff="IF_SAFER",
+            )
         os.replace(tmp, path)
     except BaseException:
-        if tmp.exists():
-            tmp.unlink()
+        for leftover in (stage, tmp):
+            if leftover.exists():
+                leftover.unlink()
         raise
+    finally:
+        if stage.exists():
+            stage.unlink()
     return path
