@@ -176,8 +176,13 @@ def test_class_outside_image_dropped_with_warning(nc_cube, polygons):
         SamplesError, match="at least two classes"
     ):
         extract_samples(nc_cube, lonely, "id", "label")
+    agriculture = polygons[polygons["label"] == "agriculture"]
+    with pytest.raises(SamplesError, match="at least two classes") as info:
+        extract_samples(nc_cube, agriculture, "id", "label")  # one class: refused unread
+    assert not isinstance(info.value, NoSamplesError)
+    two_on_nodata = pd_concat(agriculture, agriculture.assign(id=99, label="fallow"))
     with pytest.raises(NoSamplesError, match="no valid pixel"):
-        extract_samples(nc_cube, polygons[polygons["label"] == "agriculture"], "id", "label")
+        extract_samples(nc_cube, two_on_nodata, "id", "label")
 
 
 def test_field_resolution(nc_cube, polygons):

@@ -98,7 +98,13 @@ class TrainingSamples:
 
 
 def read_samples(samples: gpd.GeoDataFrame | str | os.PathLike) -> gpd.GeoDataFrame:
-    """A GeoDataFrame from a GeoDataFrame or a vector file path; checks geometries and CRS."""
+    """A GeoDataFrame from a GeoDataFrame or a vector file path; checks geometries and CRS.
+
+    Invalid polygons (self-intersecting "bowties", rings that cross) are repaired with
+    :func:`shapely.make_valid`, keeping their polygonal parts, with a warning that names the
+    rows: GIS users draw them by accident, and rasterizing them as they are would label pixels
+    by an even-odd accident of the drawing. A polygon with no area left is an error.
+    """
     if isinstance(samples, str | os.PathLike):
         path = Path(samples)
         if not path.exists():
@@ -130,7 +136,39 @@ def read_samples(samples: gpd.GeoDataFrame | str | os.PathLike) -> gpd.GeoDataFr
             f"samples must be polygons or points; found {sorted(kinds - allowed)}. "
             "Buffer lines into polygons first (samples.buffer(...))"
         )
+    invalid = ~geoms.is_valid.to_numpy()
+    if invalid.any():
+        samples = _repair(samples, invalid)
     return samples
+
+
+def _repair(samples: gpd.GeoDataFrame, invalid: np.ndarray) -> gpd.GeoDataFrame:
+    """``samples`` with its invalid polygons made valid (polygonal parts only), and a warning."""
+    geoms = samples.geometry.to_numpy().copy()
+    rows = list(samples.index[invalid])
+    reasons = shapely.is_valid_reason(geoms[invalid])
+    for i in np.flatnonzero(invalid):
+        fixed = shapely.make_valid(geoms[i])
+        parts = [p for p in shapely.get_parts(fixed) if p.geom_type == "Polygon"]
+        area = sum(p.area for p in parts)
+        if not parts or area <= 0:
+            raise SamplesError(
+                f"the sample geometry in row {samples.index[i]!r} is invalid "
+                f"({shapely.is_valid_reason(geoms[i])}) and has no area once repaired; "
+                "fix or remove it"
+            )
+        geoms[i] = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    warnings.warn(
+        f"{len(rows)} invalid sample geometr{'y' if len(rows) == 1 else 'ies'} (rows "
+        f"{rows[:10]}{' ...' if len(rows) > 10 else ''}; first: {reasons[0]}) repaired with "
+        "shapely.make_valid; check them in a GIS",
+        UserWarning,
+        stacklevel=4,
+    )
+    repaired = samples.copy()
+    repaired[repaired.geometry.name] = gpd.GeoSeries(geoms, index=samples.index,
+                                                     crs=samples.crs)
+    return repaired
 
 
 def _field(gdf: gpd.GeoDataFrame, name: str, role: str) -> str:
@@ -174,6 +212,16 @@ def _class_table(gdf, class_col, name_col, color_fields) -> tuple[np.ndarray, li
         raise SamplesError(f"class field '{class_col}' has null values (rows {bad})")
     if pd.api.types.is_bool_dtype(raw):
         raise SamplesError(f"class field '{class_col}' is boolean; it must hold class values")
+    if raw.dtype == object:
+        kinds = {"number" if isinstance(v, int | float | np.number) and not isinstance(v, bool)
+                 else "text" if isinstance(v, str) else type(v).__name__ for v in raw}
+        if kinds != {"text"} and kinds != {"number"}:
+            raise SamplesError(
+                f"class field '{class_col}' mixes value types {sorted(kinds)}; it must hold "
+                "either whole numbers (class values) or text (class names), not both"
+            )
+        if kinds == {"number"}:
+            raw = pd.to_numeric(raw)
     if pd.api.types.is_numeric_dtype(raw):
         as_float = raw.to_numpy(dtype="float64")
         if not np.all(np.equal(np.round(as_float), as_float)):
@@ -324,6 +372,11 @@ def extract_samples(
     gdf = read_samples(samples)
     class_col, name_col = _resolve_class_field(gdf, class_field, name_field)
     row_values, classes = _class_table(gdf, class_col, name_col, color_fields)
+    if len(classes) < 2:  # known before any pixel is read
+        raise SamplesError(
+            f"training needs at least two classes; class field '{class_col}' holds only "
+            f"{[c.name for c in classes]}"
+        )
     index_of = {c.value: i for i, c in enumerate(classes)}
 
     cube = cube.transpose("band", "y", "x")
@@ -422,9 +475,14 @@ def extract_samples(
 
 
 def _check_cap(cap) -> int | None:
-    if cap is None or cap == 0:
+    if cap is None or (isinstance(cap, int | np.integer) and cap == 0):
         return None
-    if isinstance(cap, bool) or not isinstance(cap, int | np.integer) or cap < 0:
+    if isinstance(cap, bool) or not isinstance(cap, int | np.integer):
+        raise InvalidInputTypeError(
+            f"max_samples_per_class must be a whole number, or None/0 for all pixels; got "
+            f"{type(cap).__name__} {cap!r}"
+        )
+    if cap < 0:
         raise InvalidParameterError(
             f"max_samples_per_class must be a positive whole number, or None/0 for all pixels; "
             f"got {cap!r}"
