@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import datasets
 from .accessor import LandcoverAccessor
 from .accuracy import AccuracyReport, accuracy, accuracy_points
+from .change import change_map, change_table
 from .classification import class_areas, classify
 from .errors import (
     BandMismatchError,
@@ -77,4 +78,6 @@ __all__ = [
     "segment_mean",
     "segment_attributes",
     "segments_to_polygons",
+    "change_table",
+    "change_map",
 ]
