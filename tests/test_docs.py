@@ -13,7 +13,8 @@ def test_readme_opens_with_the_two_commands():
     assert lines[0].startswith("```") and commands == ["make demo", "make test"]
 
 
-def test_readme_quickstart_runs(capsys):
+def test_readme_quickstart_runs(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the quickstart writes landcover.tif
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert blocks, "the README has no python quickstart"
@@ -21,4 +22,6 @@ def test_readme_quickstart_runs(capsys):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "band cube: 6 bands" in out and "mean NIR DN" in out
+    assert "LandcoverModel: svm" in out and "hectares" in out and "forest" in out
+    assert "True segment ids" in out
+    assert (tmp_path / "landcover.tif").exists()
