@@ -213,3 +213,24 @@ def test_accuracy_on_held_out_polygons(cube, polygons):
     assert len(test.y) == 690
     assert accuracy_score(test.y, predicted) >= 0.70
     assert cohen_kappa_score(test.y, predicted) >= 0.55
+
+
+def test_save_and_load_path_errors(models, tmp_path):
+    from xr_landcover.errors import (
+        ModelFileNotFoundError,
+        OutputNotWritableError,
+        RasterFileNotFoundError,
+    )
+
+    with pytest.raises(ModelFileNotFoundError, match="not found") as info:
+        LandcoverModel.load(tmp_path / "none.skops")
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ModelFileError)
+    with pytest.raises(ModelFileError, match="is a folder"):
+        LandcoverModel.load(tmp_path)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with pytest.raises(OutputNotWritableError, match="file.txt' is a file, not a folder"):
+        models["knn"].save(a_file / "m.skops")
+    with pytest.raises(RasterFileNotFoundError, match="does not exist"):
+        models["knn"].save(tmp_path / "no" / "m.skops")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]

@@ -21,6 +21,7 @@ __all__ = [
     "SamplesError",
     "NoSamplesError",
     "ModelFileError",
+    "ModelFileNotFoundError",
     "OutputExistsError",
     "OutputNotWritableError",
     "STACError",
@@ -73,6 +74,10 @@ class NoSamplesError(SamplesError):
 
 class ModelFileError(LandcoverError, ValueError):
     """A model file is missing, corrupt, of an unknown version, or holds untrusted content."""
+
+
+class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+    """A model file that was asked for does not exist."""
 
 
 class OutputExistsError(LandcoverError, FileExistsError):

@@ -46,7 +46,10 @@ from .errors import (
     InvalidInputTypeError,
     InvalidParameterError,
     ModelFileError,
+    ModelFileNotFoundError,
     OutputExistsError,
+    OutputNotWritableError,
+    RasterFileNotFoundError,
     SamplesError,
 )
 from .samples import LandcoverClass, TrainingSamples, extract_samples
@@ -322,18 +325,28 @@ class LandcoverModel:
         ------
         OutputExistsError
             The file exists and ``overwrite`` is False.
+        RasterFileNotFoundError
+            The folder does not exist.
+        OutputNotWritableError
+            The folder is a file, or cannot be written.
         """
         import skops.io as sio
 
         path = Path(path)
         if path.exists() and not overwrite:
             raise OutputExistsError(f"'{path}' exists; pass overwrite=True to replace it")
+        if path.parent.exists() and not path.parent.is_dir():
+            raise OutputNotWritableError(f"'{path.parent}' is a file, not a folder")
         if not path.parent.exists():
-            raise FileNotFoundError(f"the folder '{path.parent}' does not exist")
+            raise RasterFileNotFoundError(f"the output folder '{path.parent}' does not exist")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             sio.dump(self._payload(), tmp)
             os.replace(tmp, path)
+        except PermissionError as exc:
+            raise OutputNotWritableError(
+                f"cannot write '{path}': {exc.strerror or exc}; is the folder writable?"
+            ) from None
         finally:
             if tmp.exists():
                 tmp.unlink()
@@ -359,8 +372,10 @@ class LandcoverModel:
         import skops.io as sio
 
         path = Path(path)
+        if not path.exists():
+            raise ModelFileNotFoundError(f"model file not found: '{path}'")
         if not path.is_file():
-            raise ModelFileError(f"model file not found: '{path}'")
+            raise ModelFileError(f"'{path}' is a folder, not a model file")
         data = path.read_bytes()
         if not zipfile.is_zipfile(io.BytesIO(data)):
             raise ModelFileError(
