@@ -397,3 +397,28 @@ def test_segment_is_lazy(no_compute):
     seg = cube.landcover.segment(color_space="none")  # stretch histogram included: lazy
     assert seg.chunks is not None
     assert no_compute.calls == 0
+
+
+def _key_name(key):
+    return key[0] if isinstance(key, tuple) else key
+
+
+@pytest.mark.parametrize("chunk", [64, 128])
+def test_graph_has_a_bounded_number_of_tasks_per_block(chunk, no_compute):
+    # 16-bit with NaN (stretch histogram), bands by a non-contiguous list, max_segment_size:
+    # every stage is O(1) tasks per block and no dask collection is embedded in a task
+    # (dask's "finalize" tasks), so the graph grows linearly with the number of blocks.
+    img = blocky_image(17, ny=320, nx=288, nb=4).astype(np.float32) * 10
+    img[:, 40:50, 60:90] = np.nan
+    cube = make_cube(img, {"y": chunk, "x": chunk})
+    kw = dict(bands=["b3", "b0", "b2"], color_space="none", spatial_radius=5,
+              min_segment_size=10)
+    filter_kw = {k: v for k, v in kw.items() if k != "min_segment_size"}
+    for out in (segment(cube, **kw), segment(cube, max_segment_size=400, **kw),
+                mean_shift_filter(cube, **filter_kw)):
+        graph = dict(out.data.__dask_graph__())
+        nblocks = math.prod(len(c) for c in out.data.chunks[-2:])
+        assert nblocks >= 9
+        assert len(graph) <= 40 * nblocks + 100, (len(graph), nblocks)
+        assert not [k for k in graph if str(_key_name(k)).startswith("finalize-")]
+    assert no_compute.calls == 0

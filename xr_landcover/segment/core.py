@@ -7,6 +7,7 @@ small (a per-band histogram for the stretch, the region tables of the global pas
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -197,11 +198,11 @@ def _check_cube(cube) -> xr.DataArray:
     return cube.transpose("band", "y", "x")
 
 
-def select_bands(cube: xr.DataArray, bands) -> xr.DataArray:
-    """The chosen bands, by position or by name (default: the first three, or all if fewer)."""
+def _band_indices(cube: xr.DataArray, bands) -> list[int]:
+    """Positions of the chosen bands (default: the first three, or all if fewer)."""
     n = cube.sizes["band"]
     if bands is None:
-        return cube.isel(band=slice(0, min(3, n)))
+        return list(range(min(3, n)))
     if isinstance(bands, int | str | np.integer):
         bands = [bands]
     names = [str(b) for b in cube.band.values]
@@ -221,7 +222,19 @@ def select_bands(cube: xr.DataArray, bands) -> xr.DataArray:
             )
     if not idx:
         raise InvalidParameterError("bands must name at least one band")
-    return cube.isel(band=idx)
+    return idx
+
+
+def _as_slice(idx: list[int]):
+    """``idx`` as a slice when it is a run of consecutive positions, else ``idx``."""
+    if idx == list(range(idx[0], idx[-1] + 1)):
+        return slice(idx[0], idx[-1] + 1)
+    return idx
+
+
+def select_bands(cube: xr.DataArray, bands) -> xr.DataArray:
+    """The chosen bands, by position or by name (default: the first three, or all if fewer)."""
+    return cube.isel(band=_as_slice(_band_indices(cube, bands)))
 
 
 def _block_histogram(block, mins, maxs, nbins):
@@ -255,20 +268,77 @@ def _apply_stretch(block, limits):
     return np.floor(scaled + 0.5).astype(np.float32)  # 8-bit levels, NaN stays NaN
 
 
+def _block_minmax(block):
+    """(bands, y, x) -> (2, bands): each band's nanmin and nanmax (NaN for an all-NaN band)."""
+    out = np.full((2, block.shape[0]), np.nan, dtype=block.dtype)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN band
+        for k in range(block.shape[0]):
+            if block[k].size:
+                out[0, k] = np.nanmin(block[k])
+                out[1, k] = np.nanmax(block[k])
+    return out
+
+
+def _combine_minmax(parts):
+    stacked = np.stack(parts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN band
+        return np.stack([np.nanmin(stacked[:, 0], axis=0), np.nanmax(stacked[:, 1], axis=0)])
+
+
+def _minmax_histogram(block, minmax, nbins):
+    return _block_histogram(block, minmax[0], minmax[1], nbins)
+
+
+def _sum_histograms(parts):
+    return np.sum(parts, axis=0)
+
+
+def _minmax_limits(hist, minmax, low, high):
+    return _clip_limits([hist], minmax[0], minmax[1], low, high)
+
+
+def _tree_reduce(func, parts, fan_in=16):
+    """Reduce a list of delayed values with ``func(list)`` in a tree: O(1) tasks per part."""
+    call = dask.delayed(func, pure=True)
+    while len(parts) > 1:
+        parts = [call(parts[i:i + fan_in]) for i in range(0, len(parts), fan_in)]
+    return parts[0]
+
+
+def _clip_limits_graph(data: da.Array, low: float, high: float):
+    """The delayed (2, bands) percent-clip limits of ``data`` (bands in one chunk).
+
+    Two small passes over the blocks (per-block min/max, then per-block histograms between the
+    global min and max), each reduced by a tree of small tasks. Each pass reads its own copy of
+    the blocks (:func:`dask.graph_manipulation.clone`), so the image is never held whole while
+    the limits are being found; only ``.to_delayed()`` blocks reach ``dask.delayed`` calls.
+    """
+    from dask.graph_manipulation import clone
+
+    def blocks(arr):
+        return list(clone(arr).to_delayed(optimize_graph=False).ravel())
+
+    minmax = _tree_reduce(_combine_minmax,
+                          [dask.delayed(_block_minmax, pure=True)(b) for b in blocks(data)])
+    hist = dask.delayed(_minmax_histogram, pure=True)
+    hists = _tree_reduce(_sum_histograms,
+                         [hist(b, minmax, HISTOGRAM_BINS) for b in blocks(data)])
+    return dask.delayed(_minmax_limits, pure=True)(hists, minmax, low, high)
+
+
 def stretch_to_8bit(data: da.Array, low: float, high: float) -> da.Array:
     """Lazily stretch each band of ``data`` (band, y, x; NaN = nodata) to 0..255.
 
     The limits are the ``low`` and ``high`` percentiles of each band, read from a
     :data:`HISTOGRAM_BINS`-bin histogram built by a small dask reduction (per-block histograms
     between the band's min and max, summed); values are clipped and rounded to 8-bit levels.
+    The graph has a bounded number of tasks per block.
     """
-    data = data.rechunk({0: -1})
-    with np.errstate(all="ignore"):
-        mins = da.nanmin(data, axis=(1, 2))
-        maxs = da.nanmax(data, axis=(1, 2))
-    hist = dask.delayed(_block_histogram, pure=True)
-    hists = [hist(b, mins, maxs, HISTOGRAM_BINS) for b in data.to_delayed().ravel()]
-    limits = dask.delayed(_clip_limits, pure=True)(hists, mins, maxs, low, high)
+    if data.numblocks[0] != 1:
+        data = data.rechunk({0: -1})
+    limits = _clip_limits_graph(data, low, high)
     return data.map_blocks(_apply_stretch, limits, dtype=np.float32)
 
 
@@ -292,29 +362,50 @@ def _to_luv(block):
     return np.moveaxis(luv, -1, 0)
 
 
+def _select_block(block, index, nodata):
+    """Chosen bands of one (band, y, x) block as float32, NaN on ``nodata``."""
+    sel = block[index]
+    values = sel.astype(np.float32)
+    if nodata is not None:
+        values = np.where(sel == nodata, np.float32(np.nan), values)
+    return values
+
+
+def _finish_block(block, limits, luv):
+    """Stretch (when ``limits`` is given), colour space, and NaN in all bands where any is NaN."""
+    if limits is not None:
+        block = _apply_stretch(block, limits)
+    if luv:
+        block = _to_luv(block)
+    bad = np.isnan(block).any(axis=0)
+    return np.where(bad[None], np.float32(np.nan), block)
+
+
 def prepare_image(cube: xr.DataArray, bands, params: SegmentParameters) -> tuple[da.Array, list]:
     """The image mean shift sees: dask float32 ``(y, x, bands)``, NaN on nodata.
 
-    Returns the image and the names of the bands used.
+    Returns the image and the names of the bands used. Every step is one task per block (band
+    choice, nodata, stretch, colour space) plus the small tree reductions of the stretch limits.
     """
-    sel = select_bands(cube, bands)
-    names = [str(b) for b in sel.band.values]
-    data = sel.data
+    idx = _band_indices(cube, bands)
+    names = [str(cube.band.values[i]) for i in idx]
+    data = cube.data
     if not isinstance(data, da.Array):
         data = da.from_array(data, chunks=(-1, 1024, 1024))
     dtype = data.dtype
-    data = data.rechunk({0: -1})
+    if data.numblocks[0] != 1:
+        data = data.rechunk({0: -1})
     nodata = cube.rio.nodata if hasattr(cube, "rio") else None
-    values = data.astype(np.float32)
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        values = da.where(data == nodata, np.float32(np.nan), values)
+    if nodata is not None and isinstance(nodata, float) and math.isnan(nodata):
+        nodata = None
+    values = data.map_blocks(_select_block, _as_slice(idx), nodata, dtype=np.float32,
+                             meta=np.array((), dtype=np.float32),
+                             chunks=((len(idx),),) + data.chunks[1:])
+    limits = None
     if dtype != np.uint8 and params.stretch is not None:
-        values = stretch_to_8bit(values, *params.stretch)
-    if params.color_space == "luv":
-        values = values.map_blocks(_to_luv, dtype=np.float32)
-    # NaN in any band makes the pixel nodata for all bands.
-    bad = da.isnan(values).any(axis=0)
-    values = da.where(bad[None], np.float32(np.nan), values)
+        limits = _clip_limits_graph(values, *params.stretch)
+    values = values.map_blocks(_finish_block, limits, params.color_space == "luv",
+                               dtype=np.float32, meta=np.array((), dtype=np.float32))
     return values.transpose(1, 2, 0), names
 
 

@@ -34,6 +34,21 @@ def stability_margin(spatial_radius: float, maxiter: int) -> int:
     return int(math.ceil(maxiter * spatial_radius)) + 2
 
 
+def _overlapping(starts: np.ndarray, lo: int, hi: int) -> range:
+    """Indices of the chunks (boundaries ``starts``) that intersect ``[lo, hi)``."""
+    first = int(np.searchsorted(starts, lo, side="right")) - 1
+    last = int(np.searchsorted(starts, hi, side="left"))
+    return range(first, last)
+
+
+def _call_with_halo(func, parts, crop, *args):
+    """Assemble the halo block from its neighbouring chunks, crop it, and call ``func``."""
+    (y0, y1), (x0, x1) = crop
+    rows = [np.concatenate(row, axis=1) if len(row) > 1 else row[0] for row in parts]
+    halo = np.concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
+    return func(halo[y0:y1, x0:x1], *args)
+
+
 def map_overlap_blocks(
     image: da.Array, depth: int, func: Callable[..., Any], *args: Any
 ) -> list[list[Any]]:
@@ -43,21 +58,32 @@ def map_overlap_blocks(
     a numpy array, the interior ``[r0:r1, c0:c1]`` in halo coordinates and the interior's
     position ``(row0, col0)`` in the image. Returns the grid of :class:`dask.delayed.Delayed`
     results, one per block of ``image``'s chunks.
+
+    One task per block: it takes the chunks its halo overlaps (``image.to_delayed()`` keys, so
+    the graph grows linearly with the number of blocks) and assembles the halo itself.
     """
+    if any(len(c) != 1 for c in image.chunks[2:]):
+        image = image.rechunk({k: -1 for k in range(2, image.ndim)})
     height, width = image.shape[:2]
-    ystarts = np.concatenate([[0], np.cumsum(image.chunks[0])])
-    xstarts = np.concatenate([[0], np.cumsum(image.chunks[1])])
-    call = dask.delayed(func, pure=True)
+    ystarts = np.concatenate([[0], np.cumsum(image.chunks[0])]).astype(np.int64)
+    xstarts = np.concatenate([[0], np.cumsum(image.chunks[1])]).astype(np.int64)
+    chunks = image.to_delayed(optimize_graph=False).reshape(image.numblocks[:2])
+    call = dask.delayed(_call_with_halo, pure=True)
     grid = []
     for i in range(len(image.chunks[0])):
         row = []
         y0, y1 = int(ystarts[i]), int(ystarts[i + 1])
         hy0, hy1 = max(0, y0 - depth), min(height, y1 + depth)
+        bi = _overlapping(ystarts, hy0, hy1)
         for j in range(len(image.chunks[1])):
             x0, x1 = int(xstarts[j]), int(xstarts[j + 1])
             hx0, hx1 = max(0, x0 - depth), min(width, x1 + depth)
-            halo = image[hy0:hy1, hx0:hx1]
-            row.append(call(halo, y0 - hy0, y1 - hy0, x0 - hx0, x1 - hx0, y0, x0, *args))
+            bj = _overlapping(xstarts, hx0, hx1)
+            parts = [[chunks[a, b] for b in bj] for a in bi]
+            oy, ox = int(ystarts[bi[0]]), int(xstarts[bj[0]])
+            crop = ((hy0 - oy, hy1 - oy), (hx0 - ox, hx1 - ox))
+            row.append(call(func, parts, crop, y0 - hy0, y1 - hy0, x0 - hx0, x1 - hx0, y0, x0,
+                            *args))
         grid.append(row)
     return grid
 
