@@ -28,7 +28,7 @@ from .errors import (
     SamplesError,
     STACError,
 )
-from .io import load_stac, open_image, stac_item_from_rasters, to_geotiff
+from .io import load_stac, open_image, open_zarr, stac_item_from_rasters, to_geotiff, to_zarr
 from .model import LandcoverModel, train
 from .plot import (
     compare,
@@ -79,6 +79,8 @@ __all__ = [
     "classify",
     "class_areas",
     "to_geotiff",
+    "to_zarr",
+    "open_zarr",
     "segment_mean",
     "segment_attributes",
     "segments_to_polygons",

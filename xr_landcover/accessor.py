@@ -170,3 +170,10 @@ class LandcoverAccessor:
         from .io import to_geotiff
 
         return to_geotiff(self._obj, path, overwrite=overwrite, **options)
+
+    def to_zarr(self, store, overwrite: bool = False):
+        """Write this array to a Zarr store, chunk by chunk and atomically: see
+        :func:`xr_landcover.to_zarr`."""
+        from .io import to_zarr
+
+        return to_zarr(self._obj, store, overwrite=overwrite)
