@@ -307,24 +307,48 @@ def _tree_reduce(func, parts, fan_in=16):
     return parts[0]
 
 
+def _independent_blocks(arr: da.Array, tag: str) -> list:
+    """The blocks of ``arr`` as delayed values computed by their own copy of its graph.
+
+    Every key of the graph is renamed (``-tag`` appended), so the copy reads its inputs itself
+    and shares no task with ``arr``: a pass over these blocks never makes a scheduler hold
+    ``arr``'s blocks until another pass needs them. (``dask.graph_manipulation.clone`` does
+    this too but leaves some dependencies on the original keys in dask 2026.8.)
+    """
+    from dask._task_spec import convert_legacy_graph
+    from dask.core import flatten
+    from dask.delayed import Delayed
+    from dask.highlevelgraph import HighLevelGraph
+
+    def rename(key):
+        if isinstance(key, tuple) and key and isinstance(key[0], str):
+            return (f"{key[0]}-{tag}",) + key[1:]
+        return f"{key}-{tag}" if isinstance(key, str) else None
+
+    graph = convert_legacy_graph(dict(arr.__dask_graph__()))
+    subs = {key: rename(key) for key in graph}
+    if any(new is None for new in subs.values()):  # unusual keys: share the blocks instead
+        return list(arr.to_delayed(optimize_graph=False).ravel())
+    copy = {subs[key]: task.substitute(subs, key=subs[key]) for key, task in graph.items()}
+    layer = f"{arr.name}-{tag}"
+    hlg = HighLevelGraph.from_collections(layer, copy, dependencies=())
+    return [Delayed(subs[key], hlg, layer=layer) for key in flatten(arr.__dask_keys__())]
+
+
 def _clip_limits_graph(data: da.Array, low: float, high: float):
     """The delayed (2, bands) percent-clip limits of ``data`` (bands in one chunk).
 
     Two small passes over the blocks (per-block min/max, then per-block histograms between the
-    global min and max), each reduced by a tree of small tasks. Each pass reads its own copy of
-    the blocks (:func:`dask.graph_manipulation.clone`), so the image is never held whole while
-    the limits are being found; only ``.to_delayed()`` blocks reach ``dask.delayed`` calls.
+    global min and max), each reduced by a tree of small tasks; only delayed blocks reach
+    ``dask.delayed`` calls, so the graph has O(1) tasks per block. Each pass reads its own
+    copy of the blocks (:func:`_independent_blocks`), so the image is not held whole while the
+    limits are being found (it would be if the passes shared the blocks with the stretch).
     """
-    from dask.graph_manipulation import clone
-
-    def blocks(arr):
-        return list(clone(arr).to_delayed(optimize_graph=False).ravel())
-
-    minmax = _tree_reduce(_combine_minmax,
-                          [dask.delayed(_block_minmax, pure=True)(b) for b in blocks(data)])
+    minmax = _tree_reduce(_combine_minmax, [dask.delayed(_block_minmax, pure=True)(b)
+                                            for b in _independent_blocks(data, "minmax")])
     hist = dask.delayed(_minmax_histogram, pure=True)
-    hists = _tree_reduce(_sum_histograms,
-                         [hist(b, minmax, HISTOGRAM_BINS) for b in blocks(data)])
+    hists = _tree_reduce(_sum_histograms, [hist(b, minmax, HISTOGRAM_BINS)
+                                           for b in _independent_blocks(data, "histogram")])
     return dask.delayed(_minmax_limits, pure=True)(hists, minmax, low, high)
 
 
