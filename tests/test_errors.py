@@ -39,7 +39,7 @@ bands
     bad_parameters_raise_at_call_time), unknown band name (E bands-unknown-name).
 parameters
     detail out of [1, 20] (E detail-too-high, detail-too-low; test_segment), wrong type
-    (E detail-wrong-type [xfail, routed], cap-wrong-type, model-wrong-type, estimator-no-fit),
+    (E detail-wrong-type, cap-wrong-type, model-wrong-type, estimator-no-fit),
     negative sizes (E min-segment-size-negative, chunks-negative, tile-size-negative,
     cap-negative), unknown method / kernel (E method-unknown, kernel-unknown; test_model::test_
     method_estimators_and_parameters), confidence without predict_proba (test_classify::test_
@@ -242,8 +242,6 @@ def _read_only_folder() -> Path:
     return folder
 
 
-ROUTED = "routed: needs a change in a file owned by another engineer"
-
 CASES = [
     # -- files ------------------------------------------------------------------------------
     pytest.param(Case(lambda e: xr_landcover.open_image(e.tmp / "nope.tif"),
@@ -404,9 +402,7 @@ CASES = [
                  id="detail-too-low"),
     pytest.param(Case(lambda e: segment(e.cube, spectral_detail="high"),
                       E.LandcoverError, TypeError, ("spectral_detail", "'high'")),
-                 id="detail-wrong-type",
-                 marks=pytest.mark.xfail(strict=True, reason=ROUTED + " (segment/core.py "
-                                         "_check_number raises a ValueError for a str)")),
+                 id="detail-wrong-type"),
     pytest.param(Case(lambda e: segment(e.cube, min_segment_size=-5),
                       E.InvalidParameterError, ValueError, ("min_segment_size", ">= 1", "-5")),
                  id="min-segment-size-negative"),

@@ -81,6 +81,8 @@ def _check_number(name, value, low=None, high=None, *, integer=False, low_open=F
         else:
             rng = ""
         message = f"{name} must be {kind} {rng}; got {value!r}".replace("  ", " ")
+        if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
+            raise InvalidInputTypeError(message)  # a wrong type is a TypeError, not a bad value
         raise InvalidParameterError(message)
 
 
