@@ -84,6 +84,11 @@ def run_demo(
         )
         report = accuracy(cube.landcover.classify(half_model), test_polys, class_field="id")
     say(_indent(repr(report)))
+    say("   error-adjusted areas (Olofsson et al. 2014), illustration only: held-out polygons are")
+    say("   not the stratified random sample these estimators assume (use accuracy_points):")
+    areas = report.area_estimates()
+    columns = ["map_area", "area", "area_se", "area_lower", "area_upper", "users_accuracy"]
+    say(_indent(areas[columns].round(2).to_string()))
     report.to_dataframe().to_csv(output / "nc_accuracy.csv")
     written["accuracy table"] = output / "nc_accuracy.csv"
 
