@@ -16,7 +16,7 @@ threads), ``windowed`` (rasterio block windows: read, predict, write), ``apply_u
 Labels are compared with the bare predict's.
 
     python benchmarks/bench_peers.py --method random_trees --size-y 3101 --size-x 3423
-    python benchmarks/bench_peers.py --method svm --size-y 1000 --size-x 1000
+    python benchmarks/bench_peers.py --method svm --size-y 1000 --size-x 1000 --chunk 256
 
 Writes ``benchmarks/results/bench_peers_<method>_<y>x<x>.json``.
 """
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
-PEERS = ["bare", "ours", "windowed", "apply_ufunc", "pyspatialml", "otb"]
+PEERS = ["bare", "ours", "ours_cluster", "windowed", "apply_ufunc", "pyspatialml", "otb"]
 NODATA = -32768
 
 
@@ -95,6 +95,12 @@ def _fitted(folder: Path, method: str, n_jobs: int):
     return make_estimator(method, n_jobs).fit(data["X"], data["y"])
 
 
+def _vm_hwm_mb() -> float:
+    """This process's peak RSS since its exec (VmHWM), MB."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+
+
 def _write_labels(path: Path, labels: np.ndarray, like: Path) -> None:
     import rasterio
 
@@ -126,14 +132,14 @@ def run(folder: Path, method: str, peer: str) -> dict:
         np.save(folder / "bare.npy", labels)
         info["valid_pixels"] = int(valid.sum())
         return info
-    if peer == "ours":
+    if peer in ("ours", "ours_cluster"):
         import dask
 
         import xr_landcover
         from xr_landcover.model import LandcoverModel  # noqa: F401
 
         est = _fitted(folder, method, n_jobs=1)
-        image = xr_landcover.open_image(cube, chunks=1024,
+        image = xr_landcover.open_image(cube, chunks=int(os.environ.get("BENCH_CHUNK", 1024)),
                                         band_names=["blue", "green", "red", "nir", "swir1",
                                                     "swir2"])
         with warnings.catch_warnings():
@@ -144,10 +150,21 @@ def run(folder: Path, method: str, peer: str) -> dict:
                                        "id", "label", max_samples_per_class=500,
                                        random_state=0, method=method)
         model.estimator = est  # the same fitted estimator as every other method
-        start = time.perf_counter()
-        with dask.config.set(scheduler="threads", num_workers=2):
+        if peer == "ours":
+            start = time.perf_counter()
+            with dask.config.set(scheduler="threads", num_workers=2):
+                xr_landcover.to_geotiff(xr_landcover.classify(image, model), out)
+            info["seconds"] = time.perf_counter() - start
+            return info
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            start = time.perf_counter()
             xr_landcover.to_geotiff(xr_landcover.classify(image, model), out)
-        info["seconds"] = time.perf_counter() - start
+            info["seconds"] = time.perf_counter() - start
+            info["workers_peak_rss_mb"] = client.run(_vm_hwm_mb)
+        info["note"] = "a LocalCluster of 2 worker processes; peak_rss_mb is the client's"
         return info
     if peer == "windowed":
         est = _fitted(folder, method, n_jobs=-1)
@@ -269,15 +286,15 @@ def main() -> None:
     parser.add_argument("--size-y", type=int, default=3101)
     parser.add_argument("--size-x", type=int, default=3423)
     parser.add_argument("--peers", nargs="*", default=PEERS)
+    parser.add_argument("--chunk", type=int, default=1024, help="our chunk edge (pixels)")
     parser.add_argument("--child")
     parser.add_argument("--folder")
     args = parser.parse_args()
+    os.environ["BENCH_CHUNK"] = str(args.chunk)
     if args.child:
         folder = Path(args.folder)
         result = run(folder, args.method, args.child)
-        status = Path("/proc/self/status").read_text()
-        hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
-        result["peak_rss_mb"] = int(hwm.split()[1]) / 1024  # this process since its exec
+        result["peak_rss_mb"] = _vm_hwm_mb()  # this process since its exec
         print(json.dumps(result))
         return
 
@@ -306,15 +323,19 @@ def main() -> None:
                 info["nodata_kept"] = bool((labels[~valid] == 0).all())
             if "seconds" in info and "seconds" in results["bare"]:
                 info["ratio_to_bare"] = info["seconds"] / results["bare"]["seconds"]
+        suffix = "" if set(args.peers) >= set(PEERS) - {"ours_cluster"} else (
+            "_" + "-".join(p for p in args.peers if p != "bare"))
         summary = {
             "benchmark": "classification vs peers, same samples, same estimator",
             "command": f"python benchmarks/bench_peers.py --method {args.method} "
-                       f"--size-y {args.size_y} --size-x {args.size_x}",
+                       f"--size-y {args.size_y} --size-x {args.size_x} --chunk {args.chunk}"
+                       + (f" --peers {' '.join(args.peers)}" if suffix else ""),
+            "our_chunk": args.chunk,
             "cube": {"bands": 6, "y": args.size_y, "x": args.size_x, "dtype": "int16"},
             "cores": os.cpu_count(),
             "results": results,
         }
-        out = RESULTS / f"bench_peers_{args.method}_{args.size_y}x{args.size_x}.json"
+        out = RESULTS / f"bench_peers_{args.method}_{args.size_y}x{args.size_x}{suffix}.json"
         out.write_text(json.dumps(summary, indent=2) + "\n")
         print(json.dumps(summary, indent=2))
     finally:
