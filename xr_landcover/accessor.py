@@ -66,51 +66,6 @@ class LandcoverAccessor:
         ]
         return "\n".join(lines)
 
-    # -- maps (plot.py) -----------------------------------------------------------------------
-    def plot(self, ax=None, legend: bool = True, title: str | None = None, **kwargs):
-        """Draw this class map with its colours and a legend: see
-        :func:`xr_landcover.plot_classes`. For a band cube use :meth:`plot_rgb`."""
-        from .plot import plot_classes
-
-        return plot_classes(self._obj, ax, legend=legend, title=title, **kwargs)
-
-    def plot_rgb(self, ax=None, bands=None, stretch=(2, 98), **kwargs):
-        """Draw a true/false colour composite of this cube: see :func:`xr_landcover.plot_rgb`."""
-        from .plot import plot_rgb
-
-        return plot_rgb(self._require_cube(), ax, bands=bands, stretch=stretch, **kwargs)
-
-    def plot_segments(self, rgb_cube, ax=None, **kwargs):
-        """Draw this segment map's boundaries over ``rgb_cube``: see
-        :func:`xr_landcover.plot_segments`."""
-        from .plot import plot_segments
-
-        return plot_segments(rgb_cube, self._obj, ax, **kwargs)
-
-    def explore(self, tiles=None, **kwargs):
-        """An interactive folium map of this class map or band cube: see
-        :func:`xr_landcover.explore_classes` and :func:`xr_landcover.explore_rgb`."""
-        from .plot import explore_classes, explore_rgb
-
-        if "band" in self._obj.dims:
-            return explore_rgb(self._require_cube(), tiles=tiles, **kwargs)
-        return explore_classes(self._obj, tiles=tiles, **kwargs)
-
-    # -- accuracy assessment (accuracy.py) ------------------------------------------------------
-    def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None):
-        """Assess this class map against reference points, polygons or a raster: see
-        :func:`xr_landcover.accuracy`."""
-        from .accuracy import accuracy
-
-        return accuracy(self._obj, reference, class_field=class_field, name_field=name_field)
-
-    def accuracy_points(self, n: int = 500, strategy: str = "stratified_random", **options):
-        """Random accuracy-assessment points on this class map: see
-        :func:`xr_landcover.accuracy_points`."""
-        from .accuracy import accuracy_points
-
-        return accuracy_points(self._obj, n=n, strategy=strategy, **options)
-
     # -- segmentation ---------------------------------------------------------------------------
     def segment(self, bands=None, spectral_detail: float = 15.5, spatial_detail: float = 15,
                 min_segment_size: int = 20, max_segment_size: int | None = None,
@@ -170,6 +125,51 @@ class LandcoverAccessor:
         from .io import to_geotiff
 
         return to_geotiff(self._obj, path, overwrite=overwrite, **options)
+
+    # -- maps (plot.py) -----------------------------------------------------------------------
+    def plot(self, ax=None, legend: bool = True, title: str | None = None, **kwargs):
+        """Draw this class map with its colours and a legend: see
+        :func:`xr_landcover.plot_classes`. For a band cube use :meth:`plot_rgb`."""
+        from .plot import plot_classes
+
+        return plot_classes(self._obj, ax, legend=legend, title=title, **kwargs)
+
+    def plot_rgb(self, ax=None, bands=None, stretch=(2, 98), **kwargs):
+        """Draw a true/false colour composite of this cube: see :func:`xr_landcover.plot_rgb`."""
+        from .plot import plot_rgb
+
+        return plot_rgb(self._require_cube(), ax, bands=bands, stretch=stretch, **kwargs)
+
+    def plot_segments(self, rgb_cube, ax=None, **kwargs):
+        """Draw this segment map's boundaries over ``rgb_cube``: see
+        :func:`xr_landcover.plot_segments`."""
+        from .plot import plot_segments
+
+        return plot_segments(rgb_cube, self._obj, ax, **kwargs)
+
+    def explore(self, tiles=None, **kwargs):
+        """An interactive folium map of this class map or band cube: see
+        :func:`xr_landcover.explore_classes` and :func:`xr_landcover.explore_rgb`."""
+        from .plot import explore_classes, explore_rgb
+
+        if "band" in self._obj.dims:
+            return explore_rgb(self._require_cube(), tiles=tiles, **kwargs)
+        return explore_classes(self._obj, tiles=tiles, **kwargs)
+
+    # -- accuracy assessment (accuracy.py) ------------------------------------------------------
+    def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None):
+        """Assess this class map against reference points, polygons or a raster: see
+        :func:`xr_landcover.accuracy`."""
+        from .accuracy import accuracy
+
+        return accuracy(self._obj, reference, class_field=class_field, name_field=name_field)
+
+    def accuracy_points(self, n: int = 500, strategy: str = "stratified_random", **options):
+        """Random accuracy-assessment points on this class map: see
+        :func:`xr_landcover.accuracy_points`."""
+        from .accuracy import accuracy_points
+
+        return accuracy_points(self._obj, n=n, strategy=strategy, **options)
 
     def to_zarr(self, store, overwrite: bool = False):
         """Write this array to a Zarr store, chunk by chunk and atomically: see

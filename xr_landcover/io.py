@@ -178,10 +178,11 @@ class RasterWindowReader:
         c0, c1, _ = cols.indices(self.shape[2])
         window = rasterio.windows.Window(c0, r0, max(c1 - c0, 0), max(r1 - r0, 0))
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-                with rasterio.open(self.path) as src:
-                    data = src.read(list(range(b0 + 1, b1 + 1)), window=window)
+            # No warnings.catch_warnings here: this runs in dask's worker threads, and
+            # catch_warnings is not thread-safe (it can leave filters that hide the user's
+            # warnings). A raster without georeferencing warns once, at most.
+            with rasterio.open(self.path) as src:
+                data = src.read(list(range(b0 + 1, b1 + 1)), window=window)
         except rasterio.errors.RasterioError as exc:
             raise RasterReadError(
                 f"cannot read rows {r0}:{r1}, columns {c0}:{c1} (bands {b0 + 1}-{b1}) of "

@@ -25,7 +25,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
-import rasterio.errors
 import shapely
 import xarray as xr
 from rasterio import features
@@ -277,13 +276,12 @@ def _chunk_starts(chunks: Sequence[int]) -> np.ndarray:
 
 def _gather_block(block, shapes, out_shape, transform, row0, col0, nodata):
     """Rasterize ``shapes`` (geometry, class index + 1) on one block; return its labelled pixels."""
-    with warnings.catch_warnings():
-        # rasterio's in-memory target dataset triggers this warning spuriously
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        labels = features.rasterize(
-            shapes, out_shape=out_shape, transform=transform, fill=0, all_touched=False,
-            dtype="int32",
-        )
+    # No warnings.catch_warnings here: this runs in dask's worker threads, where it is not
+    # thread-safe (it can leave filters behind that hide the user's warnings).
+    labels = features.rasterize(
+        shapes, out_shape=out_shape, transform=transform, fill=0, all_touched=False,
+        dtype="int32",
+    )
     block = np.asarray(block)
     valid = labels > 0
     valid &= np.all(np.isfinite(block), axis=0)

@@ -7,7 +7,6 @@ small (a per-band histogram for the stretch, the region tables of the global pas
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -272,21 +271,17 @@ def _apply_stretch(block, limits):
 
 def _block_minmax(block):
     """(bands, y, x) -> (2, bands): each band's nanmin and nanmax (NaN for an all-NaN band)."""
-    out = np.full((2, block.shape[0]), np.nan, dtype=block.dtype)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN band
-        for k in range(block.shape[0]):
-            if block[k].size:
-                out[0, k] = np.nanmin(block[k])
-                out[1, k] = np.nanmax(block[k])
-    return out
+    # fmin/fmax skip NaN without warnings: no warnings.catch_warnings here, which is not
+    # thread-safe and would corrupt the warning filters of other threads (dask runs this).
+    flat = block.reshape(block.shape[0], -1)
+    if flat.shape[1] == 0:
+        return np.full((2, block.shape[0]), np.nan, dtype=block.dtype)
+    return np.stack([np.fmin.reduce(flat, axis=1), np.fmax.reduce(flat, axis=1)])
 
 
 def _combine_minmax(parts):
     stacked = np.stack(parts)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN band
-        return np.stack([np.nanmin(stacked[:, 0], axis=0), np.nanmax(stacked[:, 1], axis=0)])
+    return np.stack([np.fmin.reduce(stacked[:, 0], axis=0), np.fmax.reduce(stacked[:, 1], axis=0)])
 
 
 def _minmax_histogram(block, minmax, nbins):
