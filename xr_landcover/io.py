@@ -23,9 +23,12 @@ import xarray as xr
 from dask.base import tokenize as dask_tokenize
 
 from .errors import (
+    DimensionError,
     GridMismatchError,
     InvalidInputTypeError,
     InvalidParameterError,
+    OutputExistsError,
+    OutputNotWritableError,
     RasterFileNotFoundError,
     RasterReadError,
     STACError,
@@ -713,6 +716,30 @@ class _WindowWriter:
                 dst.write(value, indexes=1, window=window)
 
 
+def check_output_path(path: PathLike, overwrite: bool) -> Path:
+    """``path`` as a Path, once its folder exists and it may be (over)written; else a clear error.
+
+    Raises
+    ------
+    RasterFileNotFoundError
+        The folder does not exist.
+    OutputNotWritableError
+        The "folder" is a file.
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise RasterFileNotFoundError(f"the output folder '{path.parent}' does not exist")
+    if not path.parent.is_dir():
+        raise OutputNotWritableError(
+            f"cannot write '{path}': '{path.parent}' is a file, not a folder"
+        )
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"'{path}' exists; pass overwrite=True to replace it")
+    return path
+
+
 def to_geotiff(
     da: xr.DataArray,
     path: PathLike,
@@ -786,8 +813,6 @@ def to_geotiff(
     import rasterio.shutil
     from dask.utils import get_scheduler_lock
 
-    from .errors import DimensionError, OutputExistsError, OutputNotWritableError
-
     if isinstance(da, xr.Dataset):
         raise InvalidInputTypeError(
             "to_geotiff writes one DataArray; pick a variable, e.g. ds['landcover']"
@@ -804,15 +829,7 @@ def to_geotiff(
             )
     if tile_size <= 0 or tile_size % 16:
         raise InvalidParameterError(f"tile_size must be a positive multiple of 16, got {tile_size}")
-    path = Path(path)
-    if not path.parent.exists():
-        raise RasterFileNotFoundError(f"the output folder '{path.parent}' does not exist")
-    if not path.parent.is_dir():
-        raise OutputNotWritableError(
-            f"cannot write '{path}': '{path.parent}' is a file, not a folder"
-        )
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"'{path}' exists; pass overwrite=True to replace it")
+    path = check_output_path(path, overwrite)
 
     has_band = da.dims[0] == "band"
     count = da.sizes["band"] if has_band else 1
@@ -989,23 +1006,13 @@ def to_zarr(
     import shutil
     import uuid
 
-    from .errors import OutputExistsError, OutputNotWritableError
-
     if isinstance(da, xr.Dataset):
         raise InvalidInputTypeError(
             "to_zarr writes one DataArray; pick a variable, e.g. ds['landcover']"
         )
     if not isinstance(da, xr.DataArray):
         raise InvalidInputTypeError(f"to_zarr needs a DataArray, got {type(da).__name__}")
-    store = Path(store)
-    if not store.parent.exists():
-        raise RasterFileNotFoundError(f"the output folder '{store.parent}' does not exist")
-    if not store.parent.is_dir():
-        raise OutputNotWritableError(
-            f"cannot write '{store}': '{store.parent}' is a file, not a folder"
-        )
-    if store.exists() and not overwrite:
-        raise OutputExistsError(f"'{store}' exists; pass overwrite=True to replace it")
+    store = check_output_path(store, overwrite)
 
     name = str(da.name) if da.name is not None else "data"
     da = _regular_chunks(da.rename(name))

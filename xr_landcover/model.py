@@ -47,9 +47,7 @@ from .errors import (
     InvalidParameterError,
     ModelFileError,
     ModelFileNotFoundError,
-    OutputExistsError,
     OutputNotWritableError,
-    RasterFileNotFoundError,
     SamplesError,
 )
 from .samples import LandcoverClass, TrainingSamples, extract_samples
@@ -332,13 +330,9 @@ class LandcoverModel:
         """
         import skops.io as sio
 
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise OutputExistsError(f"'{path}' exists; pass overwrite=True to replace it")
-        if path.parent.exists() and not path.parent.is_dir():
-            raise OutputNotWritableError(f"'{path.parent}' is a file, not a folder")
-        if not path.parent.exists():
-            raise RasterFileNotFoundError(f"the output folder '{path.parent}' does not exist")
+        from .io import check_output_path
+
+        path = check_output_path(path, overwrite)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             sio.dump(self._payload(), tmp)
