@@ -434,3 +434,43 @@ def test_stretch_of_a_lazy_crop_equals_that_of_the_loaded_crop():
     for chunks in ({"y": -1, "x": -1}, {"y": 20, "x": 30}):
         crop = make_cube(img, chunks).isel(y=slice(8, 90), x=slice(4, 76))
         np.testing.assert_array_equal(segment(crop, **kw).values, loaded)
+
+
+@pytest.mark.parametrize("dtype, stretch", [(np.uint8, None), (np.uint16, (2.0, 98.0))])
+def test_blocks_prepare_their_own_halo_from_chunks_in_the_input_dtype(dtype, stretch):
+    # The chunks that neighbouring block tasks share (and a scheduler may hold until the last
+    # of them has run) stay in the input's dtype: an 8-bit scene's shared chunks are a quarter
+    # of the float32 prepared values. Preparing in the block tasks gives the same ids as
+    # preparing the whole image first.
+    from dask.callbacks import Callback
+
+    from xr_landcover.segment.core import (
+        prepare_image,
+        raw_image,
+        resolve_parameters,
+        segment_array,
+    )
+
+    img = (blocky_image(19, ny=150, nx=140, nb=3) % 250).astype(dtype)
+    cube = make_cube(img, {"y": 50, "x": 60})
+    params = resolve_parameters(3, spatial_radius=3, spectral_radius=12, color_space="luv",
+                                min_segment_size=6, stretch=stretch)
+    raw, prepare_args, _ = raw_image(cube, None, params)
+    assert raw.dtype == dtype
+    shared = []
+
+    class Record(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id):
+            if _key_name(key).startswith(raw.name):
+                shared.append(result.dtype)
+
+    with Record():
+        via_blocks = segment_array(raw, params, prepare_args).compute(scheduler="sync")
+    assert shared and set(shared) == {np.dtype(dtype)}
+    prepared, _ = prepare_image(cube, None, params)
+    assert prepared.dtype == np.float32
+    np.testing.assert_array_equal(via_blocks, segment_array(prepared, params).compute())
+    np.testing.assert_array_equal(via_blocks, segment(cube, spatial_radius=3,
+                                                      spectral_radius=12, color_space="luv",
+                                                      min_segment_size=6,
+                                                      stretch=stretch).values)

@@ -23,6 +23,8 @@ __all__ = [
     "SegmentParameters",
     "resolve_parameters",
     "prepare_image",
+    "prepare_pixels",
+    "raw_image",
     "segment",
     "mean_shift_filter",
     "HISTOGRAM_BINS",
@@ -402,11 +404,25 @@ def _finish_block(block, limits, luv):
     return np.where(bad[None], np.float32(np.nan), block)
 
 
-def prepare_image(cube: xr.DataArray, bands, params: SegmentParameters) -> tuple[da.Array, list]:
-    """The image mean shift sees: dask float32 ``(y, x, bands)``, NaN on nodata.
+def prepare_pixels(raw, nodata, limits, luv) -> np.ndarray:
+    """Prepare raw pixel values ``(..., bands)`` for mean shift: a pixel-wise function.
 
-    Returns the image and the names of the bands used. Every step is one task per block (band
-    choice, nodata, stretch, colour space) plus the small tree reductions of the stretch limits.
+    float32 with NaN on ``nodata``, stretched to 8-bit levels with ``limits`` (2, bands) when
+    given, converted to L*u*v* when ``luv``, and NaN in every band where any band is NaN.
+    """
+    values = np.moveaxis(raw, -1, 0)
+    values = _finish_block(_select_block(values, slice(None), nodata), limits, luv)
+    return np.moveaxis(values, 0, -1)
+
+
+def raw_image(cube: xr.DataArray, bands, params: SegmentParameters):
+    """The chosen bands in their own dtype, and what :func:`prepare_pixels` needs to prepare them.
+
+    Returns ``(raw, prepare_args, names)``: ``raw`` a dask array ``(y, x, bands)``,
+    ``prepare_args`` the ``(nodata, limits, luv)`` arguments of :func:`prepare_pixels` (``limits``
+    a delayed value: the percent-clip stretch limits, found by small tree reductions over their
+    own copy of the blocks), ``names`` the band names. Preparing inside the block tasks rather
+    than as a separate step keeps the chunks that neighbouring blocks share in the input's dtype.
     """
     idx = _band_indices(cube, bands)
     names = [str(cube.band.values[i]) for i in idx]
@@ -419,15 +435,25 @@ def prepare_image(cube: xr.DataArray, bands, params: SegmentParameters) -> tuple
     nodata = cube.rio.nodata if hasattr(cube, "rio") else None
     if nodata is not None and isinstance(nodata, float) and math.isnan(nodata):
         nodata = None
-    values = data.map_blocks(_select_block, _as_slice(idx), nodata, dtype=np.float32,
-                             meta=np.array((), dtype=np.float32),
-                             chunks=((len(idx),),) + data.chunks[1:])
+    raw = data[_as_slice(idx)]
     limits = None
     if dtype != np.uint8 and params.stretch is not None:
+        values = raw.map_blocks(_select_block, slice(None), nodata, dtype=np.float32,
+                                meta=np.array((), dtype=np.float32))
         limits = _clip_limits_graph(values, *params.stretch)
-    values = values.map_blocks(_finish_block, limits, params.color_space == "luv",
-                               dtype=np.float32, meta=np.array((), dtype=np.float32))
-    return values.transpose(1, 2, 0), names
+    return raw.transpose(1, 2, 0), (nodata, limits, params.color_space == "luv"), names
+
+
+def prepare_image(cube: xr.DataArray, bands, params: SegmentParameters) -> tuple[da.Array, list]:
+    """The image mean shift sees: dask float32 ``(y, x, bands)``, NaN on nodata.
+
+    Returns the image and the names of the bands used. Every step is one task per block (band
+    choice, nodata, stretch, colour space) plus the small tree reductions of the stretch limits.
+    """
+    raw, prepare_args, names = raw_image(cube, bands, params)
+    image = raw.map_blocks(prepare_pixels, *prepare_args, dtype=np.float32,
+                           meta=np.array((), dtype=np.float32))
+    return image, names
 
 
 # -- public functions ----------------------------------------------------------------------------
@@ -461,9 +487,10 @@ def mean_shift_filter(
         len(select_bands(cube, bands).band), spectral_detail=spectral_detail,
         spatial_detail=spatial_detail, **options,
     )
-    image, names = prepare_image(cube, bands, params)
-    out = tiles.mean_shift_array(image, params.spatial_radius, params.spectral_radius,
-                                 params.maxiter, params.threshold, params.kernel == "joint")
+    raw, prepare_args, names = raw_image(cube, bands, params)
+    out = tiles.mean_shift_array(raw, params.spatial_radius, params.spectral_radius,
+                                 params.maxiter, params.threshold, params.kernel == "joint",
+                                 prepare=prepare_pixels, prepare_args=prepare_args)
     da_out = xr.DataArray(
         out.transpose(2, 0, 1), dims=("band", "y", "x"),
         coords={"band": names + ["dy", "dx"], "y": cube.y, "x": cube.x},
@@ -562,8 +589,8 @@ def segment(
         spatial_radius=spatial_radius, color_space=color_space, kernel=kernel, maxiter=maxiter,
         threshold=threshold, stretch=stretch,
     )
-    image, names = prepare_image(cube, bands, params)
-    ids = segment_array(image, params)
+    raw, prepare_args, names = raw_image(cube, bands, params)
+    ids = segment_array(raw, params, prepare_args)
     seg = xr.DataArray(ids, dims=("y", "x"), coords={"y": cube.y, "x": cube.x},
                        name="segment_id")
     if cube.rio.crs is not None:
@@ -575,13 +602,21 @@ def segment(
     return seg
 
 
-def segment_array(image: da.Array, params: SegmentParameters) -> da.Array:
-    """The dask graph of the segmentation of a prepared image (y, x, bands) -> int64 (y, x)."""
+def segment_array(
+    image: da.Array, params: SegmentParameters, prepare_args: tuple | None = None
+) -> da.Array:
+    """The dask graph of the segmentation of an image (y, x, bands) -> int64 (y, x).
+
+    ``image`` is prepared (:func:`prepare_image`), or raw (:func:`raw_image`) with its
+    ``prepare_args``: then each block task prepares its own halo.
+    """
     hs, hr = params.spatial_radius, params.spectral_radius
     depth = tiles.stability_margin(hs, params.maxiter)
+    prepare = None if prepare_args is None else prepare_pixels
     grid = tiles.map_overlap_blocks(
         image, depth, _labels.block_stage, tuple(image.shape[:2]), hs, hr, params.maxiter,
         params.threshold, params.kernel == "joint", params.min_segment_size,
+        prepare=prepare, prepare_args=() if prepare_args is None else prepare_args,
     )
     # The one global step: small tables in, small lookup tables out.
     luts = dask.delayed(_labels.solve_regions, pure=True)(grid, hs, hr, params.min_segment_size)

@@ -41,16 +41,20 @@ def _overlapping(starts: np.ndarray, lo: int, hi: int) -> range:
     return range(first, last)
 
 
-def _call_with_halo(func, parts, crop, *args):
-    """Assemble the halo block from its neighbouring chunks, crop it, and call ``func``."""
+def _call_with_halo(func, parts, crop, prepare, prepare_args, *args):
+    """Assemble the halo block from its neighbouring chunks, crop, prepare it, call ``func``."""
     (y0, y1), (x0, x1) = crop
     rows = [np.concatenate(row, axis=1) if len(row) > 1 else row[0] for row in parts]
     halo = np.concatenate(rows, axis=0) if len(rows) > 1 else rows[0]
-    return func(halo[y0:y1, x0:x1], *args)
+    halo = halo[y0:y1, x0:x1]
+    if prepare is not None:
+        halo = prepare(halo, *prepare_args)
+    return func(halo, *args)
 
 
 def map_overlap_blocks(
-    image: da.Array, depth: int, func: Callable[..., Any], *args: Any
+    image: da.Array, depth: int, func: Callable[..., Any], *args: Any,
+    prepare: Callable[..., np.ndarray] | None = None, prepare_args: tuple = (),
 ) -> list[list[Any]]:
     """Call ``func`` lazily on every block of ``image`` (y, x, ...) with a halo of ``depth``.
 
@@ -61,6 +65,12 @@ def map_overlap_blocks(
 
     One task per block: it takes the chunks its halo overlaps (``image.to_delayed()`` keys, so
     the graph grows linearly with the number of blocks) and assembles the halo itself.
+
+    ``prepare(halo, *prepare_args)``, when given, must be pixel-wise; it is applied to the
+    assembled halo inside the block's task, before ``func``. The chunks that several blocks
+    share (and that a scheduler may hold until the last of them has run) then stay in
+    ``image``'s own, usually smaller, dtype: for an 8-bit scene, a quarter of the float32
+    prepared values. ``prepare_args`` may hold delayed values (e.g. stretch limits).
     """
     if any(len(c) != 1 for c in image.chunks[2:]):
         image = image.rechunk({k: -1 for k in range(2, image.ndim)})
@@ -82,8 +92,8 @@ def map_overlap_blocks(
             parts = [[chunks[a, b] for b in bj] for a in bi]
             oy, ox = int(ystarts[bi[0]]), int(xstarts[bj[0]])
             crop = ((hy0 - oy, hy1 - oy), (hx0 - ox, hx1 - ox))
-            row.append(call(func, parts, crop, y0 - hy0, y1 - hy0, x0 - hx0, x1 - hx0, y0, x0,
-                            *args))
+            row.append(call(func, parts, crop, prepare, prepare_args,
+                            y0 - hy0, y1 - hy0, x0 - hx0, x1 - hx0, y0, x0, *args))
         grid.append(row)
     return grid
 
@@ -96,16 +106,18 @@ def _filter_block(halo, r0, r1, c0, c1, row0, col0, hs, hr, maxiter, threshold, 
 
 
 def mean_shift_array(
-    image: da.Array, hs: float, hr: float, maxiter: int, threshold: float, joint: bool
+    image: da.Array, hs: float, hr: float, maxiter: int, threshold: float, joint: bool,
+    prepare: Callable[..., np.ndarray] | None = None, prepare_args: tuple = (),
 ) -> da.Array:
     """Lazily mean-shift filter ``image`` (y, x, bands), exact for any chunking.
 
     Returns a float32 dask array (y, x, bands + 2): filtered values then displacement (dy, dx),
-    NaN where any band of the input is NaN.
+    NaN where any band of the input is NaN. ``prepare``: see :func:`map_overlap_blocks`.
     """
     depth = stability_margin(hs, maxiter)
     nb = image.shape[2]
-    grid = map_overlap_blocks(image, depth, _filter_block, hs, hr, maxiter, threshold, joint)
+    grid = map_overlap_blocks(image, depth, _filter_block, hs, hr, maxiter, threshold, joint,
+                              prepare=prepare, prepare_args=prepare_args)
     blocks = [
         [
             [da.from_delayed(d, shape=(ny, nx, nb + 2), dtype=np.float32)]
