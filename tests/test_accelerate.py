@@ -1,0 +1,118 @@
+"""The accelerated RBF SVM predicts exactly what scikit-learn's libsvm predicts."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+import xr_landcover
+from xr_landcover import datasets
+from xr_landcover.accelerate import RBFSupportVectorClassifier, accelerate
+
+
+def blobs(n_classes, seed, n=400, features=6):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 2, (n_classes, features))
+    y = rng.integers(0, n_classes, n)
+    X = centres[y] + rng.normal(0, 1.2, (n, features))  # overlapping: many support vectors
+    labels = np.array([3, 7, 11, 20, 42, 5, 9])[:n_classes]  # not 0..k-1, not sorted
+    return X, labels[y]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 7])
+@pytest.mark.parametrize("gamma, C", [("scale", 1.0), (0.5, 10.0), (0.01, 0.1)])
+def test_same_decision_values_and_labels_as_libsvm(n_classes, gamma, C):
+    X, y = blobs(n_classes, seed=n_classes)
+    svc = SVC(gamma=gamma, C=C).fit(X, y)
+    fast = accelerate(svc)
+    assert isinstance(fast, RBFSupportVectorClassifier)
+    Xt = np.random.default_rng(1).normal(0, 3, (5000, X.shape[1]))
+    Xt[:50] = X[:50]  # training pixels too (kernel values of 1 for their own support vectors)
+    np.testing.assert_array_equal(fast.decision_function(Xt), svc.decision_function(Xt))
+    np.testing.assert_array_equal(fast.predict(Xt), svc.predict(Xt))
+    ovo = SVC(gamma=gamma, C=C, decision_function_shape="ovo").fit(X, y)
+    np.testing.assert_array_equal(accelerate(ovo).decision_function(Xt),
+                                  ovo.decision_function(Xt))
+
+
+def test_float32_input_and_ties_follow_libsvm():
+    # float32 pixels (what cubes hold) are converted as libsvm's path converts them; a test set
+    # with exact duplicates and pixels equidistant from classes exercises the vote ties.
+    X, y = blobs(4, seed=5)
+    svc = SVC().fit(X, y)
+    fast = accelerate(svc)
+    Xt = np.repeat(np.random.default_rng(2).normal(0, 2, (300, 6)).astype(np.float32), 3, 0)
+    Xt = np.concatenate([Xt, np.zeros((10, 6), np.float32)])
+    np.testing.assert_array_equal(fast.predict(Xt), svc.predict(Xt))
+
+
+def test_pipeline_with_calibration_is_accelerated_inside_and_keeps_results():
+    X, y = blobs(5, seed=3)
+    pipe = Pipeline([("scale", StandardScaler()),
+                     ("svm", CalibratedClassifierCV(SVC(), cv=3, ensemble=False))]).fit(X, y)
+    fast = accelerate(pipe)
+    inner = fast.steps[-1][1].calibrated_classifiers_[0].estimator
+    assert isinstance(inner, RBFSupportVectorClassifier)
+    # the original is untouched
+    assert type(pipe.steps[-1][1].calibrated_classifiers_[0].estimator) is SVC
+    Xt = np.random.default_rng(4).normal(0, 3, (3000, 6))
+    np.testing.assert_array_equal(fast.predict_proba(Xt), pipe.predict_proba(Xt))
+    np.testing.assert_array_equal(fast.predict(Xt), pipe.predict(Xt))
+    # it travels to dask workers by pickle
+    again = pickle.loads(pickle.dumps(fast))
+    np.testing.assert_array_equal(again.predict(Xt), pipe.predict(Xt))
+
+
+def test_other_estimators_are_returned_as_they_are():
+    X, y = blobs(3, seed=6)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    linear = SVC(kernel="linear").fit(X, y)
+    pipe = Pipeline([("scale", StandardScaler()), ("rf", forest)])
+    assert accelerate(forest) is forest
+    assert accelerate(linear) is linear
+    assert accelerate(pipe) is pipe
+    unfitted = SVC()
+    assert accelerate(unfitted) is unfitted
+
+
+def test_a_mismatch_with_libsvm_keeps_the_original(monkeypatch):
+    # If a scikit-learn version stored its model differently, the kernel's values would differ
+    # from libsvm's on the probe pixels and the original SVC would be kept: simulate a kernel
+    # that is off by one unit in the last place, and one that fails.
+    import xr_landcover.accelerate as acc
+
+    X, y = blobs(3, seed=7)
+    svc = SVC().fit(X, y)
+    exact = acc.rbf_ovo_decision
+    monkeypatch.setattr(acc, "rbf_ovo_decision", lambda *a: np.nextafter(exact(*a), np.inf))
+    assert accelerate(svc) is svc
+
+    def broken(*args):
+        raise ValueError("different layout")
+
+    monkeypatch.setattr(acc, "rbf_ovo_decision", broken)
+    assert accelerate(svc) is svc
+    monkeypatch.setattr(acc, "rbf_ovo_decision", exact)
+    assert accelerate(svc) is not svc
+
+
+def test_classify_with_the_package_svm_equals_the_bare_predict():
+    cube = datasets.nc_landsat7()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = xr_landcover.train(cube, datasets.nc_training_polygons(), "id", "label",
+                                   method="svm", random_state=0, max_samples_per_class=150)
+    assert accelerate(model.estimator) is not model.estimator  # the SVC inside is replaced
+    classes = xr_landcover.classify(cube.chunk({"y": 128, "x": 160}), model)
+    values = cube.values.reshape(cube.shape[0], -1).T
+    valid = np.isfinite(values).all(axis=1)
+    expected = model.estimator.predict(values[valid])
+    np.testing.assert_array_equal(classes.values.ravel()[valid], expected)
