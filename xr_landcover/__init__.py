@@ -5,7 +5,9 @@ Importing the package registers the ``.landcover`` accessor on :class:`xarray.Da
 
 from __future__ import annotations
 
-from . import datasets
+import importlib
+from typing import TYPE_CHECKING
+
 from .accessor import LandcoverAccessor
 from .accuracy import AccuracyReport, accuracy, accuracy_points
 from .change import change_map, change_table
@@ -30,15 +32,49 @@ from .errors import (
 )
 from .io import load_stac, open_image, open_zarr, stac_item_from_rasters, to_geotiff, to_zarr
 from .model import LandcoverModel, train
-from .plot import (
-    compare,
-    explore_classes,
-    explore_rgb,
-    plot_classes,
-    plot_rgb,
-    plot_segments,
-)
-from .segment import segment_attributes, segment_mean, segments_to_polygons
+
+# Imported on first use (PEP 562): geopandas, numba and matplotlib load only for the work that
+# needs them, so classifying a cube does not pay for segmentation or plotting. (No lazy name
+# may equal a submodule's: importing the submodule would replace the attribute.)
+_LAZY = {
+    "datasets": (".datasets", None),
+    "compare": (".plot", "compare"),
+    "explore_classes": (".plot", "explore_classes"),
+    "explore_rgb": (".plot", "explore_rgb"),
+    "plot_classes": (".plot", "plot_classes"),
+    "plot_rgb": (".plot", "plot_rgb"),
+    "plot_segments": (".plot", "plot_segments"),
+    "segment_attributes": (".segment", "segment_attributes"),
+    "segment_mean": (".segment", "segment_mean"),
+    "segments_to_polygons": (".segment", "segments_to_polygons"),
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs
+    from . import datasets
+    from .plot import (
+        compare,
+        explore_classes,
+        explore_rgb,
+        plot_classes,
+        plot_rgb,
+        plot_segments,
+    )
+    from .segment import segment_attributes, segment_mean, segments_to_polygons
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'xr_landcover' has no attribute {name!r}")
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name, __name__)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

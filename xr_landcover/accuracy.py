@@ -35,17 +35,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
 import dask.array as da
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
-import shapely
 import xarray as xr
-from scipy.stats import norm
 
 from .errors import (
     DimensionError,
@@ -56,6 +53,9 @@ from .errors import (
     RasterFileNotFoundError,
     SamplesError,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["AccuracyReport", "accuracy", "accuracy_points"]
 
@@ -539,6 +539,8 @@ class AccuracyReport:
             ]
             producers_var[j] = (own + producers[j] ** 2 * sum(others)) / n_hat_col[j] ** 2
         if z is None:
+            from scipy.stats import norm
+
             z = float(norm.ppf(0.5 + confidence / 2.0))
         elif not z > 0:
             raise InvalidParameterError(f"z must be positive, got {z}")
@@ -635,6 +637,8 @@ def _detect_class_field(gdf: gpd.GeoDataFrame, class_field: str | None) -> str:
 
 
 def _read_vector(reference: Any) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
     if isinstance(reference, gpd.GeoDataFrame):
         return reference
     if isinstance(reference, gpd.GeoSeries):
@@ -714,6 +718,8 @@ def _polygon_pixels(class_map: xr.DataArray, geom) -> tuple[np.ndarray, np.ndarr
     rr = rr.ravel()
     cc = cc.ravel()
     xs, ys = _apply(t, cc + 0.5, rr + 0.5)
+    import shapely
+
     inside = shapely.contains_xy(geom, np.asarray(xs), np.asarray(ys))
     return rr[inside], cc[inside]
 
@@ -794,6 +800,8 @@ def _accuracy_vector(
     }
 
     geoms = gdf.geometry.to_numpy()
+    import shapely
+
     kinds = shapely.get_type_id(geoms)
     is_point = np.isin(kinds, [0, 4])  # Point, MultiPoint
     is_area = np.isin(kinds, [3, 6])  # Polygon, MultiPolygon
@@ -1005,6 +1013,8 @@ def accuracy(
             reference, chunks={"band": 1, "y": 1024, "x": 1024}, masked=False
         )
         return _accuracy_raster(class_map, raster)
+    import geopandas as gpd
+
     if not isinstance(reference, gpd.GeoDataFrame | gpd.GeoSeries | str | os.PathLike):
         raise InvalidInputTypeError(
             "reference must be a GeoDataFrame, a DataArray or a path to a vector or raster "
@@ -1107,6 +1117,8 @@ def accuracy_points(
     >>> sorted(set(pts["GrndTruth"]))
     [-1]
     """
+    import geopandas as gpd
+
     class_map = _require_class_map(class_map)
     if strategy not in ("stratified_random", "random"):
         raise InvalidParameterError(

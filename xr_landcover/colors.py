@@ -9,12 +9,14 @@ attribute and into the GeoTIFF colour table written by :func:`xr_landcover.to_ge
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InvalidParameterError
 
 __all__ = [
+    "LandcoverClass",
     "NLCD_LIKE_COLORS",
     "QUALITATIVE_PALETTE",
     "color_for_name",
@@ -22,6 +24,16 @@ __all__ = [
     "flag_meanings",
     "class_map_attrs",
 ]
+
+
+@dataclass(frozen=True)
+class LandcoverClass:
+    """One class: its integer value in the class map, its name and its ``(r, g, b)`` colour."""
+
+    value: int
+    name: str
+    color: tuple[int, int, int]
+
 
 RGB = tuple[int, int, int]
 

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .colors import LandcoverClass
 from .errors import (
     InvalidInputTypeError,
     InvalidParameterError,
@@ -50,7 +51,6 @@ from .errors import (
     OutputNotWritableError,
     SamplesError,
 )
-from .samples import LandcoverClass, TrainingSamples, extract_samples
 
 __all__ = ["METHODS", "FORMAT_VERSION", "LandcoverModel", "make_estimator", "train"]
 
@@ -532,7 +532,9 @@ def train(
             random_state=random_state,
         )
     else:
-        ts: TrainingSamples = extract_samples(
+        from .samples import extract_samples  # geopandas: imported when training
+
+        ts = extract_samples(
             cube, samples, class_field=class_field, name_field=name_field,
             color_fields=color_fields, max_samples_per_class=max_samples_per_class,
             random_state=random_state,

@@ -30,7 +30,7 @@ import xarray as xr
 from rasterio import features
 from rasterio.transform import Affine
 
-from .colors import class_colors
+from .colors import LandcoverClass, class_colors
 from .errors import (
     DimensionError,
     InvalidInputTypeError,
@@ -45,15 +45,6 @@ __all__ = ["LandcoverClass", "TrainingSamples", "extract_samples", "read_samples
 
 _ARCGIS_VALUE, _ARCGIS_NAME = "classvalue", "classname"
 _MAX_CLASS_VALUE = 65534  # uint16 with 65535 left for the fill value
-
-
-@dataclass(frozen=True)
-class LandcoverClass:
-    """One class: its integer value in the class map, its name and its ``(r, g, b)`` colour."""
-
-    value: int
-    name: str
-    color: tuple[int, int, int]
 
 
 @dataclass
