@@ -9,7 +9,8 @@ its peak RSS is that process's ``ru_maxrss`` (``os.wait4``).
 
 Methods: ``bare`` (read the whole file, ``predict`` the valid pixels in memory, ``n_jobs=-1``;
 only the predict is timed), ``ours`` (``open_image`` -> ``classify`` -> ``to_geotiff``,
-threads), ``windowed`` (rasterio block windows: read, predict, write), ``apply_ufunc``
+2 threads; ``ours_1thread``: 1 thread), ``windowed`` (rasterio block windows: read, predict,
+write), ``apply_ufunc``
 (rioxarray + ``xr.apply_ufunc(dask="parallelized")`` -> ``rio.to_raster``), ``pyspatialml``
 (``Raster.predict``; installed outside the venv with
 ``pip install --no-deps --target /tmp/peers pyspatialml``), ``otb`` (``otbcli_ImageClassifier``).
@@ -36,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
-PEERS = ["bare", "ours", "ours_cluster", "windowed", "apply_ufunc", "pyspatialml", "otb"]
+PEERS = ["bare", "ours", "ours_1thread", "ours_cluster", "windowed", "apply_ufunc", "pyspatialml",
+         "otb"]
 NODATA = -32768
 
 
@@ -72,6 +74,8 @@ def prepare(folder: Path, size_y: int, size_x: int) -> None:
         ts = extract_samples(datasets.nc_landsat7(), datasets.nc_training_polygons(), "id",
                              "label", max_samples_per_class=500, random_state=0)
     np.savez(folder / "samples.npz", X=ts.X, y=ts.y)
+    classes = [[c.value, c.name, list(c.color)] for c in ts.classes]
+    (folder / "classes.json").write_text(json.dumps({"classes": classes, "bands": ts.bands}))
     t = profile["transform"]
     xs, ys = t * (ts.cols + 0.5, ts.rows + 0.5)
     points = gpd.GeoDataFrame({"cls": ts.y.astype(int)},
@@ -132,27 +136,24 @@ def run(folder: Path, method: str, peer: str) -> dict:
         np.save(folder / "bare.npy", labels)
         info["valid_pixels"] = int(valid.sum())
         return info
-    if peer in ("ours", "ours_cluster"):
+    if peer in ("ours", "ours_1thread", "ours_cluster"):
         import dask
 
         import xr_landcover
-        from xr_landcover.model import LandcoverModel  # noqa: F401
+        from xr_landcover.colors import LandcoverClass
+        from xr_landcover.model import LandcoverModel
 
+        # the same fitted estimator as every other method, in a model as train() makes it
         est = _fitted(folder, method, n_jobs=1)
+        meta = json.loads((folder / "classes.json").read_text())
+        model = LandcoverModel(classes=tuple(LandcoverClass(v, n, tuple(c))
+                                             for v, n, c in meta["classes"]),
+                               bands=tuple(meta["bands"]), estimator=est, method=method)
         image = xr_landcover.open_image(cube, chunks=int(os.environ.get("BENCH_CHUNK", 1024)),
-                                        band_names=["blue", "green", "red", "nir", "swir1",
-                                                    "swir2"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            from xr_landcover import datasets
-
-            model = xr_landcover.train(datasets.nc_landsat7(), datasets.nc_training_polygons(),
-                                       "id", "label", max_samples_per_class=500,
-                                       random_state=0, method=method)
-        model.estimator = est  # the same fitted estimator as every other method
-        if peer == "ours":
+                                        band_names=list(meta["bands"]))
+        if peer in ("ours", "ours_1thread"):
             start = time.perf_counter()
-            with dask.config.set(scheduler="threads", num_workers=2):
+            with dask.config.set(scheduler="threads", num_workers=1 if "1" in peer else 2):
                 xr_landcover.to_geotiff(xr_landcover.classify(image, model), out)
             info["seconds"] = time.perf_counter() - start
             return info

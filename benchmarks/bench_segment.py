@@ -104,8 +104,10 @@ def make_scene(path: Path, size: int) -> None:
 
 def run_ours(path: Path, chunk: int, kw: dict, store: Path | None = None) -> dict:
     cmd = [sys.executable, "-c", RUNNER, str(path), str(chunk), json.dumps(kw)]
+    load_before = os.getloadavg()
     out, _, _ = _run(cmd + ([str(store)] if store else []))
-    return json.loads(out.strip().splitlines()[-1])
+    return {**json.loads(out.strip().splitlines()[-1]), "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg()}
 
 
 def run_otb(path: Path, out: Path) -> dict:
