@@ -199,3 +199,35 @@ def test_distributed_cluster_gives_the_same_labels(cube, forest, reference):
                       dashboard_address=None) as cluster, Client(cluster):
         labels = cube.landcover.classify(forest).compute().values
     np.testing.assert_array_equal(labels, reference)
+
+
+def test_blocks_are_predicted_in_batches_with_the_same_labels(cube, forest, reference,
+                                                             monkeypatch):
+    # An estimator's temporaries grow with the pixels of one predict call, so blocks are
+    # predicted in batches; labels and confidence do not change with the batch size.
+    import xr_landcover.classification as classification
+
+    sizes = []
+
+    class Recording:  # the real forest, with the size of each call recorded
+        def __init__(self, estimator):
+            self.estimator, self.classes_ = estimator, estimator.classes_
+
+        def predict(self, X):
+            sizes.append(len(X))
+            return self.estimator.predict(X)
+
+        def predict_proba(self, X):
+            sizes.append(len(X))
+            return self.estimator.predict_proba(X)
+
+    whole = cube.chunk({"y": -1, "x": -1})
+    expected = xr_landcover.classify(whole, forest, confidence=True).compute()
+    monkeypatch.setattr(classification, "PREDICT_BATCH", 1000)
+    model = xr_landcover.LandcoverModel(classes=forest.classes, bands=forest.bands,
+                                        estimator=Recording(forest.estimator), method="estimator")
+    got = xr_landcover.classify(whole, model, confidence=True).compute(scheduler="sync")
+    assert max(sizes) == 1000 and len(sizes) > 2 * (np.isfinite(cube.values).all(0).sum() // 1000)
+    np.testing.assert_array_equal(got.landcover.values, reference)
+    np.testing.assert_array_equal(got.landcover.values, expected.landcover.values)
+    np.testing.assert_array_equal(got.confidence.values, expected.confidence.values)

@@ -64,6 +64,18 @@ def _valid_mask(block: np.ndarray, band_axis: int, nodata) -> np.ndarray:
     return valid
 
 
+#: Pixels per ``predict`` call. An estimator's temporaries grow with the pixels of one call (a
+#: forest's ``predict_proba`` holds n_pixels x n_classes float64 per tree and for the sum), so a
+#: block is predicted in batches of this many pixels: memory set by the batch, not the chunk.
+#: Every pixel is predicted on its own, so the labels do not depend on it.
+PREDICT_BATCH = 65536
+
+
+def _batches(rows: np.ndarray):
+    """``rows`` in consecutive slices of at most :data:`PREDICT_BATCH` rows (views, no copy)."""
+    return [rows[i:i + PREDICT_BATCH] for i in range(0, len(rows), PREDICT_BATCH)]
+
+
 def _predict_block(block, estimator, *, out_dtype, fill, confidence, nodata):
     """Classify one block ``(..., band, y, x)``; return ``(..., y, x)`` (or 2 stacked maps)."""
     band_axis = block.ndim - 3
@@ -76,12 +88,15 @@ def _predict_block(block, estimator, *, out_dtype, fill, confidence, nodata):
         # float32 cubes stay float32 (what the estimators' own input checks convert to anyway)
         if not np.issubdtype(pixels.dtype, np.floating):
             pixels = pixels.astype(np.float64)
-        predicted = estimator.predict(pixels)
+        predicted = np.concatenate([estimator.predict(part) for part in _batches(pixels)])
         labels[valid] = predicted
         if confidence:
-            proba = estimator.predict_proba(pixels)
-            column = np.searchsorted(estimator.classes_, predicted)
-            conf[valid] = proba[np.arange(len(predicted)), column]
+            winning = []
+            for part, labels_part in zip(_batches(pixels), _batches(predicted)):
+                proba = estimator.predict_proba(part)
+                column = np.searchsorted(estimator.classes_, labels_part)
+                winning.append(proba[np.arange(len(part)), column])
+            conf[valid] = np.concatenate(winning)
     if confidence:
         return np.stack([labels.astype(np.float32), conf])
     return labels
