@@ -149,7 +149,8 @@ def run(folder: Path, method: str, peer: str) -> dict:
         model = LandcoverModel(classes=tuple(LandcoverClass(v, n, tuple(c))
                                              for v, n, c in meta["classes"]),
                                bands=tuple(meta["bands"]), estimator=est, method=method)
-        image = xr_landcover.open_image(cube, chunks=int(os.environ.get("BENCH_CHUNK", 1024)),
+        rows, cols = (int(v) for v in os.environ["BENCH_CHUNK"].split(","))
+        image = xr_landcover.open_image(cube, chunks={"y": rows, "x": cols},
                                         band_names=list(meta["bands"]))
         if peer in ("ours", "ours_1thread"):
             start = time.perf_counter()
@@ -268,9 +269,10 @@ def run(folder: Path, method: str, peer: str) -> dict:
     raise ValueError(peer)
 
 
-def _child(folder: Path, method: str, peer: str) -> dict:
+def _child(folder: Path, method: str, peer: str, chunk: int, chunk_cols: int) -> dict:
     """Run one method in a fresh process; its own peak RSS from wait4."""
-    cmd = [sys.executable, __file__, "--child", peer, "--method", method, "--folder", str(folder)]
+    cmd = [sys.executable, __file__, "--child", peer, "--method", method, "--folder", str(folder),
+           "--chunk", str(chunk), "--chunk-cols", str(chunk_cols)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -287,14 +289,19 @@ def main() -> None:
     parser.add_argument("--size-y", type=int, default=3101)
     parser.add_argument("--size-x", type=int, default=3423)
     parser.add_argument("--peers", nargs="*", default=PEERS)
-    parser.add_argument("--chunk", type=int, default=1024, help="our chunk edge (pixels)")
+    parser.add_argument("--chunk", type=int, default=1024, help="our chunk rows (pixels)")
+    parser.add_argument("--chunk-cols", type=int, default=None,
+                        help="our chunk columns (default: --chunk; -1: row strips, full width)")
     parser.add_argument("--child")
     parser.add_argument("--folder")
     args = parser.parse_args()
-    os.environ["BENCH_CHUNK"] = str(args.chunk)
+    if args.chunk_cols is None:
+        args.chunk_cols = args.chunk
+    os.environ["BENCH_CHUNK"] = f"{args.chunk},{args.chunk_cols}"
     if args.child:
         folder = Path(args.folder)
         result = run(folder, args.method, args.child)
+        result["our_chunk"] = os.environ["BENCH_CHUNK"]
         result["peak_rss_mb"] = _vm_hwm_mb()  # this process since its exec
         print(json.dumps(result))
         return
@@ -309,7 +316,7 @@ def main() -> None:
         results = {}
         for peer in ["bare"] + [p for p in args.peers if p != "bare"]:
             load = os.getloadavg()
-            results[peer] = _child(folder, args.method, peer)
+            results[peer] = _child(folder, args.method, peer, args.chunk, args.chunk_cols)
             results[peer]["loadavg_before"] = load
             print(peer, results[peer], flush=True)
         bare = np.load(folder / "bare.npy")
@@ -329,9 +336,10 @@ def main() -> None:
         summary = {
             "benchmark": "classification vs peers, same samples, same estimator",
             "command": f"python benchmarks/bench_peers.py --method {args.method} "
-                       f"--size-y {args.size_y} --size-x {args.size_x} --chunk {args.chunk}"
+                       f"--size-y {args.size_y} --size-x {args.size_x} --chunk {args.chunk} "
+                       f"--chunk-cols {args.chunk_cols}"
                        + (f" --peers {' '.join(args.peers)}" if suffix else ""),
-            "our_chunk": args.chunk,
+            "our_chunk": {"y": args.chunk, "x": args.chunk_cols},
             "cube": {"bands": 6, "y": args.size_y, "x": args.size_x, "dtype": "int16"},
             "cores": os.cpu_count(),
             "results": results,
