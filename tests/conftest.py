@@ -103,3 +103,11 @@ def write_raster(
         for i, d in enumerate(descriptions or [], start=1):
             dst.set_band_description(i, d)
     return path
+
+
+@pytest.fixture(scope="module")
+def polygons():
+    """The shipped NC training polygons (a GeoDataFrame)."""
+    from xr_landcover import datasets
+
+    return datasets.nc_training_polygons()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import cloudpickle
 import dask
 import dask.array as dsa
 import numpy as np
 import pytest
 import xarray as xr
+from helpers import quiet_train
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.svm import LinearSVC
@@ -23,17 +22,6 @@ from xr_landcover.errors import BandMismatchError, InvalidParameterError
 @pytest.fixture(scope="module")
 def cube():
     return datasets.nc_landsat7(chunks=96)
-
-
-@pytest.fixture(scope="module")
-def polygons():
-    return datasets.nc_training_polygons()
-
-
-def quiet_train(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return xr_landcover.train(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ import pathlib
 import pickle
 import signal
 import threading
-import warnings
 import zipfile
 
 import dask
@@ -29,17 +28,12 @@ import pytest
 import rasterio
 import skops.io as sio
 from conftest import write_raster
+from helpers import quiet_train
 
 import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.errors import ModelFileError, RasterReadError
 from xr_landcover.model import LandcoverModel
-
-
-def quiet_train(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return xr_landcover.train(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")

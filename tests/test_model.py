@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 import skops.io as sio
+from helpers import quiet_train
 from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, cohen_kappa_score
@@ -23,17 +24,6 @@ from xr_landcover.samples import extract_samples
 @pytest.fixture(scope="module")
 def cube():
     return datasets.nc_landsat7(chunks=128)
-
-
-@pytest.fixture(scope="module")
-def polygons():
-    return datasets.nc_training_polygons()
-
-
-def quiet_train(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return xr_landcover.train(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,10 @@ Here:
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import quiet_train
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,20 +34,9 @@ FEW = settings(max_examples=6, deadline=None,
                                       HealthCheck.too_slow])
 
 
-def quiet_train(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return xr_landcover.train(*args, **kwargs)
-
-
 @pytest.fixture(scope="module")
 def window():
     return datasets.nc_landsat7().isel(y=slice(120, 220), x=slice(180, 300)).chunk(-1)
-
-
-@pytest.fixture(scope="module")
-def polygons():
-    return datasets.nc_training_polygons()
 
 
 @pytest.fixture(scope="module")

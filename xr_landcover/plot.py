@@ -994,6 +994,17 @@ def _legend_element(table: ClassTable, title: str | None, position: str):
     return Legend()
 
 
+def _add_overlay(m, rgba: np.ndarray, bounds, opacity: float, name: str, *, pixelated: bool):
+    """Add an RGBA image (embedded as a PNG) over ``bounds`` to the folium map ``m``."""
+    import folium
+
+    folium.raster_layers.ImageOverlay(
+        _png_data_url(rgba), bounds=bounds, opacity=opacity, name=name, pixelated=pixelated,
+        interactive=False,
+    ).add_to(m)
+    return m
+
+
 def explore_classes(
     classes: xr.DataArray,
     *,
@@ -1064,7 +1075,6 @@ def explore_classes(
     >>> "forest" in page and "L.imageOverlay" in page
     True
     """
-    import folium
     from rasterio.enums import Resampling
 
     _require_map(classes, "class map")
@@ -1082,15 +1092,8 @@ def explore_classes(
     rgba[ok, 3] = 255
     bounds = _latlon_bounds(merc)
     name = name or (str(classes.name) if classes.name else "classes")
-    m = _new_map(m, tiles, offline, map_kwds)
-    folium.raster_layers.ImageOverlay(
-        _png_data_url(rgba),
-        bounds=bounds,
-        opacity=opacity,
-        name=name,
-        pixelated=True,
-        interactive=False,
-    ).add_to(m)
+    m = _add_overlay(_new_map(m, tiles, offline, map_kwds), rgba, bounds, opacity, name,
+                     pixelated=True)
     if samples is not None:
         _samples_layer(samples, table, class_field).add_to(m)
     if legend:
@@ -1157,7 +1160,6 @@ def explore_rgb(
     >>> "L.imageOverlay" in m.get_root().render()
     True
     """
-    import folium
     from rasterio.enums import Resampling
 
     rgb, small = _rgb_overview(cube, bands, stretch, max_pixels)
@@ -1175,13 +1177,6 @@ def explore_rgb(
     rgba[..., 3] = np.where(valid, 255, 0)
     bounds = _latlon_bounds(merc_da)
     name = name or (str(cube.name) if cube.name else "image")
-    m = _new_map(m, tiles, offline, map_kwds)
-    folium.raster_layers.ImageOverlay(
-        _png_data_url(rgba),
-        bounds=bounds,
-        opacity=opacity,
-        name=name,
-        pixelated=False,
-        interactive=False,
-    ).add_to(m)
+    m = _add_overlay(_new_map(m, tiles, offline, map_kwds), rgba, bounds, opacity, name,
+                     pixelated=False)
     return _finish_map(m, bounds, layer_control)
