@@ -112,3 +112,42 @@ def test_written_block_by_block(both, tmp_path):
     watched = classes.copy(data=classes.data.map_blocks(spy, dtype=classes.dtype))
     xr_landcover.to_geotiff(watched, tmp_path / "blocks.tif")
     assert len(seen) == 25 and max(seen) == (100, 100)
+
+
+_COPY_MEMORY = r"""
+import json, os, resource, sys
+import dask.array as da, numpy as np, xarray as xr
+import xr_landcover, xr_landcover.io as io
+io.COPY_CACHE_MB = int(sys.argv[2])
+n = 8000  # a 64 MB uint8 map, built lazily in 1000² blocks
+data = da.random.default_rng(0).integers(0, 8, (n, n), chunks=1000, dtype=np.uint8)
+m = xr.DataArray(data, dims=("y", "x"), coords={"y": 1e5 - np.arange(n) * 30.0 - 15,
+                 "x": np.arange(n) * 30.0 + 15}, name="landcover").rio.write_crs("EPSG:32617")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+xr_landcover.to_geotiff(m, sys.argv[1])
+print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before))
+"""
+
+
+def test_the_compressing_copy_does_not_cache_the_whole_file(tmp_path):
+    # GDAL's default block cache (5 % of RAM) would hold the whole staging file while it is
+    # copied into the compressed GeoTIFF, so memory grew with the scene (1.7 GB at 40000²).
+    # to_geotiff caps it (COPY_CACHE_MB) unless the user set GDAL_CACHEMAX, which is kept.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def growth(name: str, cache_mb: int, env: dict) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", _COPY_MEMORY, str(tmp_path / name), str(cache_mb)],
+            capture_output=True, text=True, env={**os.environ, **env})
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    capped = growth("capped.tif", 8, {})
+    users_choice = growth("users.tif", 8, {"GDAL_CACHEMAX": "1024"})
+    assert capped < 45, capped  # MB: the dask blocks and an 8 MB cache, not the 64 MB file
+    assert users_choice > capped + 40, (users_choice, capped)
+    with rasterio.open(tmp_path / "capped.tif") as a:
+        assert a.compression is not None and a.read(1, window=((0, 5), (0, 5))).max() <= 7

@@ -740,6 +740,35 @@ def check_output_path(path: PathLike, overwrite: bool) -> Path:
     return path
 
 
+#: GDAL block cache (MB) while the staging file is copied into the compressed GeoTIFF. GDAL's
+#: default (5 % of the machine's memory) lets the cache grow with the file: 1.2 GB on a 24 GB
+#: machine, reached by a 40000² class map. A small cache gives the same bytes at the same speed.
+COPY_CACHE_MB = 64
+
+
+def copy_cache_env() -> dict:
+    """``{"GDAL_CACHEMAX": COPY_CACHE_MB}`` unless the user has set ``GDAL_CACHEMAX`` (in the
+    environment or an active ``rasterio.Env``), whose choice is then kept.
+
+    Examples
+    --------
+    >>> import rasterio
+    >>> copy_cache_env() == {"GDAL_CACHEMAX": COPY_CACHE_MB}
+    True
+    >>> with rasterio.Env(GDAL_CACHEMAX=512):
+    ...     copy_cache_env()
+    {}
+    """
+    if "GDAL_CACHEMAX" in os.environ:
+        return {}
+    try:
+        if "GDAL_CACHEMAX" in rasterio.env.getenv():
+            return {}
+    except rasterio.errors.EnvError:  # no rasterio.Env active
+        pass
+    return {"GDAL_CACHEMAX": COPY_CACHE_MB}
+
+
 def to_geotiff(
     da: xr.DataArray,
     path: PathLike,
@@ -756,7 +785,9 @@ def to_geotiff(
     error or interrupt mid-way leaves no partial file and an existing ``path`` untouched, and
     the same data give byte-identical files whatever the scheduler (blocks written directly
     would land in the file in the order they finish). The staging file needs the uncompressed
-    size on disk for the duration of the write. A class map's ``colormap``
+    size on disk for the duration of the write; the copy runs with a small GDAL block cache
+    (:data:`COPY_CACHE_MB`, unless you set ``GDAL_CACHEMAX``), so memory does not grow with the
+    file. A class map's ``colormap``
     becomes the GeoTIFF colour table, its class names GDAL metadata (``CLASS_<value>`` tags,
     CF ``flag_values``/``flag_meanings`` on the band) and its ``_FillValue`` the nodata value.
 
@@ -904,7 +935,7 @@ def to_geotiff(
                 arr = np.asarray(data, dtype=dtype)
                 dst.write(arr if has_band else arr[None])
         # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), rasterio.Env(**copy_cache_env()):
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
             rasterio.shutil.copy(
                 stage, tmp, driver="GTiff", tiled=True, blockxsize=tile_size,
