@@ -53,11 +53,13 @@ if len(sys.argv) > 4:  # stream to a raw int64 file chunk by chunk, never the wh
     os.close(raw.fd)
     wall = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    hwm = int(next(x for x in open("/proc/self/status") if x.startswith("VmHWM")).split()[1]) / 1024
     h = hashlib.sha1()
     with open(sys.argv[4], "rb") as f:
         for piece in iter(lambda: f.read(1 << 24), b""):
             h.update(piece)
-    print(json.dumps({"wall_s": wall, "peak_rss_mb": peak, "sha1": h.hexdigest()}))
+    print(json.dumps({"wall_s": wall, "peak_rss_mb": peak, "vm_hwm_mb": hwm,
+                      "sha1": h.hexdigest()}))
     sys.exit(0)
 seg = seg.compute()
 wall = time.perf_counter() - t

@@ -115,7 +115,7 @@ def test_written_block_by_block(both, tmp_path):
 
 
 _COPY_MEMORY = r"""
-import json, os, resource, sys
+import json, os, sys
 import dask.array as da, numpy as np, xarray as xr
 import xr_landcover, xr_landcover.io as io
 io.COPY_CACHE_MB = int(sys.argv[2])
@@ -123,9 +123,12 @@ n = 8000  # a 64 MB uint8 map, built lazily in 1000² blocks
 data = da.random.default_rng(0).integers(0, 8, (n, n), chunks=1000, dtype=np.uint8)
 m = xr.DataArray(data, dims=("y", "x"), coords={"y": 1e5 - np.arange(n) * 30.0 - 15,
                  "x": np.arange(n) * 30.0 + 15}, name="landcover").rio.write_crs("EPSG:32617")
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mb():  # this process's own peak (VmHWM; ru_maxrss may hold the parent's, via vfork)
+    with open("/proc/self/status") as f:
+        return next(int(x.split()[1]) for x in f if x.startswith("VmHWM")) / 1024
+before = peak_mb()
 xr_landcover.to_geotiff(m, sys.argv[1])
-print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before))
+print(json.dumps(peak_mb() - before))
 """
 
 
