@@ -67,8 +67,10 @@ def _valid_mask(block: np.ndarray, band_axis: int, nodata) -> np.ndarray:
 #: Pixels per ``predict`` call. An estimator's temporaries grow with the pixels of one call (a
 #: forest's ``predict_proba`` holds n_pixels x n_classes float64 per tree and for the sum), so a
 #: block is predicted in batches of this many pixels: memory set by the batch, not the chunk.
-#: Every pixel is predicted on its own, so the labels do not depend on it.
-PREDICT_BATCH = 65536
+#: Every pixel is predicted on its own, so the labels do not depend on it. (65,536 was measured
+#: 1.5x slower than one call per chunk inside dask.distributed worker processes, though not
+#: under threads; 262,144 costs about 10 % there. See benchmarks/README.md.)
+PREDICT_BATCH = 262144
 
 
 def _batches(rows: np.ndarray):
