@@ -19,8 +19,8 @@ The saved model is never changed: acceleration happens at classification time on
 from __future__ import annotations
 
 import copy
+import functools
 
-import numba
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
@@ -29,7 +29,6 @@ from sklearn.svm import SVC
 __all__ = ["accelerate", "rbf_ovo_decision", "RBFSupportVectorClassifier"]
 
 
-@numba.njit(nogil=True, cache=True)
 def rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, intercept, votes):
     """libsvm's one-vs-one decision values of an RBF C-SVC, and its votes.
 
@@ -51,6 +50,12 @@ def rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, intercep
     ``svm_predict_values`` (``exp(-gamma * sum((x - sv)^2))``, features in order, then the
     coefficient sums class ``i`` first), so the results are bitwise identical.
     """
+    return _compiled_kernel()(x, support_vectors_t, gamma, n_support, dual_coef, intercept,
+                              votes)
+
+
+def _rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, intercept, votes):
+    """The body of :func:`rbf_ovo_decision`, compiled by numba on first use."""
     n, n_features = x.shape
     n_sv = support_vectors_t.shape[1]
     n_class = n_support.shape[0]
@@ -93,6 +98,15 @@ def rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, intercep
                 best = i
         votes[p] = best
     return out
+
+
+@functools.cache
+def _compiled_kernel():
+    """:func:`_rbf_ovo_decision` compiled (GIL released, cached on disk). numba is imported
+    here, not with the module, so classifying with other estimators never loads it."""
+    import numba
+
+    return numba.njit(nogil=True, cache=True)(_rbf_ovo_decision)
 
 
 class RBFSupportVectorClassifier(SVC):
