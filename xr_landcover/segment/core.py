@@ -385,12 +385,11 @@ def _to_luv(block):
     return np.moveaxis(luv, -1, 0)
 
 
-def _select_block(block, index, nodata):
-    """Chosen bands of one (band, y, x) block as float32, NaN on ``nodata``."""
-    sel = block[index]
-    values = sel.astype(np.float32)
+def _masked_float32(block, nodata):
+    """A block of raw values as float32, NaN on ``nodata``."""
+    values = block.astype(np.float32)
     if nodata is not None:
-        values = np.where(sel == nodata, np.float32(np.nan), values)
+        values = np.where(block == nodata, np.float32(np.nan), values)
     return values
 
 
@@ -411,7 +410,7 @@ def prepare_pixels(raw, nodata, limits, luv) -> np.ndarray:
     given, converted to L*u*v* when ``luv``, and NaN in every band where any band is NaN.
     """
     values = np.moveaxis(raw, -1, 0)
-    values = _finish_block(_select_block(values, slice(None), nodata), limits, luv)
+    values = _finish_block(_masked_float32(values, nodata), limits, luv)
     return np.moveaxis(values, 0, -1)
 
 
@@ -438,7 +437,7 @@ def raw_image(cube: xr.DataArray, bands, params: SegmentParameters):
     raw = data[_as_slice(idx)]
     limits = None
     if dtype != np.uint8 and params.stretch is not None:
-        values = raw.map_blocks(_select_block, slice(None), nodata, dtype=np.float32,
+        values = raw.map_blocks(_masked_float32, nodata, dtype=np.float32,
                                 meta=np.array((), dtype=np.float32))
         limits = _clip_limits_graph(values, *params.stretch)
     return raw.transpose(1, 2, 0), (nodata, limits, params.color_space == "luv"), names
