@@ -9,12 +9,12 @@ compared by SHA-256, so any difference (pixels, tile layout, metadata) fails.
 from __future__ import annotations
 
 import hashlib
-import warnings
 
 import dask
 import numpy as np
 import pytest
 import rasterio
+from helpers import quiet_train
 
 import xr_landcover
 from xr_landcover import datasets
@@ -29,11 +29,9 @@ def sha256(path) -> str:
 
 def class_map_file(path):
     cube = datasets.nc_landsat7(chunks=128)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = xr_landcover.train(cube, datasets.nc_training_polygons(), "id", "label",
-                                   method="random_trees", max_samples_per_class=80,
-                                   random_state=0, n_estimators=10)
+    model = quiet_train(cube, datasets.nc_training_polygons(), "id", "label",
+                        method="random_trees", max_samples_per_class=80, random_state=0,
+                        n_estimators=10)
     both = xr_landcover.classify(cube, model, confidence=True)
     xr_landcover.to_geotiff(both.landcover, path)
     return path

@@ -24,6 +24,7 @@ import cloudpickle
 import dask
 import numpy as np
 import pytest
+from helpers import fail_on_third_block, quiet_train
 
 import xr_landcover
 from xr_landcover import datasets
@@ -62,10 +63,8 @@ def _pipeline(folder: Path) -> dict[str, object]:
     cube = datasets.nc_landsat7(chunks=128)  # 4 x 4 blocks
     polygons = datasets.nc_training_polygons()
     out: dict[str, object] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # agriculture's polygon lies on nodata
-        model = xr_landcover.train(cube, polygons, "id", "label", method="random_trees",
-                                   max_samples_per_class=60, random_state=0, n_estimators=20)
+    model = quiet_train(cube, polygons, "id", "label", method="random_trees",
+                        max_samples_per_class=60, random_state=0, n_estimators=20)
     out["train"] = pickle.dumps((model.estimator, model.class_values, model.class_names))
     both = xr_landcover.classify(cube, model, confidence=True)
     labels, conf = dask.compute(both["landcover"].data, both["confidence"].data)
@@ -73,10 +72,8 @@ def _pipeline(folder: Path) -> dict[str, object]:
     out["confidence"] = conf.tobytes()
     classes = xr_landcover.classify(cube, model)
     # an RBF SVM: classify sends the accelerated copy (xr_landcover.accelerate) to the workers
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        svm = xr_landcover.train(cube, polygons, "id", "label", method="svm",
-                                 max_samples_per_class=40, random_state=0)
+    svm = quiet_train(cube, polygons, "id", "label", method="svm", max_samples_per_class=40,
+                      random_state=0)
     svm_both = xr_landcover.classify(cube, svm, confidence=True)
     out["classify_svm"] = b"".join(a.tobytes() for a in dask.compute(
         svm_both["landcover"].data, svm_both["confidence"].data))
@@ -172,11 +169,9 @@ def test_geotiff_lock_on_the_cluster_is_a_distributed_lock(client):
 
 def test_graph_of_400_chunks_holds_the_forest_once():
     cube = datasets.nc_landsat7(chunks=23)  # 20 x 22 = 440 blocks
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = xr_landcover.train(cube, datasets.nc_training_polygons(), "id", "label",
-                                   method="random_trees", n_estimators=100,
-                                   max_samples_per_class=500, random_state=0)
+    model = quiet_train(cube, datasets.nc_training_polygons(), "id", "label",
+                        method="random_trees", n_estimators=100, max_samples_per_class=500,
+                        random_state=0)
     assert len(model.estimator.estimators_) == 100
     classes = xr_landcover.classify(cube, model)
     chunks = classes.data.npartitions
@@ -198,11 +193,9 @@ def test_graph_of_400_chunks_holds_the_forest_once():
 @pytest.fixture(scope="module")
 def small_map():
     cube = datasets.nc_landsat7(chunks=100)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = xr_landcover.train(cube, datasets.nc_training_polygons(), "id", "label",
-                                   method="random_trees", max_samples_per_class=40,
-                                   random_state=0, n_estimators=10)
+    model = quiet_train(cube, datasets.nc_training_polygons(), "id", "label",
+                        method="random_trees", max_samples_per_class=40, random_state=0,
+                        n_estimators=10)
     return cube, xr_landcover.classify(cube, model)
 
 
@@ -259,25 +252,6 @@ def test_zarr_existing_store_needs_overwrite(small_map, tmp_path):
         xr_landcover.to_zarr(classes, tmp_path / "missing" / "classes.zarr")
 
 
-def _fail_on_third_block(exception: BaseException):
-    import itertools
-    import threading
-
-    counter = itertools.count(1)
-    lock = threading.Lock()
-
-    def block_function(block):
-        if block.size == 0:  # dask probes with empty blocks
-            return block
-        with lock:
-            n = next(counter)
-        if n == 3:
-            raise exception
-        return block
-
-    return block_function
-
-
 @pytest.mark.parametrize("exception", [KeyboardInterrupt(), RuntimeError("disk on fire")],
                          ids=["KeyboardInterrupt", "RuntimeError"])
 def test_zarr_interrupted_write_leaves_no_partial_store(small_map, tmp_path, exception):
@@ -286,13 +260,13 @@ def test_zarr_interrupted_write_leaves_no_partial_store(small_map, tmp_path, exc
     with dask.config.set(scheduler="threads"):
         xr_landcover.to_zarr(classes, store)
     before = _tree_bytes(store)
-    broken = classes.copy(data=classes.data.map_blocks(_fail_on_third_block(exception),
+    broken = classes.copy(data=classes.data.map_blocks(fail_on_third_block(exception),
                                                        dtype=classes.dtype))
     with dask.config.set(scheduler="threads"), pytest.raises(type(exception)):
         xr_landcover.to_zarr(broken, store, overwrite=True)
     assert _tree_bytes(store) == before  # the previous store is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["classes.zarr"]
-    broken = classes.copy(data=classes.data.map_blocks(_fail_on_third_block(exception),
+    broken = classes.copy(data=classes.data.map_blocks(fail_on_third_block(exception),
                                                        dtype=classes.dtype))
     with dask.config.set(scheduler="threads"), pytest.raises(type(exception)):
         xr_landcover.to_zarr(broken, tmp_path / "new.zarr")

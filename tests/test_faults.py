@@ -14,12 +14,10 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import pathlib
 import pickle
 import signal
-import threading
 import zipfile
 
 import dask
@@ -28,7 +26,7 @@ import pytest
 import rasterio
 import skops.io as sio
 from conftest import write_raster
-from helpers import quiet_train
+from helpers import fail_on_third_block, quiet_train
 
 import xr_landcover
 from xr_landcover import datasets
@@ -88,22 +86,6 @@ def test_worker_killed_mid_classify_gives_the_complete_result():
 # --------------------------------------------------------------------------------------------
 
 
-def _fail_on_third_block(exception: BaseException):
-    counter = itertools.count(1)
-    lock = threading.Lock()
-
-    def block_function(block):
-        if block.size == 0:  # dask probes the function with empty blocks for metadata
-            return block
-        with lock:
-            n = next(counter)
-        if n == 3:
-            raise exception
-        return block
-
-    return block_function
-
-
 @pytest.mark.parametrize("exception", [KeyboardInterrupt(), RuntimeError("disk on fire")],
                          ids=["KeyboardInterrupt", "RuntimeError"])
 @pytest.mark.parametrize("scheduler", ["threads", "sync"])
@@ -113,7 +95,7 @@ def test_interrupted_write_keeps_the_previous_file(model, tmp_path, exception, s
     with dask.config.set(scheduler=scheduler):
         xr_landcover.to_geotiff(classes, target)
     before = target.read_bytes()
-    broken = classes.copy(data=classes.data.map_blocks(_fail_on_third_block(exception),
+    broken = classes.copy(data=classes.data.map_blocks(fail_on_third_block(exception),
                                                        dtype=classes.dtype))
     with dask.config.set(scheduler=scheduler), pytest.raises(type(exception)):
         xr_landcover.to_geotiff(broken, target, overwrite=True)
@@ -121,7 +103,7 @@ def test_interrupted_write_keeps_the_previous_file(model, tmp_path, exception, s
     assert [p.name for p in tmp_path.iterdir()] == ["landcover.tif"]
     # and with no previous file, nothing at all is left
     other = tmp_path / "new.tif"
-    broken = classes.copy(data=classes.data.map_blocks(_fail_on_third_block(exception),
+    broken = classes.copy(data=classes.data.map_blocks(fail_on_third_block(exception),
                                                        dtype=classes.dtype))
     with dask.config.set(scheduler=scheduler), pytest.raises(type(exception)):
         xr_landcover.to_geotiff(broken, other)
