@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import platform
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +122,55 @@ def test_classify_with_the_package_svm_equals_the_bare_predict():
     valid = np.isfinite(values).all(axis=1)
     expected = model.estimator.predict(values[valid])
     np.testing.assert_array_equal(classes.values.ravel()[valid], expected)
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
+    return set(line.split(":")[-1].split())
+
+
+#: OpenBLAS kernels to check under, each with the CPU feature it needs (x86-64). "Prescott"
+#: selects OpenBLAS's plain SSE2 kernel (reported as "Katmai"), whose ddot sums 6 numbers
+#: differently from a left-to-right loop; "SkylakeX" (AVX-512) fuses the multiply-adds.
+#: ("pni" is how Linux names SSE3.)
+CORE_TYPES = {None: None, "Haswell": "avx2", "Sandybridge": "avx", "Prescott": "pni",
+              "SkylakeX": "avx512f"}
+
+
+def _run_under(core_type: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE",)}
+    if core_type:
+        env["OPENBLAS_CORETYPE"] = core_type
+    script = Path(__file__).with_name("openblas_kernels.py")
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("core_type", list(CORE_TYPES), ids=lambda c: c or "default")
+def test_fast_and_exact_under_each_openblas_kernel(core_type):
+    """In a fresh process under each OpenBLAS kernel the CPU supports (the default one and
+    forced ones), the accelerated SVM is taken (no fallback warning) and equals libsvm
+    bitwise, also with 20 features (where OpenBLAS's vectorised ddot sums)."""
+    if platform.machine() not in ("x86_64", "AMD64") and core_type is not None:
+        pytest.skip(f"OpenBLAS core type {core_type} is an x86-64 kernel; this is "
+                    f"{platform.machine()}")
+    needs = CORE_TYPES[core_type]
+    if needs and needs not in _cpu_flags():
+        pytest.skip(f"this CPU lacks {needs}, which OpenBLAS's {core_type} kernel needs")
+    result = _run_under(core_type)
+    for check in result["checks"]:
+        assert check["fast_path"], (result["architecture"], check)
+        assert check["equal"], (result["architecture"], check)
+    if core_type in ("Haswell", "Sandybridge", "SkylakeX"):
+        assert result["architecture"] == core_type  # the forced kernel really ran
+    if core_type == "Prescott":
+        assert result["architecture"] != _run_under(None)["architecture"]
+        # this kernel's ddot rounds 6-term sums unlike a plain loop: the check can tell
+        # libsvm's BLAS from a re-implementation of it
+        assert result["ddot_differs_from_sequential"]["6"] > 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import warnings
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -29,13 +30,13 @@ from sklearn.svm import SVC
 __all__ = ["accelerate", "rbf_ovo_decision", "RBFSupportVectorClassifier"]
 
 
-def rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, intercept, votes):
+def rbf_ovo_decision(x, support_vectors, gamma, n_support, dual_coef, intercept, votes):
     """libsvm's one-vs-one decision values of an RBF C-SVC, and its votes.
 
     Parameters
     ----------
     x : float64 array (n, features), C order
-    support_vectors_t : float64 array (features, n_sv): the support vectors, transposed
+    support_vectors : float64 array (n_sv, features), C order
     gamma : float
     n_support : int64 array (classes,): support vectors per class (libsvm's order)
     dual_coef : float64 array (classes - 1, n_sv): libsvm's ``sv_coef``
@@ -47,17 +48,30 @@ def rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, intercep
     float64 array (n, pairs): the decision value of each pair ``(i, j)``, ``i < j``.
 
     Every value is computed with the same operations in the same order as libsvm's
-    ``svm_predict_values`` (``exp(-gamma * sum((x - sv)^2))``, features in order, then the
-    coefficient sums class ``i`` first), so the results are bitwise identical.
+    ``svm_predict_values``, so the results are bitwise identical on any CPU: each squared
+    distance is the BLAS ``ddot`` that libsvm itself calls (scipy's ``cython_blas.ddot``, the
+    same function in the same process, so the same OpenBLAS kernel, whichever the CPU selected)
+    of the difference vector ``x - sv`` laid out as libsvm lays it out (a 16-byte-aligned
+    buffer, as ``malloc`` gives it: some kernels sum differently at other alignments); then
+    ``exp(-gamma * d)`` and the coefficient sums, class ``i`` first.
     """
-    return _compiled_kernel()(x, support_vectors_t, gamma, n_support, dual_coef, intercept,
+    return _compiled_kernel()(x, support_vectors, gamma, n_support, dual_coef, intercept,
                               votes)
 
 
-def _rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, intercept, votes):
+#: The name under which scipy's ``cython_blas.ddot`` is known to the compiled kernel.
+DDOT_SYMBOL = "xr_landcover_scipy_ddot"
+
+
+#: scipy's BLAS ``ddot`` as the compiled kernel sees it (Fortran convention: every argument a
+#: pointer); set by :func:`_compiled_kernel` before it compiles.
+_blas_ddot = None
+
+
+def _rbf_ovo_decision(x, support_vectors, gamma, n_support, dual_coef, intercept, votes):
     """The body of :func:`rbf_ovo_decision`, compiled by numba on first use."""
     n, n_features = x.shape
-    n_sv = support_vectors_t.shape[1]
+    n_sv = support_vectors.shape[0]
     n_class = n_support.shape[0]
     start = np.zeros(n_class, np.int64)
     for i in range(1, n_class):
@@ -66,13 +80,19 @@ def _rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, interce
     kvalue = np.empty(n_sv)
     count = np.empty(n_class, np.int64)
     neg_gamma = -gamma
+    # The difference vector, starting on a 16-byte boundary (as libsvm's malloc'ed one does).
+    buffer = np.empty(n_features + 1)
+    shift = (-buffer.ctypes.data % 16) // 8
+    diff = buffer[shift:shift + n_features]
+    vector = buffer.ctypes.data + 8 * shift
+    blas_ints = np.array([n_features, 1], np.int32)  # ddot's n and increment
+    n_ptr = blas_ints.ctypes.data
+    inc_ptr = n_ptr + 4
     for p in range(n):
-        kvalue[:] = 0.0
-        for f in range(n_features):  # squared distances, vectorised over the support vectors
-            xf = x[p, f]
-            for s in range(n_sv):
-                d = xf - support_vectors_t[f, s]
-                kvalue[s] += d * d
+        for s in range(n_sv):
+            for f in range(n_features):
+                diff[f] = x[p, f] - support_vectors[s, f]  # libsvm: x - sv
+            kvalue[s] = _blas_ddot(n_ptr, vector, inc_ptr, vector, inc_ptr)
         for s in range(n_sv):
             kvalue[s] = np.exp(neg_gamma * kvalue[s])
         count[:] = 0
@@ -102,10 +122,19 @@ def _rbf_ovo_decision(x, support_vectors_t, gamma, n_support, dual_coef, interce
 
 @functools.cache
 def _compiled_kernel():
-    """:func:`_rbf_ovo_decision` compiled (GIL released, cached on disk). numba is imported
-    here, not with the module, so classifying with other estimators never loads it."""
+    """:func:`_rbf_ovo_decision` compiled (GIL released, cached on disk), calling scipy's
+    ``ddot``. numba is imported here, not with the module, so classifying with other
+    estimators never loads it. The BLAS function is bound by symbol name, not by address, so
+    the on-disk cache stays valid from one process to the next."""
+    import llvmlite.binding
     import numba
+    from numba import types
+    from numba.extending import get_cython_function_address
 
+    address = get_cython_function_address("scipy.linalg.cython_blas", "ddot")
+    llvmlite.binding.add_symbol(DDOT_SYMBOL, address)
+    global _blas_ddot
+    _blas_ddot = types.ExternalFunction(DDOT_SYMBOL, types.float64(*[types.voidptr] * 5))
     return numba.njit(nogil=True, cache=True)(_rbf_ovo_decision)
 
 
@@ -115,7 +144,7 @@ class RBFSupportVectorClassifier(SVC):
 
     def _kernel_arguments(self, X):
         x = np.ascontiguousarray(X, dtype=np.float64)
-        return (x, self._support_vectors_t, float(self._gamma),
+        return (x, self._support_vectors, float(self._gamma),
                 self._n_support.astype(np.int64),
                 np.ascontiguousarray(self._dual_coef_, dtype=np.float64),
                 np.ascontiguousarray(self._intercept_, dtype=np.float64),
@@ -138,21 +167,56 @@ def _probe(svc) -> np.ndarray:
     return np.concatenate([sv, mixed, sv + 0.25 * rng.standard_normal(sv.shape)])
 
 
-def _accelerate_svc(svc):
-    if (type(svc) is not SVC or svc.kernel != "rbf" or getattr(svc, "_sparse", True)
-            or not hasattr(svc, "support_vectors_") or svc._impl != "c_svc"):
+def _accelerate_svc(svc, fallbacks: list[str]):
+    if type(svc) is not SVC or svc.kernel != "rbf" or not hasattr(svc, "support_vectors_"):
+        return svc  # not an RBF SVC, or not fitted: nothing to accelerate
+    if getattr(svc, "_sparse", True) or svc._impl != "c_svc":
+        fallbacks.append(f"an RBF SVC {'fitted on sparse data' if svc._sparse else svc._impl} "
+                         "is predicted by libsvm")
         return svc
     fast = RBFSupportVectorClassifier.__new__(RBFSupportVectorClassifier)
     fast.__dict__.update(svc.__dict__)
-    fast._support_vectors_t = np.ascontiguousarray(svc.support_vectors_.T, dtype=np.float64)
+    fast._support_vectors = np.ascontiguousarray(svc.support_vectors_, dtype=np.float64)
     probe = _probe(svc)
     try:
         same = (np.array_equal(fast._dense_decision_function(probe),
                                svc._dense_decision_function(probe))
                 and np.array_equal(fast.predict(probe), svc.predict(probe)))
-    except Exception:  # noqa: BLE001 - any mismatch of internals: keep libsvm
-        same = False
-    return fast if same else svc
+        reason = "its decision values differ from libsvm's on probe pixels"
+    except Exception as exc:  # noqa: BLE001 - any mismatch of internals: keep libsvm
+        same, reason = False, f"the kernel failed on probe pixels ({type(exc).__name__}: {exc})"
+    if not same:
+        fallbacks.append(f"an RBF SVC is predicted by libsvm: {reason}")
+        return svc
+    return fast
+
+
+def _accelerated(estimator, fallbacks: list[str]):
+    """:func:`accelerate`'s walk through the estimator; why a part was not accelerated is
+    appended to ``fallbacks``."""
+    if type(estimator) is SVC:
+        return _accelerate_svc(estimator, fallbacks)
+    if isinstance(estimator, Pipeline):
+        steps = [(name, _accelerated(step, fallbacks)) for name, step in estimator.steps]
+        if all(new is old for (_, new), (_, old) in zip(steps, estimator.steps)):
+            return estimator
+        out = copy.copy(estimator)
+        out.steps = steps
+        return out
+    if isinstance(estimator, CalibratedClassifierCV) and hasattr(estimator,
+                                                                 "calibrated_classifiers_"):
+        parts = []
+        for part in estimator.calibrated_classifiers_:
+            new = copy.copy(part)
+            new.estimator = _accelerated(part.estimator, fallbacks)
+            parts.append(new)
+        old = estimator.calibrated_classifiers_
+        if all(p.estimator is o.estimator for p, o in zip(parts, old)):
+            return estimator
+        out = copy.copy(estimator)
+        out.calibrated_classifiers_ = parts
+        return out
+    return estimator
 
 
 def accelerate(estimator):
@@ -161,6 +225,11 @@ def accelerate(estimator):
     Every fitted RBF :class:`~sklearn.svm.SVC` in it (also inside a ``Pipeline`` or a
     ``CalibratedClassifierCV``) is replaced by a :class:`RBFSupportVectorClassifier`; other
     estimators are returned as they are. The original estimator is not modified.
+
+    Each replacement is checked on probe pixels when it is made; where a part that could be
+    accelerated is kept as it is (the check found a difference, or the part was fitted in a
+    way the fast kernels do not cover), one :class:`UserWarning` says which and why: the
+    predictions are then scikit-learn's own, correct but slower.
 
     Examples
     --------
@@ -178,26 +247,14 @@ def accelerate(estimator):
     >>> bool((fast.decision_function(Xt) == svc.decision_function(Xt)).all())
     True
     """
-    if type(estimator) is SVC:
-        return _accelerate_svc(estimator)
-    if isinstance(estimator, Pipeline):
-        steps = [(name, accelerate(step)) for name, step in estimator.steps]
-        if all(new is old for (_, new), (_, old) in zip(steps, estimator.steps)):
-            return estimator
-        out = copy.copy(estimator)
-        out.steps = steps
-        return out
-    if isinstance(estimator, CalibratedClassifierCV) and hasattr(estimator,
-                                                                 "calibrated_classifiers_"):
-        parts = []
-        for part in estimator.calibrated_classifiers_:
-            new = copy.copy(part)
-            new.estimator = accelerate(part.estimator)
-            parts.append(new)
-        old = estimator.calibrated_classifiers_
-        if all(p.estimator is o.estimator for p, o in zip(parts, old)):
-            return estimator
-        out = copy.copy(estimator)
-        out.calibrated_classifiers_ = parts
-        return out
-    return estimator
+    fallbacks: list[str] = []
+    out = _accelerated(estimator, fallbacks)
+    if fallbacks:
+        unique = list(dict.fromkeys(fallbacks))
+        warnings.warn(
+            "accelerate: not every part of the estimator gets the fast exact kernels ("
+            + "; ".join(unique) + "); those parts predict with scikit-learn itself: the same "
+            "results, slower",
+            UserWarning, stacklevel=2,
+        )
+    return out
