@@ -219,3 +219,47 @@ def test_blocks_are_predicted_in_batches_with_the_same_labels(cube, forest, refe
     np.testing.assert_array_equal(got.landcover.values, reference)
     np.testing.assert_array_equal(got.landcover.values, expected.landcover.values)
     np.testing.assert_array_equal(got.confidence.values, expected.confidence.values)
+
+
+def test_confidence_comes_from_one_pass_where_labels_follow_the_probabilities(cube, forest,
+                                                                              reference):
+    # A forest's predict is classes_[argmax(predict_proba)], so with confidence=True each batch
+    # costs one predict_proba (not a predict, which runs predict_proba inside, plus another);
+    # the labels are still exactly predict's. An estimator whose predict is its own (k-NN)
+    # keeps the two calls.
+    from sklearn.ensemble import RandomForestClassifier
+
+    from xr_landcover.classification import labels_follow_probabilities
+
+    calls = []
+
+    class CountingForest(RandomForestClassifier):
+        def predict_proba(self, X):
+            calls.append(len(X))
+            return super().predict_proba(X)
+
+    counting = CountingForest()
+    counting.__dict__.update(forest.estimator.__dict__)
+    assert labels_follow_probabilities(counting)
+    model = xr_landcover.LandcoverModel(classes=forest.classes, bands=forest.bands,
+                                        estimator=counting, method="estimator")
+    got = xr_landcover.classify(cube, model, confidence=True).compute(scheduler="sync")
+    n_blocks_with_pixels = sum(1 for c in calls)
+    valid = np.isfinite(cube.values).all(axis=0)
+    assert sum(calls) == valid.sum()  # every valid pixel went through predict_proba once
+    assert n_blocks_with_pixels <= cube.landcover.classify(forest).data.npartitions
+    np.testing.assert_array_equal(got.landcover.values, reference)
+    proba = forest.estimator.predict_proba(cube.values[:, valid].T)
+    np.testing.assert_array_equal(got.confidence.values[valid], proba.max(axis=1).astype("f4"))
+
+    class OwnPredict(CountingForest):
+        def predict(self, X):
+            return super().predict(X)
+
+    assert not labels_follow_probabilities(OwnPredict())
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    assert not labels_follow_probabilities(KNeighborsClassifier())
+    assert labels_follow_probabilities(make_pipeline(StandardScaler(), RandomForestClassifier()))

@@ -33,7 +33,7 @@ from .errors import (
 )
 from .model import LandcoverModel
 
-__all__ = ["classify", "class_areas", "class_map_dtype"]
+__all__ = ["classify", "class_areas", "class_map_dtype", "labels_follow_probabilities"]
 
 
 def class_map_dtype(values) -> tuple[np.dtype, int]:
@@ -78,6 +78,41 @@ def _batches(rows: np.ndarray):
     return [rows[i:i + PREDICT_BATCH] for i in range(0, len(rows), PREDICT_BATCH)]
 
 
+def labels_follow_probabilities(estimator) -> bool:
+    """Whether ``estimator.predict(X)`` is, by its code, ``classes_[argmax(predict_proba(X))]``.
+
+    True for scikit-learn's forests (``RandomForestClassifier``, ``ExtraTreesClassifier``, single
+    output), ``CalibratedClassifierCV`` (the package's ``svm``), a ``Pipeline`` ending in one of
+    them and their accelerated copies: their ``predict`` is literally that expression, so the
+    labels and the winning-class probability can come from one ``predict_proba`` pass. A
+    subclass that overrides ``predict`` is not trusted.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> [labels_follow_probabilities(e) for e in (RandomForestClassifier(),
+    ...                                           KNeighborsClassifier())]
+    [True, False]
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble._forest import ForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    def defined_by(base, *names) -> bool:  # the methods are base's own, not overridden
+        mro = type(estimator).__mro__
+        return all(next(k for k in mro if name in vars(k)) is base for name in names)
+
+    if isinstance(estimator, Pipeline):
+        return (defined_by(Pipeline, "predict", "predict_proba")
+                and labels_follow_probabilities(estimator.steps[-1][1]))
+    if isinstance(estimator, ForestClassifier):
+        return defined_by(ForestClassifier, "predict") and getattr(estimator, "n_outputs_", 1) == 1
+    if isinstance(estimator, CalibratedClassifierCV):
+        return defined_by(CalibratedClassifierCV, "predict")
+    return False
+
+
 def _predict_block(block, estimator, *, out_dtype, fill, confidence, nodata):
     """Classify one block ``(..., band, y, x)``; return ``(..., y, x)`` (or 2 stacked maps)."""
     band_axis = block.ndim - 3
@@ -90,15 +125,26 @@ def _predict_block(block, estimator, *, out_dtype, fill, confidence, nodata):
         # float32 cubes stay float32 (what the estimators' own input checks convert to anyway)
         if not np.issubdtype(pixels.dtype, np.floating):
             pixels = pixels.astype(np.float64)
-        predicted = np.concatenate([estimator.predict(part) for part in _batches(pixels)])
-        labels[valid] = predicted
-        if confidence:
-            winning = []
-            for part, labels_part in zip(_batches(pixels), _batches(predicted)):
+        if confidence and labels_follow_probabilities(estimator):
+            # one pass: predict() is classes_[argmax(predict_proba)] for these estimators
+            predicted, winning = [], []
+            for part in _batches(pixels):
                 proba = estimator.predict_proba(part)
-                column = np.searchsorted(estimator.classes_, labels_part)
-                winning.append(proba[np.arange(len(part)), column])
+                best = np.argmax(proba, axis=1)
+                predicted.append(estimator.classes_.take(best, axis=0))
+                winning.append(proba[np.arange(len(part)), best])
+            labels[valid] = np.concatenate(predicted)
             conf[valid] = np.concatenate(winning)
+        else:
+            predicted = np.concatenate([estimator.predict(part) for part in _batches(pixels)])
+            labels[valid] = predicted
+            if confidence:
+                winning = []
+                for part, labels_part in zip(_batches(pixels), _batches(predicted)):
+                    proba = estimator.predict_proba(part)
+                    column = np.searchsorted(estimator.classes_, labels_part)
+                    winning.append(proba[np.arange(len(part)), column])
+                conf[valid] = np.concatenate(winning)
     if confidence:
         return np.stack([labels.astype(np.float32), conf])
     return labels
