@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 
@@ -75,22 +77,15 @@ def test_train_detects_the_class_field_and_prints_the_model(
 def classified(nc_band_files, trained):
     folder, model = trained
     out = folder / "landcover.tif"
-    code = cli.main(
-        [
-            "classify",
-            *map(str, nc_band_files),
-            "--model",
-            str(model),
-            "-o",
-            str(out),
-            "--confidence",
-        ]
-    )
-    return folder, out, code
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = cli.main(["classify", *map(str, nc_band_files), "--model", str(model),
+                         "-o", str(out), "--confidence"])
+    return folder, out, code, printed.getvalue()
 
 
-def test_classify_writes_a_class_map_and_confidence(classified, capsys):
-    folder, out, code = classified
+def test_classify_writes_a_class_map_and_confidence(classified, nc_band_files):
+    folder, out, code, printed = classified
     assert code == 0
     with rasterio.open(out) as src:
         classes = src.read(1)
@@ -100,6 +95,16 @@ def test_classify_writes_a_class_map_and_confidence(classified, capsys):
     with rasterio.open(folder / "landcover_confidence.tif") as src:
         conf = src.read(1)
         assert np.nanmax(conf) <= 1 and np.nanmin(conf) >= 0
+    # the same maps as the library's, and one progress bar: one pass for both files
+    import xr_landcover
+
+    model = xr_landcover.LandcoverModel.load(folder / "model.skops")
+    expected = xr_landcover.classify(xr_landcover.open_image(nc_band_files), model,
+                                     confidence=True).compute()
+    np.testing.assert_array_equal(classes, expected.landcover.values)
+    np.testing.assert_array_equal(conf, expected.confidence.values)
+    assert printed.count("classifying ") == 1 and "writing the confidence" not in printed
+    assert "confidence written to" in printed
 
 
 def test_classify_prints_class_areas(nc_band_files, trained, tmp_path, capsys):
@@ -111,7 +116,7 @@ def test_classify_prints_class_areas(nc_band_files, trained, tmp_path, capsys):
 
 
 def test_accuracy_against_reference_polygons(nc_polygons_path, classified, capsys):
-    folder, out, _ = classified
+    folder, out, *_ = classified
     csv = folder / "report.csv"
     args = ["accuracy", str(out), "--reference", str(nc_polygons_path), "--csv", str(csv)]
     assert cli.main(args) == 0

@@ -154,3 +154,49 @@ def test_the_compressing_copy_does_not_cache_the_whole_file(tmp_path):
     assert users_choice > capped + 40, (users_choice, capped)
     with rasterio.open(tmp_path / "capped.tif") as a:
         assert a.compression is not None and a.read(1, window=((0, 5), (0, 5))).max() <= 7
+
+
+def test_layers_of_one_computation_are_written_in_one_pass(both, tmp_path):
+    # The class map and the confidence of one classify call: each block is predicted once (one
+    # dask task per block of the classification), and the files equal the arrays.
+    from dask.callbacks import Callback
+
+    from xr_landcover.io import to_geotiffs
+
+    ran = []
+
+    class Record(Callback):
+        def _pretask(self, key, dask, state):
+            name = key[0] if isinstance(key, tuple) else key
+            if str(name).startswith("landcover-classify-"):
+                ran.append(key)
+
+    layers = {tmp_path / "classes.tif": both.landcover, tmp_path / "conf.tif": both.confidence}
+    with Record():
+        paths = to_geotiffs(layers)
+    assert len(ran) == len(set(ran)) == both.landcover.data.npartitions
+    with rasterio.open(paths[0]) as classes, rasterio.open(paths[1]) as conf:
+        np.testing.assert_array_equal(classes.read(1), both.landcover.values)
+        np.testing.assert_array_equal(conf.read(1), both.confidence.values)
+        assert classes.colormap(1)[6][:3] == both.landcover.attrs["colormap"][6]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.tif", "conf.tif"]
+
+
+def test_layers_are_checked_before_any_work_and_replace_nothing_on_failure(both, tmp_path):
+    from helpers import fail_on_third_block
+
+    from xr_landcover.errors import InvalidParameterError
+    from xr_landcover.io import to_geotiffs
+
+    old = tmp_path / "conf.tif"
+    old.write_bytes(b"old")
+    with pytest.raises(OutputExistsError, match="conf.tif"):  # before computing the class map
+        to_geotiffs({tmp_path / "classes.tif": both.landcover, old: both.confidence})
+    with pytest.raises(InvalidParameterError, match="same file"):
+        to_geotiffs({tmp_path / "a.tif": both.landcover, str(tmp_path / "a.tif"): both.confidence})
+    broken = both.confidence.copy(data=both.confidence.data.map_blocks(
+        fail_on_third_block(RuntimeError("disk on fire")), dtype=np.float32))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        to_geotiffs({tmp_path / "classes.tif": both.landcover, old: broken}, overwrite=True)
+    assert old.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf.tif"]  # nothing else left

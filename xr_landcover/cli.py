@@ -104,21 +104,23 @@ def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
 
 def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
     from .classification import class_areas
-    from .io import to_geotiff
+    from .io import to_geotiffs
     from .model import LandcoverModel
 
     model = LandcoverModel.load(args.model)
     cube = _open(args.files, args.nodata, args.chunks)
     result = cube.landcover.classify(model, confidence=args.confidence)
     classes = result["landcover"] if args.confidence else result
-    with console.progress(f"classifying {classes.sizes['y']} x {classes.sizes['x']} pixels ..."):
-        out = to_geotiff(classes, args.output, overwrite=args.overwrite)
-    console.say(f"class map written to {out}")
+    layers = {args.output: classes}
     if args.confidence:
         conf_path = Path(args.output).with_name(Path(args.output).stem + "_confidence.tif")
-        with console.progress("writing the confidence ..."):
-            to_geotiff(result["confidence"], conf_path, overwrite=args.overwrite)
-        console.say(f"confidence written to {conf_path}")
+        layers[conf_path] = result["confidence"]
+    # one pass: the class map and the confidence come from the same predictions
+    with console.progress(f"classifying {classes.sizes['y']} x {classes.sizes['x']} pixels ..."):
+        out, *conf_out = to_geotiffs(layers, overwrite=args.overwrite)
+    console.say(f"class map written to {out}")
+    if conf_out:
+        console.say(f"confidence written to {conf_out[0]}")
     from .io import open_image
 
     written = open_image(out, masked=False)[0]  # class areas from the file, not a recompute

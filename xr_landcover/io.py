@@ -689,7 +689,7 @@ def stac_item_from_rasters(
 # GeoTIFF out
 # --------------------------------------------------------------------------------------------
 
-__all__.append("to_geotiff")
+__all__ += ["to_geotiff", "to_geotiffs"]
 
 
 class _WindowWriter:
@@ -838,12 +838,105 @@ def to_geotiff(
     ...     src.colormap(1)[1], src.nodata, src.tags()["CLASS_2"]
     ((70, 107, 159, 255), 0.0, 'forest')
     """
+    return to_geotiffs({path: da}, overwrite=overwrite, compress=compress,
+                       tile_size=tile_size, lock=lock)[0]
+
+
+def to_geotiffs(
+    layers: Mapping[PathLike, xr.DataArray],
+    overwrite: bool = False,
+    compress: str = "deflate",
+    tile_size: int = 256,
+    lock: Any = None,
+) -> list[Path]:
+    """Write several layers of one computation as GeoTIFFs, computing their graph once.
+
+    :func:`to_geotiff` for each ``path: layer`` of ``layers``, except that every layer's blocks
+    are stored by one ``dask.array.store`` call: layers that share work (the class map and the
+    confidence of one :func:`~xr_landcover.classify` call) compute it once. Every path is
+    checked before any work; the files replace their paths only once all are complete.
+
+    Parameters
+    ----------
+    layers : mapping of path to xarray.DataArray
+        Each as :func:`to_geotiff` takes it.
+    overwrite, compress, tile_size, lock
+        As in :func:`to_geotiff`, for every layer.
+
+    Returns
+    -------
+    list of pathlib.Path, in the order of ``layers``.
+
+    Raises
+    ------
+    Those of :func:`to_geotiff`; InvalidParameterError when two layers have the same path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, rasterio
+    >>> import numpy as np, xarray as xr
+    >>> grid = {"y": [15.0, 5.0], "x": [5.0, 15.0]}
+    >>> a = xr.DataArray(np.array([[1, 2], [2, 1]], "uint8"), dims=("y", "x"), coords=grid)
+    >>> a = a.rio.write_crs("EPSG:32618")
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> paths = to_geotiffs({folder / "a.tif": a, folder / "b.tif": (a * 2).astype("uint8")})
+    >>> with rasterio.open(paths[1]) as src:
+    ...     src.read(1).tolist()
+    [[2, 4], [4, 2]]
+    """
     import uuid
 
     import dask.array as dsa
     import rasterio.shutil
     from dask.utils import get_scheduler_lock
 
+    arrays = [_geotiff_layer(da) for da in layers.values()]
+    if tile_size <= 0 or tile_size % 16:
+        raise InvalidParameterError(f"tile_size must be a positive multiple of 16, got {tile_size}")
+    paths = [check_output_path(path, overwrite) for path in layers]
+    if len({p.resolve() for p in paths}) < len(paths):
+        raise InvalidParameterError(f"two layers would be written to the same file: {paths}")
+    token = uuid.uuid4().hex[:12]
+    # per layer: an uncompressed stage (blocks land in any order), then the final bytes
+    stages = [p.with_name(f".{p.name}.{token}.stage.tif") for p in paths]
+    tmps = [p.with_name(f".{p.name}.{token}.tmp.tif") for p in paths]
+    try:
+        sources, targets = [], []
+        for da, path, stage in zip(arrays, paths, stages):
+            _create_stage(da, path, stage, tile_size)
+            data = da.data
+            if isinstance(data, dsa.Array):
+                sources.append(data.astype(_geotiff_dtype(da)))
+                targets.append(_WindowWriter(stage, da.dims[0] == "band"))
+            else:
+                with rasterio.open(stage, "r+") as dst:
+                    arr = np.asarray(data, dtype=_geotiff_dtype(da))
+                    dst.write(arr if da.dims[0] == "band" else arr[None])
+        if sources:
+            dsa.store(sources, targets,
+                      lock=lock if lock is not None else get_scheduler_lock(sources[0]))
+        # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
+        for stage, tmp in zip(stages, tmps):
+            with warnings.catch_warnings(), rasterio.Env(**copy_cache_env()):
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                rasterio.shutil.copy(
+                    stage, tmp, driver="GTiff", tiled=True, blockxsize=tile_size,
+                    blockysize=tile_size, compress=compress, sparse_ok=True,
+                    bigtiff="IF_SAFER",
+                )
+            stage.unlink()
+        for tmp, path in zip(tmps, paths):
+            os.replace(tmp, path)
+    except BaseException:
+        for leftover in (*stages, *tmps):
+            if leftover.exists():
+                leftover.unlink()
+        raise
+    return paths
+
+
+def _geotiff_layer(da: xr.DataArray) -> xr.DataArray:
+    """``da`` as ``(y, x)`` or ``(band, y, x)``, or the error saying what to select."""
     if isinstance(da, xr.Dataset):
         raise InvalidInputTypeError(
             "to_geotiff writes one DataArray; pick a variable, e.g. ds['landcover']"
@@ -852,30 +945,34 @@ def to_geotiff(
         raise InvalidInputTypeError(f"to_geotiff needs a DataArray, got {type(da).__name__}")
     if da.dims not in (("y", "x"), ("band", "y", "x")):
         if set(da.dims) in ({"y", "x"}, {"band", "y", "x"}):
-            da = da.transpose(..., "y", "x")
-        else:
-            raise DimensionError(
-                f"to_geotiff writes ('y', 'x') or ('band', 'y', 'x') arrays; got {da.dims}. "
-                "Select one time step first, e.g. da.isel(time=0)"
-            )
-    if tile_size <= 0 or tile_size % 16:
-        raise InvalidParameterError(f"tile_size must be a positive multiple of 16, got {tile_size}")
-    path = check_output_path(path, overwrite)
+            return da.transpose(..., "y", "x")
+        raise DimensionError(
+            f"to_geotiff writes ('y', 'x') or ('band', 'y', 'x') arrays; got {da.dims}. "
+            "Select one time step first, e.g. da.isel(time=0)"
+        )
+    return da
 
+
+def _geotiff_dtype(da: xr.DataArray) -> np.dtype:
+    return np.dtype("uint8") if da.dtype == bool else da.dtype
+
+
+def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> None:
+    """The uncompressed staging GeoTIFF of ``da``, with its grid, nodata, band names, colour
+    table and class names, ready for the blocks."""
     has_band = da.dims[0] == "band"
     count = da.sizes["band"] if has_band else 1
-    dtype = np.dtype("uint8") if da.dtype == bool else da.dtype
+    dtype = _geotiff_dtype(da)
     if np.issubdtype(dtype, np.floating):
         nodata = da.rio.nodata if da.rio.nodata is not None else np.nan
     else:
         nodata = da.attrs.get("_FillValue", da.rio.nodata)
         if nodata is None:
             nodata = da.rio.encoded_nodata
-    height, width = da.sizes["y"], da.sizes["x"]
     profile: dict[str, Any] = {
         "driver": "GTiff",
-        "width": width,
-        "height": height,
+        "width": da.sizes["x"],
+        "height": da.sizes["y"],
         "count": count,
         "dtype": dtype.name,
         "crs": da.rio.crs,
@@ -891,66 +988,33 @@ def to_geotiff(
     names = list(da.attrs.get("class_names", []))
     if not names and da.attrs.get("flag_meanings"):
         names = str(da.attrs["flag_meanings"]).split()
-
-    token = uuid.uuid4().hex[:12]
-    stage = path.with_name(f".{path.name}.{token}.stage.tif")  # uncompressed, any block order
-    tmp = path.with_name(f".{path.name}.{token}.tmp.tif")  # the final bytes, before the rename
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            try:
-                dst = rasterio.open(stage, "w", **profile, compress="none", bigtiff="IF_NEEDED")
-            except rasterio.errors.RasterioIOError as exc:
-                raise OutputNotWritableError(
-                    f"cannot write '{path}': creating a file in '{path.parent}' failed "
-                    f"({str(exc).split(': ')[-1]}). Is the folder writable?"
-                ) from None
-            with dst:
-                if has_band:
-                    for i, b in enumerate(da.band.values, start=1):
-                        dst.set_band_description(i, str(b))
-                elif da.name:
-                    dst.set_band_description(1, str(da.name))
-                if colormap and count == 1 and dtype in (np.uint8, np.uint16):
-                    table = {int(v): (*(int(c) for c in rgb), 255) for v, rgb in colormap.items()}
-                    if nodata is not None and int(nodata) not in table:
-                        table[int(nodata)] = (0, 0, 0, 0)
-                    dst.write_colormap(1, table)
-                if values and len(names) == len(values):
-                    dst.update_tags(**{f"CLASS_{v}": str(n) for v, n in zip(values, names)})
-                    dst.update_tags(
-                        1,
-                        flag_values=" ".join(str(v) for v in values),
-                        flag_meanings=da.attrs.get("flag_meanings", " ".join(names)),
-                    )
-        data = da.data
-        if isinstance(data, dsa.Array):
-            data = data.astype(dtype)
-            dsa.store(
-                data, _WindowWriter(stage, has_band),
-                lock=lock if lock is not None else get_scheduler_lock(data),
-            )
-        else:
-            with rasterio.open(stage, "r+") as dst:
-                arr = np.asarray(data, dtype=dtype)
-                dst.write(arr if has_band else arr[None])
-        # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
-        with warnings.catch_warnings(), rasterio.Env(**copy_cache_env()):
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            rasterio.shutil.copy(
-                stage, tmp, driver="GTiff", tiled=True, blockxsize=tile_size,
-                blockysize=tile_size, compress=compress, sparse_ok=True, bigtiff="IF_SAFER",
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        for leftover in (stage, tmp):
-            if leftover.exists():
-                leftover.unlink()
-        raise
-    finally:
-        if stage.exists():
-            stage.unlink()
-    return path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        try:
+            dst = rasterio.open(stage, "w", **profile, compress="none", bigtiff="IF_NEEDED")
+        except rasterio.errors.RasterioIOError as exc:
+            raise OutputNotWritableError(
+                f"cannot write '{path}': creating a file in '{path.parent}' failed "
+                f"({str(exc).split(': ')[-1]}). Is the folder writable?"
+            ) from None
+        with dst:
+            if has_band:
+                for i, b in enumerate(da.band.values, start=1):
+                    dst.set_band_description(i, str(b))
+            elif da.name:
+                dst.set_band_description(1, str(da.name))
+            if colormap and count == 1 and dtype in (np.uint8, np.uint16):
+                table = {int(v): (*(int(c) for c in rgb), 255) for v, rgb in colormap.items()}
+                if nodata is not None and int(nodata) not in table:
+                    table[int(nodata)] = (0, 0, 0, 0)
+                dst.write_colormap(1, table)
+            if values and len(names) == len(values):
+                dst.update_tags(**{f"CLASS_{v}": str(n) for v, n in zip(values, names)})
+                dst.update_tags(
+                    1,
+                    flag_values=" ".join(str(v) for v in values),
+                    flag_meanings=da.attrs.get("flag_meanings", " ".join(names)),
+                )
 
 
 # --------------------------------------------------------------------------------------------
