@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _harness import machine_context, run_child, vm_hwm_mb
 
 RESULTS = Path(__file__).parent / "results"
 PEERS = ["bare", "ours", "ours_1thread", "ours_cluster", "windowed", "apply_ufunc", "pyspatialml",
@@ -99,12 +100,6 @@ def _fitted(folder: Path, method: str, n_jobs: int):
     return make_estimator(method, n_jobs).fit(data["X"], data["y"])
 
 
-def _vm_hwm_mb() -> float:
-    """This process's peak RSS since its exec (VmHWM), MB."""
-    status = Path("/proc/self/status").read_text()
-    return int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
-
-
 def _write_labels(path: Path, labels: np.ndarray, like: Path) -> None:
     import rasterio
 
@@ -113,6 +108,17 @@ def _write_labels(path: Path, labels: np.ndarray, like: Path) -> None:
     profile.update(count=1, dtype="uint8", nodata=0)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(labels, 1)
+
+
+def _record_acceleration(estimator, info: dict) -> None:
+    """Whether classify's accelerate() took the fast path here, and any fallback warning."""
+    from xr_landcover.accelerate import accelerate
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fast = accelerate(estimator)
+    info["accelerated"] = fast is not estimator
+    info["accelerate_warnings"] = [str(w.message) for w in caught]
 
 
 def run(folder: Path, method: str, peer: str) -> dict:
@@ -145,6 +151,7 @@ def run(folder: Path, method: str, peer: str) -> dict:
 
         # the same fitted estimator as every other method, in a model as train() makes it
         est = _fitted(folder, method, n_jobs=1)
+        _record_acceleration(est, info)
         meta = json.loads((folder / "classes.json").read_text())
         model = LandcoverModel(classes=tuple(LandcoverClass(v, n, tuple(c))
                                              for v, n, c in meta["classes"]),
@@ -165,7 +172,7 @@ def run(folder: Path, method: str, peer: str) -> dict:
             start = time.perf_counter()
             xr_landcover.to_geotiff(xr_landcover.classify(image, model), out)
             info["seconds"] = time.perf_counter() - start
-            info["workers_peak_rss_mb"] = client.run(_vm_hwm_mb)
+            info["workers_peak_rss_mb"] = client.run(vm_hwm_mb)
         info["note"] = "a LocalCluster of 2 worker processes; peak_rss_mb is the client's"
         return info
     if peer == "windowed":
@@ -270,17 +277,10 @@ def run(folder: Path, method: str, peer: str) -> dict:
 
 
 def _child(folder: Path, method: str, peer: str, chunk: int, chunk_cols: int) -> dict:
-    """Run one method in a fresh process; its own peak RSS from wait4."""
-    cmd = [sys.executable, __file__, "--child", peer, "--method", method, "--folder", str(folder),
-           "--chunk", str(chunk), "--chunk-cols", str(chunk_cols)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    info = json.loads(output.strip().splitlines()[-1]) if proc.returncode == 0 else {
-        "error": f"exit {proc.returncode}"}
-    info["ru_maxrss_mb"] = usage.ru_maxrss / 1024  # may carry the parent's at fork time
-    return info
+    """Run one method in a fresh process (same environment, so the same OpenBLAS kernel)."""
+    return run_child([sys.executable, __file__, "--child", peer, "--method", method,
+                      "--folder", str(folder), "--chunk", str(chunk),
+                      "--chunk-cols", str(chunk_cols)])
 
 
 def main() -> None:
@@ -302,12 +302,13 @@ def main() -> None:
         folder = Path(args.folder)
         result = run(folder, args.method, args.child)
         result["our_chunk"] = os.environ["BENCH_CHUNK"]
-        result["peak_rss_mb"] = _vm_hwm_mb()  # this process since its exec
+        result["peak_rss_mb"] = vm_hwm_mb()  # this process since its exec
         print(json.dumps(result))
         return
 
     import rasterio
 
+    context = machine_context()
     folder = RESULTS / f".peers_{args.method}_{args.size_y}x{args.size_x}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -331,17 +332,21 @@ def main() -> None:
                 info["nodata_kept"] = bool((labels[~valid] == 0).all())
             if "seconds" in info and "seconds" in results["bare"]:
                 info["ratio_to_bare"] = info["seconds"] / results["bare"]["seconds"]
-        suffix = "" if set(args.peers) >= set(PEERS) - {"ours_cluster"} else (
-            "_" + "-".join(p for p in args.peers if p != "bare"))
+        some_peers = not set(args.peers) >= set(PEERS) - {"ours_cluster"}
+        suffix = "_" + "-".join(p for p in args.peers if p != "bare") if some_peers else ""
+        if os.environ.get("OPENBLAS_CORETYPE"):
+            suffix += "_coretype-" + os.environ["OPENBLAS_CORETYPE"]
         summary = {
             "benchmark": "classification vs peers, same samples, same estimator",
-            "command": f"python benchmarks/bench_peers.py --method {args.method} "
+            "command": ("OPENBLAS_CORETYPE=" + os.environ["OPENBLAS_CORETYPE"] + " "
+                    if os.environ.get("OPENBLAS_CORETYPE") else "")
+                   + f"python benchmarks/bench_peers.py --method {args.method} "
                        f"--size-y {args.size_y} --size-x {args.size_x} --chunk {args.chunk} "
                        f"--chunk-cols {args.chunk_cols}"
-                       + (f" --peers {' '.join(args.peers)}" if suffix else ""),
+                       + (f" --peers {' '.join(args.peers)}" if some_peers else ""),
             "our_chunk": {"y": args.chunk, "x": args.chunk_cols},
             "cube": {"bands": 6, "y": args.size_y, "x": args.size_x, "dtype": "int16"},
-            "cores": os.cpu_count(),
+            "context": context,
             "results": results,
         }
         out = RESULTS / f"bench_peers_{args.method}_{args.size_y}x{args.size_x}{suffix}.json"
