@@ -15,7 +15,7 @@ from sklearn.svm import LinearSVC
 
 import xr_landcover
 from xr_landcover import datasets
-from xr_landcover.classification import class_areas
+from xr_landcover.classmap import class_areas
 from xr_landcover.errors import BandMismatchError, InvalidParameterError
 
 

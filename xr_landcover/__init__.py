@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from .accessor import LandcoverAccessor
 from .accuracy import AccuracyReport, accuracy, accuracy_points
 from .change import change_map, change_table
-from .classification import class_areas, classify
+from .classification import classify
+from .classmap import ClassMap, class_areas, open_classmap
 from .errors import (
     BandMismatchError,
     DimensionError,
@@ -114,6 +115,8 @@ __all__ = [
     "train",
     "classify",
     "class_areas",
+    "ClassMap",
+    "open_classmap",
     "to_geotiff",
     "to_zarr",
     "open_zarr",

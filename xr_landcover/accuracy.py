@@ -44,6 +44,7 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from .classmap import ClassMap, count_classes, fill_value
 from .errors import (
     DimensionError,
     InvalidInputTypeError,
@@ -92,15 +93,7 @@ def _require_class_map(class_map: Any) -> xr.DataArray:
 
 
 def _map_nodata(class_map: xr.DataArray) -> float | None:
-    for value in (
-        class_map.attrs.get("_FillValue"),
-        class_map.encoding.get("_FillValue"),
-        class_map.rio.nodata,
-        class_map.rio.encoded_nodata,
-    ):
-        if value is not None and not (isinstance(value, float) and np.isnan(value)):
-            return value
-    return None
+    return fill_value(class_map)
 
 
 def _valid_mask(values: np.ndarray, nodata: float | None) -> np.ndarray:
@@ -113,17 +106,9 @@ def _valid_mask(values: np.ndarray, nodata: float | None) -> np.ndarray:
 
 
 def _map_classes(class_map: xr.DataArray) -> dict[int, str]:
-    """``{value: name}`` from the map's ``flag_values`` and ``class_names``/``flag_meanings``."""
-    values = class_map.attrs.get("flag_values")
-    if values is None:
-        return {}
-    values = [int(v) for v in np.atleast_1d(values)]
-    names = class_map.attrs.get("class_names")
-    if names is None and class_map.attrs.get("flag_meanings"):
-        names = str(class_map.attrs["flag_meanings"]).split()
-    if names is None or len(names) != len(values):
-        names = [str(v) for v in values]
-    return dict(zip(values, (str(n) for n in names)))
+    """``{value: name}`` of the map's classes (:meth:`ClassMap.from_dataarray`)."""
+    classes = ClassMap.from_dataarray(class_map)
+    return dict(zip(classes.values, classes.names))
 
 
 def _as_dask(data: Any) -> da.Array:
@@ -184,10 +169,10 @@ def _class_area_table(class_map: xr.DataArray, unit: str | None = None) -> pd.Da
     """
     class_map = _require_class_map(class_map)
     unit = _area_unit(class_map, unit)
-    counts = _block_class_counts(class_map).sum(axis=0)
+    counts = count_classes(class_map, _map_nodata(class_map))
     names = _map_classes(class_map)
-    values = list(names) + [int(v) for v in counts.index if int(v) not in names]
-    pixels = np.array([int(counts.get(v, 0)) for v in values], dtype=np.int64)
+    values = list(names) + [v for v in sorted(counts) if v not in names]
+    pixels = np.array([counts.get(v, 0) for v in values], dtype=np.int64)
     factor = _AREA_UNITS[unit]
     area = pixels * (1.0 if factor is None else _pixel_area(class_map) / factor)
     df = pd.DataFrame(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .classmap import ClassMap
 from .errors import DimensionError, InvalidParameterError
 
 __all__ = ["change_table", "change_map"]
@@ -24,21 +25,15 @@ UNCHANGED_RGB = (220, 220, 220)
 
 
 def _class_table(classes: xr.DataArray) -> tuple[np.ndarray, list[str], dict, Any]:
-    """Class values, names, colours and fill value from a class map's attributes."""
-    attrs = classes.attrs
-    if "flag_values" not in attrs:
+    """Class values, names, colours and fill value of a class map (:class:`ClassMap`)."""
+    table = ClassMap.from_dataarray(classes)
+    if not table.values:
         raise InvalidParameterError(
             "the class map has no 'flag_values' attribute; pass a map made by "
             "cube.landcover.classify (or set attrs flag_values / class_names yourself)"
         )
-    values = np.asarray(attrs["flag_values"], dtype="int64")
-    names = attrs.get("class_names")
-    if names is None:
-        meanings = attrs.get("flag_meanings")
-        names = meanings.split() if isinstance(meanings, str) else [str(v) for v in values]
-    colormap = {int(k): tuple(v) for k, v in attrs.get("colormap", {}).items()}
-    fill = attrs.get("_FillValue", classes.encoding.get("_FillValue", classes.rio.nodata))
-    return values, list(names), colormap, fill
+    colormap = {v: c for v, c in zip(table.values, table.colors) if c is not None}
+    return np.asarray(table.values, dtype="int64"), list(table.names), colormap, table.nodata
 
 
 def _select_date(classes: xr.DataArray, when: Any, name: str) -> xr.DataArray:

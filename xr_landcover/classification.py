@@ -20,10 +20,9 @@ import warnings
 import dask
 import dask.array as dsa
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from .colors import class_map_attrs
+from .classmap import class_map_attrs
 from .errors import (
     BandMismatchError,
     DimensionError,
@@ -33,7 +32,7 @@ from .errors import (
 )
 from .model import LandcoverModel
 
-__all__ = ["classify", "class_areas", "class_map_dtype", "labels_follow_probabilities"]
+__all__ = ["classify", "class_map_dtype", "labels_follow_probabilities"]
 
 
 def class_map_dtype(values) -> tuple[np.dtype, int]:
@@ -318,62 +317,3 @@ def _warn_crs(cube: xr.DataArray, model: LandcoverModel) -> None:
             UserWarning,
             stacklevel=3,
         )
-
-
-def class_areas(classes: xr.DataArray) -> pd.DataFrame:
-    """Pixels and area (hectares, when the CRS is in metres) of each class of a class map.
-
-    The counts are one lazy ``bincount`` per block, summed: a small reduction.
-
-    Parameters
-    ----------
-    classes : xarray.DataArray
-        A class map from :func:`classify` (attrs ``flag_values``, ``class_names``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``value``; columns ``name``, ``pixels``, ``hectares``, ``percent`` (of the
-        classified pixels; nodata is left out).
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> m = xr.DataArray(np.array([[1, 1], [2, 0]], dtype="uint8"), dims=("y", "x"),
-    ...                  attrs={"flag_values": np.array([1, 2], "uint8"),
-    ...                         "class_names": ["water", "forest"], "_FillValue": 0})
-    >>> class_areas(m)["pixels"].tolist()
-    [2, 1]
-    """
-    if not isinstance(classes, xr.DataArray) or not np.issubdtype(classes.dtype, np.integer):
-        raise InvalidInputTypeError("class_areas needs an integer class map (a DataArray)")
-    values = [int(v) for v in np.atleast_1d(classes.attrs.get("flag_values", []))]
-    names = list(classes.attrs.get("class_names", [str(v) for v in values]))
-    data = classes.data
-    if not isinstance(data, dsa.Array):
-        data = dsa.from_array(np.asarray(data), chunks=-1)
-    top = int(np.iinfo(classes.dtype).max) + 1
-    counts = dsa.bincount(data.ravel().astype(np.int64), minlength=top).compute()
-    pixel_area = np.nan
-    if classes.rio.crs is not None:
-        try:
-            rx, ry = classes.rio.resolution()
-            factor = classes.rio.crs.linear_units_factor[1]
-            pixel_area = abs(rx * ry) * factor**2
-        except Exception:  # no transform or angular units: leave the area unknown
-            pixel_area = np.nan
-    if not values:
-        fill = classes.attrs.get("_FillValue")
-        values = [v for v in np.flatnonzero(counts) if v != fill]
-        names = [str(v) for v in values]
-    pixels = np.array([counts[v] for v in values], dtype=np.int64)
-    total = pixels.sum()
-    return pd.DataFrame(
-        {
-            "name": names,
-            "pixels": pixels,
-            "hectares": pixels * pixel_area / 1e4,
-            "percent": 100.0 * pixels / total if total else np.zeros(len(values)),
-        },
-        index=pd.Index(values, name="value"),
-    )

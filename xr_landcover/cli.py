@@ -103,7 +103,7 @@ def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
 
 
 def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
-    from .classification import class_areas
+    from .classmap import class_areas
     from .io import to_geotiffs
     from .model import LandcoverModel
 
@@ -121,12 +121,10 @@ def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
     console.say(f"class map written to {out}")
     if conf_out:
         console.say(f"confidence written to {conf_out[0]}")
-    from .io import open_image
+    from .classmap import open_classmap
 
-    written = open_image(out, masked=False)[0]  # class areas from the file, not a recompute
-    written.attrs.update({k: classes.attrs[k] for k in ("flag_values", "class_names")})
-    written.attrs["_FillValue"] = classes.attrs.get("_FillValue")
-    console.say(class_areas(written).to_string())
+    # class areas from the file, not a recompute
+    console.say(class_areas(open_classmap(out)).to_string())
     return 0
 
 

@@ -8,10 +8,8 @@ attribute and into the GeoTIFF colour table written by :func:`xr_landcover.to_ge
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from .errors import InvalidParameterError
 
@@ -22,7 +20,6 @@ __all__ = [
     "color_for_name",
     "class_colors",
     "flag_meanings",
-    "class_map_attrs",
 ]
 
 
@@ -149,35 +146,3 @@ def flag_meanings(names: Sequence[str]) -> str:
     'open_water forest'
     """
     return " ".join("_".join(str(n).split()) or "unnamed" for n in names)
-
-
-def class_map_attrs(
-    values: Sequence[int],
-    names: Sequence[str],
-    colors: Sequence[RGB],
-    dtype,
-) -> dict:
-    """Attributes of a class map: CF ``flag_values``/``flag_meanings``, names and colours.
-
-    Examples
-    --------
-    >>> attrs = class_map_attrs([1, 6], ["developed", "water"], [(222, 0, 0), (70, 107, 159)],
-    ...                         "uint8")
-    >>> attrs["flag_meanings"], attrs["colormap"][6]
-    ('developed water', (70, 107, 159))
-    """
-    return {
-        "long_name": "land cover class",
-        "flag_values": np.asarray(values, dtype=dtype),
-        "flag_meanings": flag_meanings(names),
-        "class_names": [str(n) for n in names],
-        "colormap": {int(v): tuple(int(c) for c in rgb) for v, rgb in zip(values, colors)},
-    }
-
-
-def colormap_from_attrs(attrs: Mapping) -> dict[int, RGB] | None:
-    """The ``{value: (r, g, b)}`` table of a class map's attrs, or None."""
-    cmap = attrs.get("colormap")
-    if not cmap:
-        return None
-    return {int(k): _as_rgb(v) for k, v in dict(cmap).items()}

@@ -46,7 +46,7 @@ def run_demo(
 ) -> dict[str, Path]:
     """Run the demo, writing into ``output``; returns the paths written, by name."""
     from . import datasets
-    from .classification import class_areas
+    from .classmap import class_areas
     from .io import to_geotiff
 
     progress = progress or (lambda label: contextlib.nullcontext())

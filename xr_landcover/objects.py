@@ -341,7 +341,7 @@ def classify_segments(
         ``segments`` is not on the cube's grid.
     """
     from .classification import _check_bands, _warn_crs, _wrap, class_map_dtype
-    from .colors import class_map_attrs
+    from .classmap import class_map_attrs
 
     if model.feature != "segments":
         raise InvalidParameterError(

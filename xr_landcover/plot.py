@@ -21,7 +21,6 @@ import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
+from .classmap import ClassMap, ClassTable
 from .errors import (
     DimensionError,
     GridMismatchError,
@@ -128,58 +128,6 @@ def _extent(small: xr.DataArray) -> tuple[float, float, float, float]:
     return (left, right, bottom, top)
 
 
-@dataclass(frozen=True)
-class ClassTable:
-    """The classes of a class map: values, names, colours (0-255) and the nodata value."""
-
-    values: np.ndarray
-    names: list[str]
-    colors: np.ndarray
-    nodata: float | None
-
-    def hex(self, i: int) -> str:
-        r, g, b = (int(c) for c in self.colors[i])
-        return f"#{r:02x}{g:02x}{b:02x}"
-
-    def index(self, arr: np.ndarray) -> np.ndarray:
-        """Position of each pixel's class in the table; -1 for nodata and unknown values."""
-        arr = np.asarray(arr)
-        out = np.full(arr.shape, -1, dtype=np.int32)
-        if len(self.values) == 0:
-            return out
-        finite = np.isfinite(arr) if arr.dtype.kind == "f" else np.ones(arr.shape, bool)
-        pos = np.searchsorted(self.values, np.where(finite, arr, self.values[0]))
-        pos = np.clip(pos, 0, len(self.values) - 1)
-        hit = finite & (self.values[pos] == arr)
-        if self.nodata is not None and not (
-            isinstance(self.nodata, float) and np.isnan(self.nodata)
-        ):
-            hit &= arr != self.nodata
-        out[hit] = pos[hit]
-        return out
-
-    def rgba(self, arr: np.ndarray) -> np.ndarray:
-        """uint8 RGBA image of the class map ``arr``: class colours, alpha 0 elsewhere."""
-        idx = self.index(arr)
-        rgba = np.zeros(idx.shape + (4,), dtype=np.uint8)
-        ok = idx >= 0
-        rgba[ok, :3] = self.colors[idx[ok]]
-        rgba[ok, 3] = 255
-        return rgba
-
-
-def _nodata_of(da: xr.DataArray):
-    for value in (
-        da.attrs.get("_FillValue"),
-        da.encoding.get("_FillValue"),
-        da.rio.nodata,
-        da.rio.encoded_nodata,
-    ):
-        if value is not None:
-            return value.item() if isinstance(value, np.generic) else value
-    return None
-
-
 def class_table(classes: xr.DataArray, small: xr.DataArray | None = None) -> ClassTable:
     """Read the class table of a class map from its attrs (``flag_values``, ``class_names``,
     ``flag_meanings``, ``colormap``, ``_FillValue``); missing colours get a default palette.
@@ -198,50 +146,23 @@ def class_table(classes: xr.DataArray, small: xr.DataArray | None = None) -> Cla
     >>> t.names, t.hex(1), t.nodata
     (['water', 'forest'], '#008000', 0)
     """
-    attrs = classes.attrs
-    nodata = _nodata_of(classes)
-    colormap = {int(k): v for k, v in (attrs.get("colormap") or {}).items()}
-    flag_values = attrs.get("flag_values")
-    if flag_values is None:
-        flag_values = list(colormap)
-    values = [int(v) for v in np.atleast_1d(np.asarray(flag_values))]
-    if not values:
+    table = ClassMap.from_dataarray(classes)
+    if not table.values:
         if small is None:
             raise InvalidParameterError(
                 "the class map has no flag_values or colormap attrs; pass its values"
             )
         data = np.asarray(small.values).ravel()
-        if data.dtype.kind == "f":
-            data = data[np.isfinite(data)]
-        values = [int(v) for v in np.unique(data) if nodata is None or v != nodata]
-        if len(values) > 256:
+        present = np.unique(data[table.valid(data)])
+        if len(present) > 256:
             raise InvalidParameterError(
-                f"this raster has {len(values)} distinct values and no flag_values: it does not "
+                f"this raster has {len(present)} distinct values and no flag_values: it does not "
                 "look like a class map (for a segment map use plot_segments)"
             )
-    names_attr = attrs.get("class_names")
-    if names_attr is None and attrs.get("flag_meanings"):
-        names_attr = str(attrs["flag_meanings"]).split()
-    if isinstance(names_attr, str):
-        names_attr = names_attr.split()
-    names = (
-        [str(n) for n in names_attr]
-        if names_attr is not None and len(names_attr) == len(values)
-        else [str(v) for v in values]
-    )
-    keep = [i for i, v in enumerate(values) if nodata is None or v != nodata]
-    order = sorted(keep, key=lambda i: values[i])
-    palette = _default_palette(len(values))
-    colors = []
-    for k, i in enumerate(order):
-        rgb = colormap.get(values[i], palette[k])
-        colors.append([int(c) for c in tuple(rgb)[:3]])
-    return ClassTable(
-        values=np.array([values[i] for i in order], dtype=np.int64),
-        names=[names[i] for i in order],
-        colors=np.array(colors, dtype=np.uint8).reshape(-1, 3),
-        nodata=nodata,
-    )
+        values = tuple(int(v) for v in present)
+        table = ClassMap(values, tuple(str(v) for v in values), (None,) * len(values),
+                         table.nodata)
+    return table.table(palette=_default_palette(len(table.values)))
 
 
 def _default_palette(n: int) -> list[tuple[int, int, int]]:
