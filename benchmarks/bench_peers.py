@@ -49,7 +49,7 @@ def make_estimator(method: str, n_jobs: int):
 
         return RandomForestClassifier(n_estimators=100, max_depth=25, min_samples_leaf=1,
                                       random_state=0, n_jobs=n_jobs)
-    from xr_landcover.model import make_estimator as package_estimator
+    from xr_landcover.classification.estimators import make_estimator as package_estimator
 
     return package_estimator("svm", 6, random_state=0)
 
@@ -59,7 +59,7 @@ def prepare(folder: Path, size_y: int, size_x: int) -> None:
     import rasterio
 
     from xr_landcover import datasets
-    from xr_landcover.samples import extract_samples
+    from xr_landcover.classification.samples import extract_samples
 
     with rasterio.open(datasets.nc_landsat7_path()) as src:
         scene, profile = src.read(), src.profile
@@ -112,7 +112,7 @@ def _write_labels(path: Path, labels: np.ndarray, like: Path) -> None:
 
 def _record_acceleration(estimator, info: dict) -> None:
     """Whether classify's accelerate() took the fast path here, and any fallback warning."""
-    from xr_landcover.accelerate import accelerate
+    from xr_landcover.classification.accelerate import accelerate
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -146,8 +146,8 @@ def run(folder: Path, method: str, peer: str) -> dict:
         import dask
 
         import xr_landcover
+        from xr_landcover.classification.model import LandcoverModel
         from xr_landcover.colors import LandcoverClass
-        from xr_landcover.model import LandcoverModel
 
         # the same fitted estimator as every other method, in a model as train() makes it
         est = _fitted(folder, method, n_jobs=1)

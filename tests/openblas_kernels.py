@@ -17,7 +17,7 @@ import threadpoolctl
 from scipy.linalg.blas import ddot
 from sklearn.svm import SVC
 
-from xr_landcover.accelerate import RBFSupportVectorClassifier, accelerate
+from xr_landcover.classification.accelerate import RBFSupportVectorClassifier, accelerate
 
 
 def blas_architecture() -> str:

@@ -21,7 +21,7 @@ from sklearn.svm import SVC
 
 import xr_landcover
 from xr_landcover import datasets
-from xr_landcover.accelerate import RBFSupportVectorClassifier, accelerate
+from xr_landcover.classification.accelerate import RBFSupportVectorClassifier, accelerate
 
 
 def blobs(n_classes, seed, n=400, features=6):
@@ -93,7 +93,7 @@ def test_a_mismatch_with_libsvm_keeps_the_original(monkeypatch):
     # If a scikit-learn version stored its model differently, the kernel's values would differ
     # from libsvm's on the probe pixels and the original SVC would be kept: simulate a kernel
     # that is off by one unit in the last place, and one that fails.
-    import xr_landcover.accelerate as acc
+    import xr_landcover.classification.accelerate as acc
 
     X, y = blobs(3, seed=7)
     svc = SVC().fit(X, y)

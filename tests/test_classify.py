@@ -193,7 +193,7 @@ def test_blocks_are_predicted_in_batches_with_the_same_labels(cube, forest, refe
                                                              monkeypatch):
     # An estimator's temporaries grow with the pixels of one predict call, so blocks are
     # predicted in batches; labels and confidence do not change with the batch size.
-    import xr_landcover.classification as classification
+    from xr_landcover.classification import pixels
 
     sizes = []
 
@@ -211,7 +211,7 @@ def test_blocks_are_predicted_in_batches_with_the_same_labels(cube, forest, refe
 
     whole = cube.chunk({"y": -1, "x": -1})
     expected = xr_landcover.classify(whole, forest, confidence=True).compute()
-    monkeypatch.setattr(classification, "PREDICT_BATCH", 1000)
+    monkeypatch.setattr(pixels, "PREDICT_BATCH", 1000)
     model = xr_landcover.LandcoverModel(classes=forest.classes, bands=forest.bands,
                                         estimator=Recording(forest.estimator), method="estimator")
     got = xr_landcover.classify(whole, model, confidence=True).compute(scheduler="sync")

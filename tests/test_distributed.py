@@ -71,7 +71,7 @@ def _pipeline(folder: Path) -> dict[str, object]:
     out["classify"] = labels.tobytes()
     out["confidence"] = conf.tobytes()
     classes = xr_landcover.classify(cube, model)
-    # an RBF SVM: classify sends the accelerated copy (xr_landcover.accelerate) to the workers
+    # an RBF SVM: classify sends the accelerated copy (classification.accelerate) to the workers
     svm = quiet_train(cube, polygons, "id", "label", method="svm", max_samples_per_class=40,
                       random_state=0)
     svm_both = xr_landcover.classify(cube, svm, confidence=True)

@@ -88,7 +88,7 @@ from rasterio.transform import from_origin
 
 import xr_landcover
 from xr_landcover import errors as E
-from xr_landcover.model import FORMAT_VERSION, LandcoverModel
+from xr_landcover.classification.model import FORMAT_VERSION, LandcoverModel
 from xr_landcover.segment import segment
 
 ORIGIN = (500000.0, 4000000.0)
@@ -555,7 +555,7 @@ def test_bowtie_is_repaired_with_a_warning(env, no_compute):
     assert not bowtie.is_valid
     samples = env.polygons.copy()
     samples.loc[0, "geometry"] = bowtie
-    from xr_landcover.samples import read_samples
+    from xr_landcover.classification.samples import read_samples
 
     with pytest.warns(UserWarning, match=r"1 invalid sample geometry \(rows \[0\]; first: "
                                          r"Self-intersection"):

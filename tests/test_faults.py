@@ -30,8 +30,8 @@ from helpers import fail_on_third_block, quiet_train
 
 import xr_landcover
 from xr_landcover import datasets
+from xr_landcover.classification.model import LandcoverModel
 from xr_landcover.errors import ModelFileError, RasterReadError
-from xr_landcover.model import LandcoverModel
 
 
 @pytest.fixture(scope="module")

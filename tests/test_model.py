@@ -16,9 +16,9 @@ from sklearn.metrics import accuracy_score, cohen_kappa_score
 
 import xr_landcover
 from xr_landcover import datasets
+from xr_landcover.classification.model import FORMAT_VERSION, LandcoverModel
+from xr_landcover.classification.samples import extract_samples
 from xr_landcover.errors import InvalidParameterError, ModelFileError, OutputExistsError
-from xr_landcover.model import FORMAT_VERSION, LandcoverModel
-from xr_landcover.samples import extract_samples
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from xr_landcover import (
     SamplesError,
     datasets,
 )
-from xr_landcover.objects import _vote, extract_segment_samples, feature_names
+from xr_landcover.classification.segments import _vote, extract_segment_samples, feature_names
 
 NC_SEGMENT = dict(bands=["red", "nir", "swir1"], color_space="none", spectral_detail=17,
                   spatial_detail=17, min_segment_size=10)

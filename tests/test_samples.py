@@ -14,8 +14,8 @@ from conftest import L8_78
 
 import xr_landcover
 from xr_landcover import datasets
+from xr_landcover.classification.samples import extract_samples
 from xr_landcover.errors import MissingCRSError, NoSamplesError, SamplesError
-from xr_landcover.samples import extract_samples
 
 L8_POINTS = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT_points.gpkg"
 

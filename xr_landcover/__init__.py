@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .accessor import LandcoverAccessor
 from .accuracy import AccuracyReport, accuracy, accuracy_points
 from .change import change_map, change_table
-from .classification import classify
+from .classification import LandcoverModel, classify, train
 from .classmap import ClassMap, class_areas, open_classmap
 from .errors import (
     BandMismatchError,
@@ -32,7 +32,6 @@ from .errors import (
     STACError,
 )
 from .io import load_stac, open_image, open_zarr, stac_item_from_rasters, to_geotiff, to_zarr
-from .model import LandcoverModel, train
 
 # Imported on first use (PEP 562): geopandas, numba and matplotlib load only for the work that
 # needs them, so classifying a cube does not pay for segmentation or plotting. (No lazy name

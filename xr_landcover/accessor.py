@@ -106,7 +106,7 @@ class LandcoverAccessor:
         >>> len(model.classes)
         6
         """
-        from .model import train
+        from .classification import train
 
         return train(self._require_cube(), samples, class_field=class_field,
                      name_field=name_field, method=method,

@@ -70,11 +70,11 @@ def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
 def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
     import pandas as pd
 
-    from .samples import _resolve_class_field, read_samples
+    from .classification.samples import read_samples, resolve_class_field
 
     cube = _open(args.files, args.nodata, args.chunks)
     samples = read_samples(args.samples)
-    class_field, name_field = _resolve_class_field(samples, args.class_field, args.name_field)
+    class_field, name_field = resolve_class_field(samples, args.class_field, args.name_field)
     if name_field is None:  # the one text column, if there is exactly one, names the classes
         text = [
             c
@@ -103,9 +103,9 @@ def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
 
 
 def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
+    from .classification import LandcoverModel
     from .classmap import class_areas
     from .io import to_geotiffs
-    from .model import LandcoverModel
 
     model = LandcoverModel.load(args.model)
     cube = _open(args.files, args.nodata, args.chunks)

@@ -30,8 +30,9 @@ import xarray as xr
 from rasterio import features
 from rasterio.transform import Affine
 
-from .colors import LandcoverClass, class_colors
-from .errors import (
+from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS
+from ..colors import LandcoverClass, class_colors
+from ..errors import (
     DimensionError,
     InvalidInputTypeError,
     InvalidParameterError,
@@ -78,7 +79,7 @@ class TrainingSamples:
     available: dict[int, int]
     used: dict[int, int]
     dropped: list[LandcoverClass] = field(default_factory=list)
-    max_samples_per_class: int | None = 500
+    max_samples_per_class: int | None = DEFAULT_MAX_SAMPLES_PER_CLASS
     random_state: Any = None
 
 
@@ -172,7 +173,9 @@ def _field(gdf: gpd.GeoDataFrame, name: str, role: str) -> str:
     raise SamplesError(f"{role} '{name}' is not a column of the samples; columns: {columns}")
 
 
-def _resolve_class_field(gdf: gpd.GeoDataFrame, class_field, name_field):
+def resolve_class_field(gdf: gpd.GeoDataFrame, class_field, name_field):
+    """The class and name columns: as given, ArcGIS's ``Classvalue``/``Classname``, or the
+    one integer column; else :class:`SamplesError` listing the candidates."""
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     if class_field is not None:
         return _field(gdf, class_field, "class_field"), (
@@ -293,7 +296,7 @@ def extract_samples(
     class_field: str | None = None,
     name_field: str | None = None,
     color_fields: Sequence[str] | None = ("Red", "Green", "Blue"),
-    max_samples_per_class: int | None = 500,
+    max_samples_per_class: int | None = DEFAULT_MAX_SAMPLES_PER_CLASS,
     random_state: int | np.random.Generator | None = None,
 ) -> TrainingSamples:
     """Gather labelled pixels under polygons or points, reading only the chunks they touch.
@@ -357,9 +360,9 @@ def extract_samples(
         )
     if cube.rio.crs is None:
         raise MissingCRSError("the cube has no CRS; set one with cube.rio.write_crs(...)")
-    cap = _check_cap(max_samples_per_class)
+    cap = check_cap(max_samples_per_class)
     gdf = read_samples(samples)
-    class_col, name_col = _resolve_class_field(gdf, class_field, name_field)
+    class_col, name_col = resolve_class_field(gdf, class_field, name_field)
     row_values, classes = _class_table(gdf, class_col, name_col, color_fields)
     if len(classes) < 2:  # known before any pixel is read
         raise SamplesError(
@@ -438,13 +441,7 @@ def extract_samples(
             + (f"; dropped: {[c.name for c in dropped]}" if dropped else "")
         )
 
-    rng = np.random.default_rng(random_state)
-    chosen = []
-    for i in kept:
-        where = np.flatnonzero(idx == i)
-        if cap and where.size > cap:
-            where = np.sort(rng.choice(where, size=cap, replace=False))
-        chosen.append(where)
+    chosen = draw_per_class([np.flatnonzero(idx == i) for i in kept], cap, random_state)
     take = np.concatenate(chosen)
     values = np.array([c.value for c in classes], dtype=np.int64)
     kept_classes = [classes[i] for i in kept]
@@ -463,7 +460,28 @@ def extract_samples(
     )
 
 
-def _check_cap(cap) -> int | None:
+def draw_per_class(members: list[np.ndarray], cap: int | None,
+                   random_state) -> list[np.ndarray]:
+    """At most ``cap`` of each class's members (indices), drawn without replacement with one
+    generator seeded by ``random_state``, classes in order, each draw sorted; all when
+    ``cap`` is None or the class is smaller.
+
+    Examples
+    --------
+    >>> [w.tolist() for w in draw_per_class([np.arange(5), np.arange(5, 7)], 3, 0)]
+    [[2, 3, 4], [5, 6]]
+    """
+    rng = np.random.default_rng(random_state)
+    chosen = []
+    for where in members:
+        if cap and where.size > cap:
+            where = np.sort(rng.choice(where, size=cap, replace=False))
+        chosen.append(where)
+    return chosen
+
+
+def check_cap(cap) -> int | None:
+    """``max_samples_per_class`` checked: a whole number, or None for all (0 means all)."""
     if cap is None or (isinstance(cap, int | np.integer) and cap == 0):
         return None
     if isinstance(cap, bool) or not isinstance(cap, int | np.integer):

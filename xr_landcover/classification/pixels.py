@@ -9,51 +9,27 @@ pixels (no NaN, no nodata value in any band), which goes to ``estimator.predict`
 estimator enters the dask graph once, as a single key that every block task depends on, so a
 large random forest is not copied into each task. Every pixel is classified on its own, so the
 labels do not depend on the chunking. RBF SVMs predict through
-:func:`xr_landcover.accelerate.accelerate` (libsvm's arithmetic, bitwise the same labels, faster).
+:func:`~.accelerate.accelerate` (libsvm's arithmetic, bitwise the same labels, faster).
 """
 
 from __future__ import annotations
 
 import uuid
-import warnings
 
 import dask
 import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from .classmap import class_map_attrs
-from .errors import (
-    BandMismatchError,
-    DimensionError,
+from .._validate import require_crs, require_cube
+from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
-    MissingCRSError,
 )
+from ._common import check_bands, class_map_dtype, classification_output, warn_if_other_crs
 from .model import LandcoverModel
 
-__all__ = ["classify", "class_map_dtype", "labels_follow_probabilities"]
-
-
-def class_map_dtype(values) -> tuple[np.dtype, int]:
-    """The smallest unsigned dtype holding the class values and a fill value outside them.
-
-    Examples
-    --------
-    >>> class_map_dtype([1, 2, 7])
-    (dtype('uint8'), 0)
-    >>> class_map_dtype([0, 1, 2])
-    (dtype('uint8'), 255)
-    >>> class_map_dtype([1, 300])
-    (dtype('uint16'), 0)
-    """
-    values = [int(v) for v in values]
-    for dtype in (np.uint8, np.uint16):
-        top = int(np.iinfo(dtype).max)
-        if max(values) < top:
-            fill = 0 if 0 not in values else top
-            return np.dtype(dtype), fill
-    raise InvalidParameterError(f"class values must be below 65535; got up to {max(values)}")
+__all__ = ["classify", "labels_follow_probabilities", "PREDICT_BATCH"]
 
 
 def _valid_mask(block: np.ndarray, band_axis: int, nodata) -> np.ndarray:
@@ -149,22 +125,6 @@ def _predict_block(block, estimator, *, out_dtype, fill, confidence, nodata):
     return labels
 
 
-def _check_bands(cube: xr.DataArray, model: LandcoverModel) -> xr.DataArray:
-    have = [str(b) for b in cube.band.values]
-    missing = [b for b in model.bands if b not in have]
-    extra = [b for b in have if b not in model.bands]
-    if missing or extra or len(have) != len(model.bands):
-        raise BandMismatchError(
-            f"the cube's bands {have} do not match the model's {list(model.bands)}"
-            + (f"; missing: {missing}" if missing else "")
-            + (f"; not in the model: {extra}" if extra else "")
-            + ". Select or rename bands (cube.sel(band=[...]), cube.assign_coords(band=[...]))"
-        )
-    if have != list(model.bands):
-        cube = cube.sel(band=list(model.bands))
-    return cube
-
-
 def classify(
     cube: xr.DataArray,
     model: LandcoverModel,
@@ -185,8 +145,8 @@ def classify(
     segments : xarray.DataArray, optional
         For an object-based model (``train(..., segments=...)``): the cube's segment map. Each
         segment is classified once from its attributes and the ids are mapped to classes
-        block by block, lazily (see :mod:`xr_landcover.objects`); the cube must then be
-        ``("band", "y", "x")`` on the segments' grid.
+        block by block, lazily (see :mod:`~xr_landcover.classification.segments`); the cube
+        must then be ``("band", "y", "x")`` on the segments' grid.
 
     Returns
     -------
@@ -231,13 +191,9 @@ def classify(
             f"model must be a LandcoverModel (from train or LandcoverModel.load); "
             f"got {type(model).__name__}"
         )
-    if not isinstance(cube, xr.DataArray):
-        raise InvalidInputTypeError(f"cube must be an xarray.DataArray, got {type(cube).__name__}")
-    missing = [d for d in ("band", "y", "x") if d not in cube.dims]
-    if missing:
-        raise DimensionError(f"a band cube needs dims ('band', 'y', 'x'); got {cube.dims}")
+    cube = require_cube(cube, crs=False)
     if segments is not None or model.feature == "segments":
-        from .objects import classify_segments
+        from .segments import classify_segments
 
         return classify_segments(cube, model, segments, confidence=confidence)
     if model.feature != "pixels":
@@ -249,8 +205,8 @@ def classify(
             f"confidence=True needs an estimator with predict_proba; "
             f"{type(model.estimator).__name__} has none"
         )
-    cube = _check_bands(cube.transpose(..., "band", "y", "x"), model)
-    _warn_crs(cube, model)
+    cube = check_bands(require_crs(cube), model)
+    warn_if_other_crs(cube, model)
 
     data = cube.data
     if not isinstance(data, dsa.Array):
@@ -279,41 +235,6 @@ def classify(
             _predict_block, data, estimator, **kwargs, drop_axis=band_axis, dtype=dtype,
             name="landcover-classify-" + uuid.uuid4().hex,
         )
-    template = cube.isel(band=0, drop=True)
-    out = _wrap(labels, template, "landcover")
-    out.attrs.update(class_map_attrs(model.class_values, model.class_names,
-                                     [c.color for c in model.classes], dtype))
-    out = out.rio.write_nodata(fill, encoded=False)
-    if not confidence:
-        return out
-    conf_da = _wrap(conf, template, "confidence")
-    conf_da.attrs.update({"long_name": "probability of the winning class", "units": "1",
-                          "valid_range": np.array([0.0, 1.0], dtype=np.float32)})
-    conf_da = conf_da.rio.write_nodata(np.nan, encoded=False)
-    return xr.Dataset({"landcover": out, "confidence": conf_da})
+    return classification_output(labels, conf if confidence else None, cube, model, fill)
 
 
-def _wrap(data, template: xr.DataArray, name: str) -> xr.DataArray:
-    da = xr.DataArray(data, dims=template.dims, coords=template.coords, name=name)
-    if template.rio.crs is not None:
-        da = da.rio.write_crs(template.rio.crs)
-        da = da.rio.write_transform(template.rio.transform())
-    return da
-
-
-def _warn_crs(cube: xr.DataArray, model: LandcoverModel) -> None:
-    if cube.rio.crs is None:
-        raise MissingCRSError("the cube has no CRS; set one with cube.rio.write_crs(...)")
-    if not model.crs:
-        return
-    import pyproj
-
-    if not pyproj.CRS.from_wkt(cube.rio.crs.to_wkt()).equals(
-        pyproj.CRS.from_wkt(model.crs), ignore_axis_order=True
-    ):
-        warnings.warn(
-            "the cube's CRS differs from the one the model was trained on; the spectral model "
-            "still applies if the sensor and processing are the same",
-            UserWarning,
-            stacklevel=3,
-        )

@@ -40,9 +40,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import InvalidParameterError, SamplesError
-from .samples import LandcoverClass, extract_samples
-from .segment.attributes import attribute_table, check_grid
+from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_crs, require_cube
+from ..errors import InvalidParameterError, SamplesError
+from ..segment.attributes import attribute_table, check_grid
+from ._common import check_bands, class_map_dtype, classification_output, warn_if_other_crs
+from .samples import LandcoverClass, check_cap, draw_per_class, extract_samples
 
 __all__ = [
     "SegmentSamples",
@@ -86,7 +88,7 @@ class SegmentSamples:
         Every labelled segment (before the cap): ``class_value``, ``share`` (of its pixels
         covered by that class), indexed by ``segment_id``.
     classes, bands, available, used, dropped, max_samples_per_class, random_state
-        As in :class:`~xr_landcover.samples.TrainingSamples`, counting segments.
+        As in :class:`~xr_landcover.classification.samples.TrainingSamples`, counting segments.
     """
 
     X: np.ndarray
@@ -99,7 +101,7 @@ class SegmentSamples:
     available: dict[int, int]
     used: dict[int, int]
     dropped: list[LandcoverClass] = field(default_factory=list)
-    max_samples_per_class: int | None = 500
+    max_samples_per_class: int | None = DEFAULT_MAX_SAMPLES_PER_CLASS
     random_state: Any = None
 
 
@@ -138,7 +140,7 @@ def label_segments(
     cube, segments : xarray.DataArray
         Band cube and its segment map (same grid).
     samples, class_field, name_field, color_fields
-        As for :func:`xr_landcover.samples.extract_samples`.
+        As for :func:`~.samples.extract_samples`.
     min_share : float, default 0.5
         A segment is labelled with class *c* when the pixels of *c* cover at least this share
         of all its pixels, and no other class covers as many (ties: not labelled).
@@ -175,7 +177,7 @@ def extract_segment_samples(
     class_field: str | None = None,
     name_field: str | None = None,
     color_fields: Sequence[str] | None = ("Red", "Green", "Blue"),
-    max_samples_per_class: int | None = 500,
+    max_samples_per_class: int | None = DEFAULT_MAX_SAMPLES_PER_CLASS,
     random_state: int | np.random.Generator | None = None,
     min_share: float = 0.5,
 ) -> SegmentSamples:
@@ -188,7 +190,7 @@ def extract_segment_samples(
     segments : xarray.DataArray
         Its segment map (:func:`xr_landcover.segment.segment`), on the same grid.
     samples, class_field, name_field, color_fields
-        As for :func:`xr_landcover.samples.extract_samples`.
+        As for :func:`~.samples.extract_samples`.
     max_samples_per_class : int or None, default 500
         At most this many *segments* per class (drawn with ``random_state``); ``None``/0: all.
     random_state : int, Generator or None
@@ -229,9 +231,7 @@ def extract_segment_samples(
     >>> s.available  # labelled segments per class value
     {1: 23, 3: 25, 4: 7, 5: 33, 6: 4, 7: 2}
     """
-    from .samples import _check_cap
-
-    cap = _check_cap(max_samples_per_class)
+    cap = check_cap(max_samples_per_class)
     labels, attrs, pixels = label_segments(cube, segments, samples, class_field, name_field,
                                            color_fields, min_share)
     bands = [str(b) for b in cube.transpose("band", "y", "x").band.values]
@@ -261,15 +261,10 @@ def extract_segment_samples(
             "(higher spectral_detail/spatial_detail, smaller min_segment_size), or lower "
             "min_share"
         )
-    rng = np.random.default_rng(random_state)
-    chosen = []
-    used = {}
-    for c in kept:
-        where = np.flatnonzero(labels["class_value"].to_numpy() == c.value)
-        if cap and where.size > cap:
-            where = np.sort(rng.choice(where, size=cap, replace=False))
-        chosen.append(where)
-        used[c.value] = int(where.size)
+    values = labels["class_value"].to_numpy()
+    chosen = draw_per_class([np.flatnonzero(values == c.value) for c in kept], cap,
+                            random_state)
+    used = {c.value: int(where.size) for c, where in zip(kept, chosen)}
     take = np.concatenate(chosen)
     ids = labels.index.to_numpy()[take]
     return SegmentSamples(
@@ -340,9 +335,6 @@ def classify_segments(
     GridMismatchError
         ``segments`` is not on the cube's grid.
     """
-    from .classification import _check_bands, _warn_crs, _wrap, class_map_dtype
-    from .classmap import class_map_attrs
-
     if model.feature != "segments":
         raise InvalidParameterError(
             "this model was trained on pixels (feature='pixels'): classify without segments=, "
@@ -359,8 +351,8 @@ def classify_segments(
             f"confidence=True needs an estimator with predict_proba; "
             f"{type(model.estimator).__name__} has none"
         )
-    cube = _check_bands(cube.transpose(..., "band", "y", "x"), model)
-    _warn_crs(cube, model)
+    cube = check_bands(require_crs(require_cube(cube, crs=False)), model)
+    warn_if_other_crs(cube, model)
     check_grid(cube, segments)
     features = tuple(model.attributes) or feature_names(model.bands)
     attrs = attribute_table(cube, segments)
@@ -375,17 +367,8 @@ def classify_segments(
     token = uuid.uuid4().hex
     labels = da.map_blocks(_lookup_block, ids, prediction, 1, fill, dtype=dtype,
                            name=f"landcover-segment-classes-{token}")
-    template = cube.isel(band=0, drop=True)
-    out = _wrap(labels, template, "landcover")
-    out.attrs.update(class_map_attrs(model.class_values, model.class_names,
-                                     [c.color for c in model.classes], dtype))
-    out = out.rio.write_nodata(fill, encoded=False)
-    if not confidence:
-        return out
-    conf = da.map_blocks(_lookup_block, ids, prediction, 2, np.float32(np.nan),
-                         dtype=np.float32, name=f"landcover-segment-confidence-{token}")
-    conf_da = _wrap(conf, template, "confidence")
-    conf_da.attrs.update({"long_name": "probability of the winning class", "units": "1",
-                          "valid_range": np.array([0.0, 1.0], dtype=np.float32)})
-    conf_da = conf_da.rio.write_nodata(np.nan, encoded=False)
-    return xr.Dataset({"landcover": out, "confidence": conf_da})
+    conf = None
+    if confidence:
+        conf = da.map_blocks(_lookup_block, ids, prediction, 2, np.float32(np.nan),
+                             dtype=np.float32, name=f"landcover-segment-confidence-{token}")
+    return classification_output(labels, conf, cube, model, fill)

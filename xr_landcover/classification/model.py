@@ -1,31 +1,11 @@
-"""Classifiers and the :class:`LandcoverModel` that carries one from training to classification.
+"""The :class:`LandcoverModel`: what carries a fitted classifier from training to classification.
 
-Methods (ArcGIS *Train Classifier* names in brackets):
-
-``"svm"`` (Support Vector Machine, ArcGIS's default)
-    An RBF-kernel :class:`~sklearn.svm.SVC` on standardized bands (each band scaled to zero
-    mean and unit variance: the RBF kernel measures distances, and bands with a large range
-    would otherwise dominate), wrapped in :class:`~sklearn.calibration.CalibratedClassifierCV`
-    (``ensemble=False``: one SVC fitted on all pixels plus a sigmoid fitted on cross-validated
-    decision values) so that it gives class probabilities for ``confidence=True``.
-``"random_trees"`` (Random Trees)
-    :class:`~sklearn.ensemble.RandomForestClassifier` with ArcGIS's defaults: 50 trees
-    (``max_num_trees``), depth 30 (``max_tree_depth``).
-``"max_likelihood"`` (Maximum Likelihood)
-    Gaussian maximum likelihood: one multivariate normal with its own full covariance matrix per
-    class, a pixel goes to the class of highest likelihood, classes equally likely a priori.
-    This *is* quadratic discriminant analysis with equal priors, so it is implemented as
-    :class:`~sklearn.discriminant_analysis.QuadraticDiscriminantAnalysis` with
-    ``priors`` all equal (QDA's default priors are the class frequencies in the samples, which
-    GIS tools do not use).
-``"knn"``
-    :class:`~sklearn.neighbors.KNeighborsClassifier` (5 neighbours) on standardized bands.
-``estimator=...``
-    Any scikit-learn-compatible classifier (``fit``/``predict``, and ``predict_proba`` for
-    confidence); it is cloned, then fitted.
-
-Estimators run single-threaded (``n_jobs=1``): classification gets its parallelism from dask,
-one block per thread or worker.
+It holds the classes (value, name, colour), the bands, the training CRS and resolution, the
+feature recipe, the fitted estimator and the training statistics, and saves to / loads from a
+skops file without running code from it. It imports nothing else of this subpackage, so every
+other module can use it. The methods that make its estimator are in
+:mod:`~xr_landcover.classification.estimators`, training in
+:mod:`~xr_landcover.classification.training`.
 """
 
 from __future__ import annotations
@@ -39,23 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import xarray as xr
-
-from .colors import LandcoverClass
-from .errors import (
-    InvalidInputTypeError,
-    InvalidParameterError,
+from ..colors import LandcoverClass
+from ..errors import (
     ModelFileError,
     ModelFileNotFoundError,
     OutputNotWritableError,
-    SamplesError,
 )
 
-__all__ = ["METHODS", "FORMAT_VERSION", "LandcoverModel", "make_estimator", "train"]
-
-#: Classifier methods known by name.
-METHODS = ("svm", "random_trees", "max_likelihood", "knn")
+__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "LandcoverModel", "describe_estimator"]
 
 #: Version of the model file format written by :meth:`LandcoverModel.save`.
 FORMAT_VERSION = 1
@@ -72,81 +43,16 @@ TRUSTED_TYPES = (
     "sklearn.calibration._SigmoidCalibration",
 )
 
-_ARCGIS_ALIASES = {"max_num_trees": "n_estimators", "max_tree_depth": "max_depth"}
 
-
-def make_estimator(
-    method: str, n_classes: int, random_state: int | None = None, min_class_size: int = 5,
-    **params: Any,
-):
-    """A fresh, unfitted scikit-learn estimator for a method name.
-
-    Parameters
-    ----------
-    method : {"svm", "random_trees", "max_likelihood", "knn"}
-    n_classes : int
-        Number of classes (for the equal priors of maximum likelihood).
-    random_state : int, optional
-        Seed for the methods that draw random numbers.
-    min_class_size : int
-        Pixels in the smallest class (the SVM's probability calibration uses up to 5 folds).
-    **params
-        Passed to the estimator (``SVC``, ``RandomForestClassifier``,
-        ``QuadraticDiscriminantAnalysis``, ``KNeighborsClassifier``). ArcGIS's
-        ``max_num_trees``/``max_tree_depth`` are accepted for random trees.
-
-    Examples
-    --------
-    >>> make_estimator("random_trees", 3, random_state=0)
-    RandomForestClassifier(max_depth=30, n_estimators=50, n_jobs=1, random_state=0)
-    """
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
-
-    if method not in METHODS:
-        raise InvalidParameterError(
-            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
-        )
-    try:
-        if method == "svm":
-            folds = min(5, int(min_class_size))
-            if folds < 2:
-                raise SamplesError(
-                    "the svm method needs at least 2 pixels per class (its probabilities are "
-                    "calibrated by cross-validation); use method='random_trees' or 'knn' for "
-                    "so few samples"
-                )
-            svc = SVC(**{"kernel": "rbf", "gamma": "scale", "random_state": random_state,
-                         **params})
-            calibrated = CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False)
-            return Pipeline([("scale", StandardScaler()), ("svm", calibrated)])
-        if method == "random_trees":
-            params = {_ARCGIS_ALIASES.get(k, k): v for k, v in params.items()}
-            defaults = {"n_estimators": 50, "max_depth": 30, "n_jobs": 1,
-                        "random_state": random_state}
-            return RandomForestClassifier(**{**defaults, **params})
-        if method == "max_likelihood":
-            priors = np.full(n_classes, 1.0 / n_classes)
-            return QuadraticDiscriminantAnalysis(**{"priors": priors, **params})
-        knn = KNeighborsClassifier(**{"n_neighbors": 5, "n_jobs": 1, **params})
-        return Pipeline([("scale", StandardScaler()), ("knn", knn)])
-    except TypeError as exc:
-        raise InvalidParameterError(f"bad parameter for method {method!r}: {exc}") from None
-
-
-def _describe_estimator(est) -> str:
+def describe_estimator(est) -> str:
+    """The estimator's type, with the steps of a pipeline and the estimator a wrapper holds."""
     from sklearn.pipeline import Pipeline
 
     if isinstance(est, Pipeline):
-        return " → ".join(_describe_estimator(step) for _, step in est.steps)
+        return " → ".join(describe_estimator(step) for _, step in est.steps)
     inner = getattr(est, "estimator", None)
     if inner is not None and hasattr(inner, "fit"):
-        return f"{type(est).__name__}({_describe_estimator(inner)})"
+        return f"{type(est).__name__}({describe_estimator(inner)})"
     return type(est).__name__
 
 
@@ -176,7 +82,8 @@ class LandcoverModel:
         ``random_state``, ``dropped`` classes (names).
     feature : str
         The feature recipe: ``"pixels"`` (band values of single pixels) or ``"segments"``
-        (attributes of segments: an object-based model, see :mod:`xr_landcover.objects`).
+        (attributes of segments: an object-based model, see
+        :mod:`~xr_landcover.classification.segments`).
     attributes : tuple of str
         For ``feature="segments"``: the columns of :func:`xr_landcover.segment_attributes`
         the estimator expects, in order (empty for pixel models).
@@ -241,7 +148,7 @@ class LandcoverModel:
 
             crs_name = pyproj.CRS.from_wkt(self.crs).name
         return [
-            f"LandcoverModel: {self.method} ({_describe_estimator(self.estimator)}), "
+            f"LandcoverModel: {self.method} ({describe_estimator(self.estimator)}), "
             f"features: {self.feature}"
             + (f" ({', '.join(self.attributes)})" if self.attributes else ""),
             f"bands: {', '.join(self.bands)}",
@@ -330,7 +237,7 @@ class LandcoverModel:
         """
         import skops.io as sio
 
-        from .io import check_output_path
+        from ..io import check_output_path
 
         path = check_output_path(path, overwrite)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -433,137 +340,3 @@ class LandcoverModel:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"'{path}' is an incomplete model file: {exc}") from None
-
-
-def train(
-    cube: xr.DataArray,
-    samples,
-    class_field: str | None = None,
-    name_field: str | None = None,
-    method: str | None = None,
-    max_samples_per_class: int | None = 500,
-    random_state: int | None = None,
-    estimator: Any = None,
-    color_fields: Sequence[str] | None = ("Red", "Green", "Blue"),
-    segments: xr.DataArray | None = None,
-    **params: Any,
-) -> LandcoverModel:
-    """Train a pixel (or, with ``segments``, object-based) classifier from training samples.
-
-    Parameters
-    ----------
-    cube : xarray.DataArray
-        Band cube ``("band", "y", "x")`` with a CRS (lazy; only chunks under samples are read).
-    samples : GeoDataFrame or path
-        Training polygons or points in any CRS; see :func:`xr_landcover.samples.extract_samples`
-        for ``class_field``, ``name_field`` and ``color_fields``.
-    method : {"svm", "random_trees", "max_likelihood", "knn"}, default "svm"
-        The classifier (see the module documentation); not with ``estimator``.
-    max_samples_per_class : int or None, default 500
-        ArcGIS ``maxSampleClass``; ``None`` or 0: every pixel.
-    random_state : int, optional
-        Seed for the per-class draw and the estimator.
-    estimator : scikit-learn classifier, optional
-        Any estimator with ``fit``/``predict`` (cloned, then fitted) instead of ``method``.
-    segments : xarray.DataArray, optional
-        The cube's segment map (:func:`xr_landcover.segment.segment`): train an object-based
-        model. The samples then label the segments they cover (a segment takes the class whose
-        sample pixels cover at least half of it), each labelled segment is one sample whose
-        features are its attributes (band means, band standard deviations, count, compactness,
-        rectangularity), and ``max_samples_per_class`` counts segments. See
-        :mod:`xr_landcover.objects`. Classify with ``classify(..., segments=...)``.
-    **params
-        Passed to the estimator of ``method`` (e.g. ``C=10`` for svm, ``n_estimators=100``).
-
-    Returns
-    -------
-    LandcoverModel
-
-    Raises
-    ------
-    SamplesError, NoSamplesError
-        See :func:`~xr_landcover.samples.extract_samples` (and
-        :func:`~xr_landcover.objects.extract_segment_samples` with ``segments``).
-    GridMismatchError
-        ``segments`` is not on the cube's grid (shape, CRS, coordinates).
-    InvalidParameterError
-        Unknown method, bad parameters, or both ``method`` and ``estimator``.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> import xr_landcover
-    >>> from xr_landcover import datasets
-    >>> cube, polygons = datasets.nc_landsat7(), datasets.nc_training_polygons()
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")  # agriculture: its polygon lies on nodata
-    ...     model = xr_landcover.train(cube, polygons, class_field="id", name_field="label",
-    ...                                method="random_trees", max_samples_per_class=50,
-    ...                                random_state=0)
-    >>> model.class_names
-    ['developed', 'herbaceous', 'shrubland', 'forest', 'water', 'sediment']
-    >>> model.classifier_definition[0]
-    {'ClassValue': 1, 'ClassName': 'developed', 'Red': 222, 'Green': 0, 'Blue': 0}
-    """
-    from sklearn.base import clone
-
-    if estimator is not None and method is not None:
-        raise InvalidParameterError("give either method=... or estimator=..., not both")
-    if estimator is not None and params:
-        raise InvalidParameterError(
-            f"extra parameters {sorted(params)} only go with method=...; set them on your "
-            "estimator instead"
-        )
-    if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
-        raise InvalidInputTypeError(
-            f"estimator must have fit and predict methods; got {type(estimator).__name__}"
-        )
-    method = method or ("estimator" if estimator is not None else "svm")
-    if estimator is None and method not in METHODS:
-        raise InvalidParameterError(
-            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
-        )
-    if segments is not None:
-        from .objects import extract_segment_samples
-
-        ts = extract_segment_samples(
-            cube, segments, samples, class_field=class_field, name_field=name_field,
-            color_fields=color_fields, max_samples_per_class=max_samples_per_class,
-            random_state=random_state,
-        )
-    else:
-        from .samples import extract_samples  # geopandas: imported when training
-
-        ts = extract_samples(
-            cube, samples, class_field=class_field, name_field=name_field,
-            color_fields=color_fields, max_samples_per_class=max_samples_per_class,
-            random_state=random_state,
-        )
-    if estimator is not None:
-        est = clone(estimator)
-    else:
-        seed = random_state if isinstance(random_state, int) else None
-        est = make_estimator(method, len(ts.classes), random_state=seed,
-                             min_class_size=min(ts.used.values()), **params)
-    try:
-        est.fit(ts.X, ts.y)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
-    res = cube.rio.resolution()
-    return LandcoverModel(
-        classes=tuple(ts.classes),
-        bands=tuple(ts.bands),
-        estimator=est,
-        method=method,
-        crs=cube.rio.crs.to_wkt() if cube.rio.crs is not None else None,
-        resolution=(float(res[0]), float(res[1])),
-        training={
-            "available": ts.available,
-            "used": ts.used,
-            "max_samples_per_class": ts.max_samples_per_class,
-            "random_state": random_state if isinstance(random_state, int) else None,
-            "dropped": [c.name for c in ts.dropped],
-        },
-        feature="pixels" if segments is None else "segments",
-        attributes=tuple(getattr(ts, "features", ())),
-    )

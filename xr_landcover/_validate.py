@@ -1,0 +1,235 @@
+"""Checks shared by every public function, and the defaults the functions and the accessor share.
+
+Each check raises the package's error (:mod:`xr_landcover.errors`) with a message that names
+the argument, says what was found and how to fix it; the functions call them once, early, and
+the ``.landcover`` accessor uses the same ones, so one kind of bad input reads the same
+everywhere. This module imports nothing of the package but :mod:`~xr_landcover.errors`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .errors import (
+    DimensionError,
+    GridMismatchError,
+    InvalidInputTypeError,
+    InvalidParameterError,
+    MissingCRSError,
+)
+
+__all__ = [
+    "DEFAULT_MAX_SAMPLES_PER_CLASS",
+    "DEFAULT_SPECTRAL_DETAIL",
+    "DEFAULT_SPATIAL_DETAIL",
+    "DEFAULT_MIN_SEGMENT_SIZE",
+    "DEFAULT_ACCURACY_POINTS",
+    "require_dataarray",
+    "require_cube",
+    "require_crs",
+    "require_class_map",
+    "require_same_grid",
+    "same_crs",
+    "check_number",
+    "check_choice",
+]
+
+#: Training pixels drawn per class (ArcGIS's ``maxSampleClass``); 0 or None = all.
+DEFAULT_MAX_SAMPLES_PER_CLASS = 500
+#: Mean-shift spectral detail, 1-20 (ArcGIS's default; range radius ``22 - detail``).
+DEFAULT_SPECTRAL_DETAIL = 15.5
+#: Mean-shift spatial detail, 1-20 (ArcGIS's default; spatial radius ``22 - detail`` px).
+DEFAULT_SPATIAL_DETAIL = 15
+#: Smallest segment, in pixels (ArcGIS's default).
+DEFAULT_MIN_SEGMENT_SIZE = 20
+#: Points drawn by ``accuracy_points``.
+DEFAULT_ACCURACY_POINTS = 500
+
+CUBE_DIMS = ("band", "y", "x")
+
+
+def require_dataarray(obj: Any, name: str) -> xr.DataArray:
+    """``obj`` if it is a DataArray, else :class:`InvalidInputTypeError` naming ``name``.
+
+    Examples
+    --------
+    >>> require_dataarray([1, 2], "cube")
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.InvalidInputTypeError: cube must be an xarray.DataArray, got list
+    """
+    if not isinstance(obj, xr.DataArray):
+        raise InvalidInputTypeError(f"{name} must be an xarray.DataArray, got {type(obj).__name__}")
+    return obj
+
+
+def require_crs(da: xr.DataArray, name: str = "cube") -> xr.DataArray:
+    """``da`` if it has a CRS (rioxarray), else :class:`MissingCRSError` saying how to set it."""
+    if da.rio.crs is None:
+        raise MissingCRSError(
+            f"the {name} has no CRS; set one with {name}.rio.write_crs('EPSG:....')"
+        )
+    return da
+
+
+def require_cube(cube: Any, name: str = "cube", *, crs: bool = True,
+                 single_image: str | None = None) -> xr.DataArray:
+    """``cube`` as a band cube ``(..., "band", "y", "x")``, or the error that says why not.
+
+    Parameters
+    ----------
+    cube : object
+        The argument to check.
+    name : str
+        Its name in the caller's signature (used in the messages).
+    crs : bool, default True
+        Require a CRS.
+    single_image : str, optional
+        When given, leading dims such as ``time`` are refused: this names what takes a single
+        image (``"training"``, ``"a map"``...). Otherwise they are kept, first.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> flat = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"))
+    >>> require_cube(flat, crs=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.DimensionError: a band cube needs dims ('band', 'y', 'x'); cube has ...
+    """
+    cube = require_dataarray(cube, name)
+    missing = [d for d in CUBE_DIMS if d not in cube.dims]
+    if missing:
+        raise DimensionError(
+            f"a band cube needs dims ('band', 'y', 'x'); {name} has {cube.dims} (missing "
+            f"{missing}). Open rasters with xr_landcover.open_image, or rename dims with "
+            ".rename(...)"
+        )
+    extra = [d for d in cube.dims if d not in CUBE_DIMS]
+    if extra and single_image:
+        raise DimensionError(
+            f"{single_image} takes one image, dims ('band', 'y', 'x'): {name} has extra dims "
+            f"{extra}; select one first, e.g. {name}.isel({extra[0]}=0)"
+        )
+    if cube.dims[-3:] != CUBE_DIMS:
+        cube = cube.transpose(..., *CUBE_DIMS)
+    return require_crs(cube, name) if crs else cube
+
+
+def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = False) -> xr.DataArray:
+    """``classes`` as a ``("y", "x")`` map, or the error that says why not (a band cube or a
+    time series is named as such, with the selection that fixes it)."""
+    classes = require_dataarray(classes, name)
+    if classes.ndim != 2 or set(classes.dims) != {"y", "x"}:
+        hint = (" (a band cube? classify it first)" if "band" in classes.dims else "")
+        raise DimensionError(
+            f"a class map must have dims ('y', 'x'); {name} has {classes.dims}{hint}. "
+            f"Select one time step or band first, e.g. {name}.isel(time=0)"
+        )
+    if classes.dims != ("y", "x"):
+        classes = classes.transpose("y", "x")
+    return require_crs(classes, name) if crs else classes
+
+
+def require_same_grid(a: xr.DataArray, b: xr.DataArray, names: tuple[str, str] = ("cube",
+                      "segments")) -> None:
+    """:class:`GridMismatchError` unless ``a`` and ``b`` have the same size and pixel
+    coordinates (and the same CRS where both have one)."""
+    same = a.sizes["y"] == b.sizes["y"] and a.sizes["x"] == b.sizes["x"]
+    if same and all(d in a.coords and d in b.coords for d in ("y", "x")):
+        same = bool(np.allclose(a["y"].values, b["y"].values)
+                    and np.allclose(a["x"].values, b["x"].values))
+    if not same:
+        raise GridMismatchError(
+            f"the {names[1]} ({b.sizes['y']} x {b.sizes['x']} px) are not on the {names[0]}'s "
+            f"pixel grid ({a.sizes['y']} x {a.sizes['x']} px); use "
+            f"{names[1]}.rio.reproject_match({names[0]}, resampling=Resampling.nearest)"
+        )
+    if a.rio.crs is not None and b.rio.crs is not None and not same_crs(a.rio.crs, b.rio.crs):
+        raise GridMismatchError(
+            f"the {names[0]} and the {names[1]} are in different CRSs; reproject one of them, "
+            f"e.g. {names[1]}.rio.reproject_match({names[0]})"
+        )
+
+
+def same_crs(a: Any, b: Any) -> bool:
+    """Whether two CRSs (rasterio, pyproj or WKT) are the same, axis order aside. (Comparing
+    EPSG codes is not enough: the NC scene's custom Lambert CRS matches EPSG:32119 only
+    loosely.)
+
+    Examples
+    --------
+    >>> same_crs("EPSG:4326", "OGC:CRS84"), same_crs("EPSG:32618", "EPSG:32619")
+    (True, False)
+    """
+    import pyproj
+
+    def as_pyproj(crs):
+        return pyproj.CRS.from_wkt(crs.to_wkt()) if hasattr(crs, "to_wkt") else pyproj.CRS(crs)
+
+    return as_pyproj(a).equals(as_pyproj(b), ignore_axis_order=True)
+
+
+def check_number(name: str, value: Any, low: float | None = None, high: float | None = None, *,
+                 integer: bool = False, low_open: bool = False) -> None:
+    """A number in range, else an error naming ``name``, the range and the value: a wrong type
+    is :class:`InvalidInputTypeError` (a ``TypeError``), a bad value
+    :class:`InvalidParameterError` (a ``ValueError``).
+
+    Examples
+    --------
+    >>> check_number("spectral_detail", 21, 1, 20)
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.InvalidParameterError: spectral_detail must be a number in [1, 20]; got 21
+    >>> check_number("tile_size", "256", 16, integer=True)
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.InvalidInputTypeError: tile_size must be an integer >= 16; got '256'
+    """
+    is_number = (isinstance(value, int | float | np.integer | np.floating)
+                 and not isinstance(value, bool))
+    ok = is_number
+    if ok and integer:
+        ok = float(value) == int(value)
+    if ok:
+        ok = math.isfinite(float(value))
+    if ok and low is not None:
+        ok = float(value) > low if low_open else float(value) >= low
+    if ok and high is not None:
+        ok = float(value) <= high
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        if low is not None and high is not None:
+            rng = f"in [{low}, {high}]"
+        elif low is not None:
+            rng = f"> {low}" if low_open else f">= {low}"
+        else:
+            rng = ""
+        message = f"{name} must be {kind} {rng}; got {value!r}".replace("  ", " ")
+        if not is_number:
+            raise InvalidInputTypeError(message)  # a wrong type is a TypeError, not a bad value
+        raise InvalidParameterError(message)
+
+
+def check_choice(name: str, value: Any, choices: Collection) -> None:
+    """``value`` one of ``choices``, else :class:`InvalidParameterError` listing them.
+
+    Examples
+    --------
+    >>> check_choice("kernel", "gauss", ("product", "joint"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.InvalidParameterError: kernel must be one of [...]; got 'gauss'
+    """
+    try:
+        ok = value in choices
+    except TypeError:  # unhashable
+        ok = False
+    if not ok:
+        raise InvalidParameterError(f"{name} must be one of {list(choices)}; got {value!r}")

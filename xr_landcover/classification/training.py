@@ -1,0 +1,158 @@
+"""Training: training samples in, a fitted :class:`~xr_landcover.LandcoverModel` out.
+
+Pixels (or, with ``segments=``, segments) under the samples are gathered chunk by chunk
+(:mod:`~xr_landcover.classification.samples`, :mod:`~xr_landcover.classification.segments`),
+capped per class, and the estimator of the chosen method
+(:mod:`~xr_landcover.classification.estimators`) is fitted on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import xarray as xr
+
+from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS
+from ..errors import (
+    InvalidInputTypeError,
+    InvalidParameterError,
+)
+from .estimators import METHODS, make_estimator
+from .model import LandcoverModel
+
+__all__ = ["train"]
+
+
+def train(
+    cube: xr.DataArray,
+    samples,
+    class_field: str | None = None,
+    name_field: str | None = None,
+    method: str | None = None,
+    max_samples_per_class: int | None = DEFAULT_MAX_SAMPLES_PER_CLASS,
+    random_state: int | None = None,
+    estimator: Any = None,
+    color_fields: Sequence[str] | None = ("Red", "Green", "Blue"),
+    segments: xr.DataArray | None = None,
+    **params: Any,
+) -> LandcoverModel:
+    """Train a pixel (or, with ``segments``, object-based) classifier from training samples.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        Band cube ``("band", "y", "x")`` with a CRS (lazy; only chunks under samples are read).
+    samples : GeoDataFrame or path
+        Training polygons or points in any CRS; see :func:`~.samples.extract_samples`
+        for ``class_field``, ``name_field`` and ``color_fields``.
+    method : {"svm", "random_trees", "max_likelihood", "knn"}, default "svm"
+        The classifier (see the module documentation); not with ``estimator``.
+    max_samples_per_class : int or None, default 500
+        ArcGIS ``maxSampleClass``; ``None`` or 0: every pixel.
+    random_state : int, optional
+        Seed for the per-class draw and the estimator.
+    estimator : scikit-learn classifier, optional
+        Any estimator with ``fit``/``predict`` (cloned, then fitted) instead of ``method``.
+    segments : xarray.DataArray, optional
+        The cube's segment map (:func:`xr_landcover.segment.segment`): train an object-based
+        model. The samples then label the segments they cover (a segment takes the class whose
+        sample pixels cover at least half of it), each labelled segment is one sample whose
+        features are its attributes (band means, band standard deviations, count, compactness,
+        rectangularity), and ``max_samples_per_class`` counts segments. See
+        :mod:`~xr_landcover.classification.segments`. Classify with ``classify(..., segments=...)``.
+    **params
+        Passed to the estimator of ``method`` (e.g. ``C=10`` for svm, ``n_estimators=100``).
+
+    Returns
+    -------
+    LandcoverModel
+
+    Raises
+    ------
+    SamplesError, NoSamplesError
+        See :func:`~xr_landcover.classification.samples.extract_samples` (and
+        :func:`~xr_landcover.classification.segments.extract_segment_samples` with ``segments``).
+    GridMismatchError
+        ``segments`` is not on the cube's grid (shape, CRS, coordinates).
+    InvalidParameterError
+        Unknown method, bad parameters, or both ``method`` and ``estimator``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import xr_landcover
+    >>> from xr_landcover import datasets
+    >>> cube, polygons = datasets.nc_landsat7(), datasets.nc_training_polygons()
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # agriculture: its polygon lies on nodata
+    ...     model = xr_landcover.train(cube, polygons, class_field="id", name_field="label",
+    ...                                method="random_trees", max_samples_per_class=50,
+    ...                                random_state=0)
+    >>> model.class_names
+    ['developed', 'herbaceous', 'shrubland', 'forest', 'water', 'sediment']
+    >>> model.classifier_definition[0]
+    {'ClassValue': 1, 'ClassName': 'developed', 'Red': 222, 'Green': 0, 'Blue': 0}
+    """
+    from sklearn.base import clone
+
+    if estimator is not None and method is not None:
+        raise InvalidParameterError("give either method=... or estimator=..., not both")
+    if estimator is not None and params:
+        raise InvalidParameterError(
+            f"extra parameters {sorted(params)} only go with method=...; set them on your "
+            "estimator instead"
+        )
+    if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise InvalidInputTypeError(
+            f"estimator must have fit and predict methods; got {type(estimator).__name__}"
+        )
+    method = method or ("estimator" if estimator is not None else "svm")
+    if estimator is None and method not in METHODS:
+        raise InvalidParameterError(
+            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
+        )
+    if segments is not None:
+        from .segments import extract_segment_samples
+
+        ts = extract_segment_samples(
+            cube, segments, samples, class_field=class_field, name_field=name_field,
+            color_fields=color_fields, max_samples_per_class=max_samples_per_class,
+            random_state=random_state,
+        )
+    else:
+        from .samples import extract_samples  # geopandas: imported when training
+
+        ts = extract_samples(
+            cube, samples, class_field=class_field, name_field=name_field,
+            color_fields=color_fields, max_samples_per_class=max_samples_per_class,
+            random_state=random_state,
+        )
+    if estimator is not None:
+        est = clone(estimator)
+    else:
+        seed = random_state if isinstance(random_state, int) else None
+        est = make_estimator(method, len(ts.classes), random_state=seed,
+                             min_class_size=min(ts.used.values()), **params)
+    try:
+        est.fit(ts.X, ts.y)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
+    res = cube.rio.resolution()
+    return LandcoverModel(
+        classes=tuple(ts.classes),
+        bands=tuple(ts.bands),
+        estimator=est,
+        method=method,
+        crs=cube.rio.crs.to_wkt() if cube.rio.crs is not None else None,
+        resolution=(float(res[0]), float(res[1])),
+        training={
+            "available": ts.available,
+            "used": ts.used,
+            "max_samples_per_class": ts.max_samples_per_class,
+            "random_state": random_state if isinstance(random_state, int) else None,
+            "dropped": [c.name for c in ts.dropped],
+        },
+        feature="pixels" if segments is None else "segments",
+        attributes=tuple(getattr(ts, "features", ())),
+    )
