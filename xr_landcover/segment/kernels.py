@@ -6,6 +6,7 @@
   starting pixel so that results are bit-identical whatever the tiling.
 * :func:`label_block` — 4-connected components of the filtered image under the LSMS joining rule.
 * :func:`block_region_tables` — per-region counts, sums, first pixel and adjacency of one block.
+* :func:`find_root` — union-find root with path compression (also used by :mod:`.merge`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "mean_shift_block",
     "label_block",
     "block_region_tables",
+    "find_root",
     "SUM_SCALE",
 ]
 
@@ -144,7 +146,11 @@ def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joi
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _find(parent, i):
+def find_root(parent, i):
+    """Root of ``i`` in the union-find forest ``parent`` (int64 array), compressing the path.
+
+    Shared by the labelling here and the region merging of :mod:`.merge`.
+    """
     root = i
     while parent[root] != root:
         root = parent[root]
@@ -197,8 +203,8 @@ def label_block(filtered, valid, hr_half2, hs_half2):
             if x + 1 < ncol and valid[y, x + 1] and joins(
                 filtered, y, x, y, x + 1, hr_half2, hs_half2
             ):
-                a = _find(parent, i)
-                b = _find(parent, i + 1)
+                a = find_root(parent, i)
+                b = find_root(parent, i + 1)
                 if a != b:
                     if a < b:
                         parent[b] = a
@@ -207,8 +213,8 @@ def label_block(filtered, valid, hr_half2, hs_half2):
             if y + 1 < nrow and valid[y + 1, x] and joins(
                 filtered, y, x, y + 1, x, hr_half2, hs_half2
             ):
-                a = _find(parent, i)
-                b = _find(parent, i + ncol)
+                a = find_root(parent, i)
+                b = find_root(parent, i + ncol)
                 if a != b:
                     if a < b:
                         parent[b] = a
@@ -223,7 +229,7 @@ def label_block(filtered, valid, hr_half2, hs_half2):
         for x in range(ncol):
             if not valid[y, x]:
                 continue
-            r = _find(parent, y * ncol + x)
+            r = find_root(parent, y * ncol + x)
             if root_label[r] == 0:
                 count += 1
                 root_label[r] = count
