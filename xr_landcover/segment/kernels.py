@@ -6,6 +6,8 @@
   starting pixel so that results are bit-identical whatever the tiling.
 * :func:`label_block` — 4-connected components of the filtered image under the LSMS joining rule.
 * :func:`block_region_tables` — per-region counts, sums, first pixel and adjacency of one block.
+* :func:`joins` and :func:`face_links` — the LSMS joining rule, inside a block and across the
+  face between two blocks.
 * :func:`find_root` — union-find root with path compression (also used by :mod:`.merge`).
 """
 
@@ -21,6 +23,8 @@ __all__ = [
     "label_block",
     "block_region_tables",
     "find_root",
+    "joins",
+    "face_links",
     "SUM_SCALE",
 ]
 
@@ -290,3 +294,32 @@ def block_region_tables(labels, nlabels, img, row0, col0, width):
                     pairs[npairs, 1] = max(lab, other)
                     npairs += 1
     return counts, sums, first, pairs[:npairs].copy()
+
+
+@numba.njit(nogil=True, cache=True)
+def face_links(fa, la, fb, lb, hr_half2, hs_half2):
+    """Pairs across a block face: (joined pairs, adjacent-only pairs) of global region indices.
+
+    ``fa``/``fb`` are the facing rows (n, bands + 2); ``la``/``lb`` their global region indices
+    (-1 = nodata). The joining test is :func:`joins`, as inside blocks.
+    """
+    n = la.shape[0]
+    stacked = np.empty((2, n, fa.shape[1]), dtype=np.float32)
+    stacked[0] = fa
+    stacked[1] = fb
+    joined = np.empty((n, 2), dtype=np.int64)
+    adjacent = np.empty((n, 2), dtype=np.int64)
+    nj = 0
+    na = 0
+    for i in range(n):
+        if la[i] < 0 or lb[i] < 0:
+            continue
+        if joins(stacked, 0, i, 1, i, hr_half2, hs_half2):
+            joined[nj, 0] = la[i]
+            joined[nj, 1] = lb[i]
+            nj += 1
+        else:
+            adjacent[na, 0] = la[i]
+            adjacent[na, 1] = lb[i]
+            na += 1
+    return joined[:nj].copy(), adjacent[:na].copy()
