@@ -15,7 +15,7 @@ from pivots import make_pivot_scene, pivot_recovery
 import xr_landcover  # noqa: F401  (registers the accessor)
 from xr_landcover import InvalidParameterError, segment_mean, segments_to_polygons
 from xr_landcover.segment import mean_shift_filter, segment
-from xr_landcover.segment.core import _block_histogram, _clip_limits
+from xr_landcover.segment.prepare import _block_histogram, _clip_limits
 
 # ------------------------------------------------------------------------------------------------
 # A plain reference implementation, written from the papers (Comaniciu & Meer 2002; the OTB
