@@ -1,4 +1,17 @@
-"""Assembly: the public segmentation functions and their dask driver."""
+"""The public segmentation functions and the dask driver that assembles their graph.
+
+Holds :func:`segment` (band cube -> segment map) and :func:`mean_shift_filter` (band cube ->
+filtered image), which check the cube (:func:`.prepare.check_cube`), resolve the parameters
+(:func:`.params.resolve_parameters`) and hand the raw bands to the drivers, and
+:func:`segment_array`, the dask graph of a segmentation: per-block filtering, labelling and
+local merging in halos (:mod:`.tiles`, :mod:`.labels`), one small global pass over the region
+tables, a lazy relabel, and the optional cut of large segments (:mod:`.split`).
+
+Everything here is lazy: the functions build a dask graph, and the only reductions in it are
+small (the stretch limits of :mod:`.prepare`, the region tables of the global pass).
+
+Named ``segmentation`` so that ``xr_landcover.segment.segment`` stays the function.
+"""
 
 from __future__ import annotations
 
@@ -12,28 +25,9 @@ import xarray as xr
 from . import labels as _labels
 from . import tiles
 from .params import SegmentParameters, resolve_parameters
-from .prepare import (
-    HISTOGRAM_BINS,
-    check_cube,
-    prepare_image,
-    prepare_pixels,
-    raw_image,
-    select_bands,
-)
+from .prepare import check_cube, prepare_pixels, raw_image, select_bands
 
-__all__ = [
-    "SegmentParameters",
-    "resolve_parameters",
-    "prepare_image",
-    "prepare_pixels",
-    "raw_image",
-    "segment",
-    "mean_shift_filter",
-    "HISTOGRAM_BINS",
-]
-
-
-# -- public functions ----------------------------------------------------------------------------
+__all__ = ["segment", "mean_shift_filter", "segment_array"]
 
 
 def mean_shift_filter(
@@ -184,8 +178,9 @@ def segment_array(
 ) -> da.Array:
     """The dask graph of the segmentation of an image (y, x, bands) -> int64 (y, x).
 
-    ``image`` is prepared (:func:`prepare_image`), or raw (:func:`raw_image`) with its
-    ``prepare_args``: then each block task prepares its own halo.
+    ``image`` is prepared (:func:`.prepare.prepare_image`), or raw
+    (:func:`.prepare.raw_image`) with its ``prepare_args``: then each block task prepares its
+    own halo.
     """
     hs, hr = params.spatial_radius, params.spectral_radius
     depth = tiles.stability_margin(hs, params.maxiter)
