@@ -15,7 +15,7 @@ from pivots import make_pivot_scene, pivot_recovery
 import xr_landcover  # noqa: F401  (registers the accessor)
 from xr_landcover import InvalidParameterError, segment_mean, segments_to_polygons
 from xr_landcover.segment import mean_shift_filter, segment
-from xr_landcover.segment.core import _block_histogram, _clip_limits
+from xr_landcover.segment.prepare import _block_histogram, _clip_limits
 
 # ------------------------------------------------------------------------------------------------
 # A plain reference implementation, written from the papers (Comaniciu & Meer 2002; the OTB
@@ -444,12 +444,9 @@ def test_blocks_prepare_their_own_halo_from_chunks_in_the_input_dtype(dtype, str
     # preparing the whole image first.
     from dask.callbacks import Callback
 
-    from xr_landcover.segment.core import (
-        prepare_image,
-        raw_image,
-        resolve_parameters,
-        segment_array,
-    )
+    from xr_landcover.segment.params import resolve_parameters
+    from xr_landcover.segment.prepare import prepare_image, raw_image
+    from xr_landcover.segment.segmentation import segment_array
 
     img = (blocky_image(19, ny=150, nx=140, nb=3) % 250).astype(dtype)
     cube = make_cube(img, {"y": 50, "x": 60})

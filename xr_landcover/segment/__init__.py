@@ -1,6 +1,8 @@
 """Mean-shift segmentation without seams: lazy, chunk-exact, ids independent of the chunking.
 
-Steps, one module each: :mod:`.core` (parameters, 8-bit stretch, colour space, assembly),
+Steps, one module each: :mod:`.params` (parameter checks, ArcGIS details -> bandwidths),
+:mod:`.prepare` (band choice, nodata, 8-bit stretch, colour space), :mod:`.segmentation`
+(:func:`segment`, :func:`mean_shift_filter` and the dask driver),
 :mod:`.kernels` (numba), :mod:`.tiles` (overlap driver with the stability margin),
 :mod:`.labels` (global ids across chunks), :mod:`.merge` (small-region merging),
 :mod:`.split` (``max_segment_size``), :mod:`.mean` and :mod:`.polygons` (outputs),
@@ -10,9 +12,10 @@ Steps, one module each: :mod:`.core` (parameters, 8-bit stretch, colour space, a
 from __future__ import annotations
 
 from .attributes import segment_attributes
-from .core import SegmentParameters, mean_shift_filter, resolve_parameters, segment
 from .mean import segment_mean
+from .params import SegmentParameters, resolve_parameters
 from .polygons import segments_to_polygons
+from .segmentation import mean_shift_filter, segment
 
 __all__ = [
     "segment",

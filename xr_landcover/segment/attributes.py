@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DimensionError, GridMismatchError, InvalidInputTypeError
+from .prepare import select_bands
 
 __all__ = ["segment_attributes", "attribute_table", "SHAPE_COLUMNS"]
 
@@ -209,8 +210,6 @@ def check_grid(cube: xr.DataArray, segments: xr.DataArray) -> None:
 def _band_subset(cube: xr.DataArray, bands) -> xr.DataArray:
     if bands is None:
         return cube
-    from .core import select_bands
-
     return select_bands(cube, bands)
 
 

@@ -6,6 +6,9 @@
   starting pixel so that results are bit-identical whatever the tiling.
 * :func:`label_block` — 4-connected components of the filtered image under the LSMS joining rule.
 * :func:`block_region_tables` — per-region counts, sums, first pixel and adjacency of one block.
+* :func:`joins` and :func:`face_links` — the LSMS joining rule, inside a block and across the
+  face between two blocks.
+* :func:`find_root` — union-find root with path compression (also used by :mod:`.merge`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ __all__ = [
     "mean_shift_block",
     "label_block",
     "block_region_tables",
+    "find_root",
+    "joins",
+    "face_links",
     "SUM_SCALE",
 ]
 
@@ -144,7 +150,11 @@ def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joi
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _find(parent, i):
+def find_root(parent, i):
+    """Root of ``i`` in the union-find forest ``parent`` (int64 array), compressing the path.
+
+    Shared by the labelling here and the region merging of :mod:`.merge`.
+    """
     root = i
     while parent[root] != root:
         root = parent[root]
@@ -197,8 +207,8 @@ def label_block(filtered, valid, hr_half2, hs_half2):
             if x + 1 < ncol and valid[y, x + 1] and joins(
                 filtered, y, x, y, x + 1, hr_half2, hs_half2
             ):
-                a = _find(parent, i)
-                b = _find(parent, i + 1)
+                a = find_root(parent, i)
+                b = find_root(parent, i + 1)
                 if a != b:
                     if a < b:
                         parent[b] = a
@@ -207,8 +217,8 @@ def label_block(filtered, valid, hr_half2, hs_half2):
             if y + 1 < nrow and valid[y + 1, x] and joins(
                 filtered, y, x, y + 1, x, hr_half2, hs_half2
             ):
-                a = _find(parent, i)
-                b = _find(parent, i + ncol)
+                a = find_root(parent, i)
+                b = find_root(parent, i + ncol)
                 if a != b:
                     if a < b:
                         parent[b] = a
@@ -223,7 +233,7 @@ def label_block(filtered, valid, hr_half2, hs_half2):
         for x in range(ncol):
             if not valid[y, x]:
                 continue
-            r = _find(parent, y * ncol + x)
+            r = find_root(parent, y * ncol + x)
             if root_label[r] == 0:
                 count += 1
                 root_label[r] = count
@@ -284,3 +294,32 @@ def block_region_tables(labels, nlabels, img, row0, col0, width):
                     pairs[npairs, 1] = max(lab, other)
                     npairs += 1
     return counts, sums, first, pairs[:npairs].copy()
+
+
+@numba.njit(nogil=True, cache=True)
+def face_links(fa, la, fb, lb, hr_half2, hs_half2):
+    """Pairs across a block face: (joined pairs, adjacent-only pairs) of global region indices.
+
+    ``fa``/``fb`` are the facing rows (n, bands + 2); ``la``/``lb`` their global region indices
+    (-1 = nodata). The joining test is :func:`joins`, as inside blocks.
+    """
+    n = la.shape[0]
+    stacked = np.empty((2, n, fa.shape[1]), dtype=np.float32)
+    stacked[0] = fa
+    stacked[1] = fb
+    joined = np.empty((n, 2), dtype=np.int64)
+    adjacent = np.empty((n, 2), dtype=np.int64)
+    nj = 0
+    na = 0
+    for i in range(n):
+        if la[i] < 0 or lb[i] < 0:
+            continue
+        if joins(stacked, 0, i, 1, i, hr_half2, hs_half2):
+            joined[nj, 0] = la[i]
+            joined[nj, 1] = lb[i]
+            nj += 1
+        else:
+            adjacent[na, 0] = la[i]
+            adjacent[na, 1] = lb[i]
+            na += 1
+    return joined[:nj].copy(), adjacent[:na].copy()

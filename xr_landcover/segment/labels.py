@@ -18,7 +18,6 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from . import kernels
@@ -115,35 +114,6 @@ def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, thresh
     )
 
 
-@numba.njit(nogil=True, cache=True)
-def _face_links(fa, la, fb, lb, hr_half2, hs_half2):
-    """Pairs across a block face: (joined pairs, adjacent-only pairs) of global region indices.
-
-    ``fa``/``fb`` are the facing rows (n, bands + 2); ``la``/``lb`` their global region indices
-    (-1 = nodata). The joining test is :func:`kernels.joins`, as inside blocks.
-    """
-    n = la.shape[0]
-    stacked = np.empty((2, n, fa.shape[1]), dtype=np.float32)
-    stacked[0] = fa
-    stacked[1] = fb
-    joined = np.empty((n, 2), dtype=np.int64)
-    adjacent = np.empty((n, 2), dtype=np.int64)
-    nj = 0
-    na = 0
-    for i in range(n):
-        if la[i] < 0 or lb[i] < 0:
-            continue
-        if kernels.joins(stacked, 0, i, 1, i, hr_half2, hs_half2):
-            joined[nj, 0] = la[i]
-            joined[nj, 1] = lb[i]
-            nj += 1
-        else:
-            adjacent[na, 0] = la[i]
-            adjacent[na, 1] = lb[i]
-            na += 1
-    return joined[:nj].copy(), adjacent[:na].copy()
-
-
 def solve_regions(grid, hs, hr, min_segment_size):
     """The small global pass: from the grid of :class:`BlockResult` to per-block lookup tables.
 
@@ -185,7 +155,7 @@ def solve_regions(grid, hs, hr, min_segment_size):
                 faces.append((b.right, _shift(b.right_units, off), right.left,
                               _shift(right.left_units, int(offsets[i, j + 1]))))
             for fa, la, fb, lb in faces:
-                jn, ad = _face_links(fa, la, fb, lb, hr_half2, hs_half2)
+                jn, ad = kernels.face_links(fa, la, fb, lb, hr_half2, hs_half2)
                 joined.append(jn)
                 adjacent.append(ad)
     joined = np.concatenate(joined + [np.zeros((0, 2), np.int64)])

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .kernels import _find
+from .kernels import find_root
 
 __all__ = ["local_merge", "global_merge"]
 
@@ -56,8 +56,8 @@ def _consider(best, bestd, fst, a, b, d):
 
 @numba.njit(nogil=True, cache=True, inline="always")
 def _union(parent, cnt, tot, fst, a, b):
-    a = _find(parent, a)
-    b = _find(parent, b)
+    a = find_root(parent, a)
+    b = find_root(parent, b)
     if a == b:
         return
     if fst[b] < fst[a]:
@@ -138,8 +138,8 @@ def local_merge(counts, sums, first, edges, border, min_size):
             continue
         # A: regions of s pixels with a tainted neighbour need the global replay.
         for e in range(ne):
-            ra = _find(parent, edges[e, 0])
-            rb = _find(parent, edges[e, 1])
+            ra = find_root(parent, edges[e, 0])
+            rb = find_root(parent, edges[e, 1])
             if ra == rb:
                 continue
             if tainted[ra] and not tainted[rb] and cnt[rb] == s:
@@ -148,8 +148,8 @@ def local_merge(counts, sums, first, edges, border, min_size):
                 needs[ra] = True
         # B: regions at risk, and the exact decisions of the others.
         for e in range(ne):
-            ra = _find(parent, edges[e, 0])
-            rb = _find(parent, edges[e, 1])
+            ra = find_root(parent, edges[e, 0])
+            rb = find_root(parent, edges[e, 1])
             if ra == rb:
                 continue
             ta = tainted[ra]
@@ -221,14 +221,14 @@ def local_merge(counts, sums, first, edges, border, min_size):
     final_ids = np.empty(n, dtype=np.int64)
     nfinal = 0
     for i in range(n):
-        r = _find(parent, i)
+        r = find_root(parent, i)
         if not tainted[r] and root_slot[r] == 0:
             final_ids[nfinal] = fst[r] + 1
             nfinal += 1
             root_slot[r] = nfinal
     slot = np.empty(n, dtype=np.int64)
     for i in range(n):
-        r = _find(parent, i)
+        r = find_root(parent, i)
         if tainted[r]:
             slot[i] = nfinal + 1 + unit_of[r]
         else:
@@ -236,8 +236,8 @@ def local_merge(counts, sums, first, edges, border, min_size):
     unit_edges = np.empty((ne, 2), dtype=np.int64)
     nue = 0
     for e in range(ne):
-        ra = _find(parent, edges[e, 0])
-        rb = _find(parent, edges[e, 1])
+        ra = find_root(parent, edges[e, 0])
+        rb = find_root(parent, edges[e, 1])
         if ra != rb and tainted[ra] and tainted[rb]:
             unit_edges[nue, 0] = unit_of[ra]
             unit_edges[nue, 1] = unit_of[rb]
@@ -270,8 +270,8 @@ def global_merge(cnt, tot, fst, entry, skip, edges, joined, forced, min_size):
             b = edges[e, 1]
             if entry[a] > s or entry[b] > s:
                 continue
-            ra = _find(parent, a)
-            rb = _find(parent, b)
+            ra = find_root(parent, a)
+            rb = find_root(parent, b)
             if ra == rb:
                 continue
             sa = cnt[ra] == s and not (skip[ra] and entry[ra] == s)
@@ -293,5 +293,5 @@ def global_merge(cnt, tot, fst, entry, skip, edges, joined, forced, min_size):
                 _union(parent, cnt, tot, fst, forced[f, 1], forced[f, 2])
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
-        out[i] = fst[_find(parent, i)] + 1
+        out[i] = fst[find_root(parent, i)] + 1
     return out

@@ -1,0 +1,327 @@
+"""Input preparation for mean shift: band choice, nodata, the 8-bit stretch, colour space.
+
+Holds the checks and transforms that turn a band cube into the image the mean-shift kernels
+see, and the per-pixel function each block task applies to its own halo:
+
+* :func:`check_cube` and :func:`select_bands` — one image ``("band", "y", "x")``, the chosen
+  bands (by position or name);
+* :func:`stretch_to_8bit` — percent-clip stretch of a non-8-bit band to 0..255, its limits from
+  a :data:`HISTOGRAM_BINS`-bin histogram built by small tree reductions;
+* :func:`prepare_pixels` — nodata to NaN, stretch, CIE L*u*v* conversion (:data:`RGB_TO_XYZ`),
+  NaN in every band where any is NaN: what each block applies to its halo;
+* :func:`raw_image` (the raw bands and the arguments of :func:`prepare_pixels`) and
+  :func:`prepare_image` (the whole prepared image).
+
+Everything here is lazy: the functions build a dask graph, and the only reductions in it are
+small (a per-band min/max and histogram for the stretch).
+"""
+
+from __future__ import annotations
+
+import math
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from ..errors import DimensionError, InvalidInputTypeError, InvalidParameterError
+from .params import SegmentParameters
+
+__all__ = [
+    "check_cube",
+    "select_bands",
+    "stretch_to_8bit",
+    "prepare_pixels",
+    "raw_image",
+    "prepare_image",
+    "HISTOGRAM_BINS",
+    "RGB_TO_XYZ",
+]
+
+#: Number of histogram bins used to find the percent-clip limits of a non-8-bit band.
+HISTOGRAM_BINS = 4096
+
+
+def check_cube(cube) -> xr.DataArray:
+    """``cube`` as a single band cube ``("band", "y", "x")``, or an error saying what is wrong.
+
+    Raises
+    ------
+    InvalidInputTypeError
+        ``cube`` is not an :class:`xarray.DataArray`.
+    DimensionError
+        A dim of ``("band", "y", "x")`` is missing, or there are others (e.g. ``time``).
+    """
+    if not isinstance(cube, xr.DataArray):
+        raise InvalidInputTypeError(
+            f"expected an xarray.DataArray band cube, got {type(cube).__name__}; open rasters "
+            "with xr_landcover.open_image"
+        )
+    missing = [d for d in ("band", "y", "x") if d not in cube.dims]
+    if missing:
+        raise DimensionError(
+            f"a band cube needs dims ('band', 'y', 'x'); this array has {cube.dims} "
+            f"(missing {missing})"
+        )
+    extra = [d for d in cube.dims if d not in ("band", "y", "x")]
+    if extra:
+        raise DimensionError(
+            f"segmentation works on one image; this cube has extra dims {extra}: select one, "
+            f"e.g. cube.isel({extra[0]}=0)"
+        )
+    return cube.transpose("band", "y", "x")
+
+
+def _band_indices(cube: xr.DataArray, bands) -> list[int]:
+    """Positions of the chosen bands (default: the first three, or all if fewer)."""
+    n = cube.sizes["band"]
+    if bands is None:
+        return list(range(min(3, n)))
+    if isinstance(bands, int | str | np.integer):
+        bands = [bands]
+    names = [str(b) for b in cube.band.values]
+    idx = []
+    for b in bands:
+        if isinstance(b, int | np.integer) and not isinstance(b, bool):
+            if not -n <= b < n:
+                raise InvalidParameterError(
+                    f"bands: index {b} is out of range for a cube of {n} bands (0..{n - 1})"
+                )
+            idx.append(int(b) % n)
+        elif isinstance(b, str) and b in names:
+            idx.append(names.index(b))
+        else:
+            raise InvalidParameterError(
+                f"bands: {b!r} is neither a band index (0..{n - 1}) nor a band name {names}"
+            )
+    if not idx:
+        raise InvalidParameterError("bands must name at least one band")
+    return idx
+
+
+def _as_slice(idx: list[int]):
+    """``idx`` as a slice when it is a run of consecutive positions, else ``idx``."""
+    if idx == list(range(idx[0], idx[-1] + 1)):
+        return slice(idx[0], idx[-1] + 1)
+    return idx
+
+
+def select_bands(cube: xr.DataArray, bands) -> xr.DataArray:
+    """The chosen bands, by position or by name (default: the first three, or all if fewer)."""
+    return cube.isel(band=_as_slice(_band_indices(cube, bands)))
+
+
+def _block_histogram(block, mins, maxs, nbins):
+    out = np.zeros((block.shape[0], nbins), dtype=np.int64)
+    for k in range(block.shape[0]):
+        v = block[k][np.isfinite(block[k])]
+        if v.size and maxs[k] > mins[k]:
+            out[k] = np.histogram(v, bins=nbins, range=(mins[k], maxs[k]))[0]
+    return out
+
+
+def _clip_limits(hists, mins, maxs, low, high):
+    total = np.sum(hists, axis=0)
+    limits = np.zeros((2, total.shape[0]), dtype=np.float64)
+    for k in range(total.shape[0]):
+        lo, hi = float(mins[k]), float(maxs[k])
+        cum = np.cumsum(total[k])
+        if cum.size and cum[-1] > 0 and hi > lo:
+            edges = np.linspace(lo, hi, total.shape[1] + 1)
+            i_lo = int(np.searchsorted(cum, cum[-1] * low / 100.0, side="left"))
+            i_hi = int(np.searchsorted(cum, cum[-1] * high / 100.0, side="left"))
+            lo, hi = edges[i_lo], edges[min(i_hi + 1, total.shape[1])]
+        limits[:, k] = lo, (hi if hi > lo else lo + 1.0)
+    return limits
+
+
+def _apply_stretch(block, limits):
+    lo = limits[0][:, None, None]
+    hi = limits[1][:, None, None]
+    scaled = np.clip((block - lo) / (hi - lo) * 255.0, 0.0, 255.0)
+    return np.floor(scaled + 0.5).astype(np.float32)  # 8-bit levels, NaN stays NaN
+
+
+def _block_minmax(block):
+    """(bands, y, x) -> (2, bands): each band's nanmin and nanmax (NaN for an all-NaN band)."""
+    # fmin/fmax skip NaN without warnings: no warnings.catch_warnings here, which is not
+    # thread-safe and would corrupt the warning filters of other threads (dask runs this).
+    flat = block.reshape(block.shape[0], -1)
+    if flat.shape[1] == 0:
+        return np.full((2, block.shape[0]), np.nan, dtype=block.dtype)
+    return np.stack([np.fmin.reduce(flat, axis=1), np.fmax.reduce(flat, axis=1)])
+
+
+def _combine_minmax(parts):
+    stacked = np.stack(parts)
+    return np.stack([np.fmin.reduce(stacked[:, 0], axis=0), np.fmax.reduce(stacked[:, 1], axis=0)])
+
+
+def _minmax_histogram(block, minmax, nbins):
+    return _block_histogram(block, minmax[0], minmax[1], nbins)
+
+
+def _sum_histograms(parts):
+    return np.sum(parts, axis=0)
+
+
+def _minmax_limits(hist, minmax, low, high):
+    return _clip_limits([hist], minmax[0], minmax[1], low, high)
+
+
+def _tree_reduce(func, parts, fan_in=16):
+    """Reduce a list of delayed values with ``func(list)`` in a tree: O(1) tasks per part."""
+    call = dask.delayed(func, pure=True)
+    while len(parts) > 1:
+        parts = [call(parts[i:i + fan_in]) for i in range(0, len(parts), fan_in)]
+    return parts[0]
+
+
+def _independent_blocks(arr: da.Array, tag: str) -> list:
+    """The blocks of ``arr`` as delayed values computed by their own copy of its graph.
+
+    Every key of the graph is renamed (``-tag`` appended), so the copy reads its inputs itself
+    and shares no task with ``arr``: a pass over these blocks never makes a scheduler hold
+    ``arr``'s blocks until another pass needs them. (``dask.graph_manipulation.clone`` does
+    this too but leaves some dependencies on the original keys in dask 2026.8.)
+    """
+    from dask._task_spec import convert_legacy_graph
+    from dask.core import flatten
+    from dask.delayed import Delayed
+    from dask.highlevelgraph import HighLevelGraph
+
+    def rename(key):
+        if isinstance(key, tuple) and key and isinstance(key[0], str):
+            return (f"{key[0]}-{tag}",) + key[1:]
+        return f"{key}-{tag}" if isinstance(key, str) else None
+
+    graph = convert_legacy_graph(dict(arr.__dask_graph__()))
+    subs = {key: rename(key) for key in graph}
+    if any(new is None for new in subs.values()):  # unusual keys: share the blocks instead
+        return list(arr.to_delayed(optimize_graph=False).ravel())
+    copy = {subs[key]: task.substitute(subs, key=subs[key]) for key, task in graph.items()}
+    layer = f"{arr.name}-{tag}"
+    hlg = HighLevelGraph.from_collections(layer, copy, dependencies=())
+    return [Delayed(subs[key], hlg, layer=layer) for key in flatten(arr.__dask_keys__())]
+
+
+def _clip_limits_graph(data: da.Array, low: float, high: float):
+    """The delayed (2, bands) percent-clip limits of ``data`` (bands in one chunk).
+
+    Two small passes over the blocks (per-block min/max, then per-block histograms between the
+    global min and max), each reduced by a tree of small tasks; only delayed blocks reach
+    ``dask.delayed`` calls, so the graph has O(1) tasks per block. Each pass reads its own
+    copy of the blocks (:func:`_independent_blocks`), so the image is not held whole while the
+    limits are being found (it would be if the passes shared the blocks with the stretch).
+    """
+    minmax = _tree_reduce(_combine_minmax, [dask.delayed(_block_minmax, pure=True)(b)
+                                            for b in _independent_blocks(data, "minmax")])
+    hist = dask.delayed(_minmax_histogram, pure=True)
+    hists = _tree_reduce(_sum_histograms, [hist(b, minmax, HISTOGRAM_BINS)
+                                           for b in _independent_blocks(data, "histogram")])
+    return dask.delayed(_minmax_limits, pure=True)(hists, minmax, low, high)
+
+
+def stretch_to_8bit(data: da.Array, low: float, high: float) -> da.Array:
+    """Lazily stretch each band of ``data`` (band, y, x; NaN = nodata) to 0..255.
+
+    The limits are the ``low`` and ``high`` percentiles of each band, read from a
+    :data:`HISTOGRAM_BINS`-bin histogram built by a small dask reduction (per-block histograms
+    between the band's min and max, summed); values are clipped and rounded to 8-bit levels.
+    The graph has a bounded number of tasks per block.
+    """
+    if data.numblocks[0] != 1:
+        data = data.rechunk({0: -1})
+    limits = _clip_limits_graph(data, low, high)
+    return data.map_blocks(_apply_stretch, limits, dtype=np.float32)
+
+
+#: RGB -> CIE XYZ (D65) applied to *linear* 0..1 values, as EDISON does (no sRGB gamma).
+RGB_TO_XYZ = np.array([
+    [0.412453, 0.357580, 0.180423],
+    [0.212671, 0.715160, 0.072169],
+    [0.019334, 0.119193, 0.950227],
+])
+
+
+def _to_luv(block):
+    """(3, y, x) values 0..255 -> CIE L*u*v* (D65), EDISON's conversion (RGB read as linear)."""
+    from skimage.color import xyz2luv
+
+    rgb = np.moveaxis(block, 0, -1).astype(np.float64) / 255.0
+    bad = ~np.isfinite(rgb).all(axis=-1)
+    rgb[bad] = 0.0
+    luv = xyz2luv(np.clip(rgb, 0.0, 1.0) @ RGB_TO_XYZ.T).astype(np.float32)
+    luv[bad] = np.nan
+    return np.moveaxis(luv, -1, 0)
+
+
+def _masked_float32(block, nodata):
+    """A block of raw values as float32, NaN on ``nodata``."""
+    values = block.astype(np.float32)
+    if nodata is not None:
+        values = np.where(block == nodata, np.float32(np.nan), values)
+    return values
+
+
+def _finish_block(block, limits, luv):
+    """Stretch (when ``limits`` is given), colour space, and NaN in all bands where any is NaN."""
+    if limits is not None:
+        block = _apply_stretch(block, limits)
+    if luv:
+        block = _to_luv(block)
+    bad = np.isnan(block).any(axis=0)
+    return np.where(bad[None], np.float32(np.nan), block)
+
+
+def prepare_pixels(raw, nodata, limits, luv) -> np.ndarray:
+    """Prepare raw pixel values ``(..., bands)`` for mean shift: a pixel-wise function.
+
+    float32 with NaN on ``nodata``, stretched to 8-bit levels with ``limits`` (2, bands) when
+    given, converted to L*u*v* when ``luv``, and NaN in every band where any band is NaN.
+    """
+    values = np.moveaxis(raw, -1, 0)
+    values = _finish_block(_masked_float32(values, nodata), limits, luv)
+    return np.moveaxis(values, 0, -1)
+
+
+def raw_image(cube: xr.DataArray, bands, params: SegmentParameters):
+    """The chosen bands in their own dtype, and what :func:`prepare_pixels` needs to prepare them.
+
+    Returns ``(raw, prepare_args, names)``: ``raw`` a dask array ``(y, x, bands)``,
+    ``prepare_args`` the ``(nodata, limits, luv)`` arguments of :func:`prepare_pixels` (``limits``
+    a delayed value: the percent-clip stretch limits, found by small tree reductions over their
+    own copy of the blocks), ``names`` the band names. Preparing inside the block tasks rather
+    than as a separate step keeps the chunks that neighbouring blocks share in the input's dtype.
+    """
+    idx = _band_indices(cube, bands)
+    names = [str(cube.band.values[i]) for i in idx]
+    data = cube.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(data, chunks=(-1, 1024, 1024))
+    dtype = data.dtype
+    if data.numblocks[0] != 1:
+        data = data.rechunk({0: -1})
+    nodata = cube.rio.nodata if hasattr(cube, "rio") else None
+    if nodata is not None and isinstance(nodata, float) and math.isnan(nodata):
+        nodata = None
+    raw = data[_as_slice(idx)]
+    limits = None
+    if dtype != np.uint8 and params.stretch is not None:
+        values = raw.map_blocks(_masked_float32, nodata, dtype=np.float32,
+                                meta=np.array((), dtype=np.float32))
+        limits = _clip_limits_graph(values, *params.stretch)
+    return raw.transpose(1, 2, 0), (nodata, limits, params.color_space == "luv"), names
+
+
+def prepare_image(cube: xr.DataArray, bands, params: SegmentParameters) -> tuple[da.Array, list]:
+    """The image mean shift sees: dask float32 ``(y, x, bands)``, NaN on nodata.
+
+    Returns the image and the names of the bands used. Every step is one task per block (band
+    choice, nodata, stretch, colour space) plus the small tree reductions of the stretch limits.
+    """
+    raw, prepare_args, names = raw_image(cube, bands, params)
+    image = raw.map_blocks(prepare_pixels, *prepare_args, dtype=np.float32,
+                           meta=np.array((), dtype=np.float32))
+    return image, names
