@@ -2,9 +2,9 @@
 
 Holds :class:`SegmentParameters` (the resolved parameters, also written into the outputs'
 ``attrs``), :func:`resolve_parameters` (checks every user parameter once and maps ArcGIS's
-``spectral_detail``/``spatial_detail`` to bandwidths, ``radius = 22 - detail``) and
-:func:`check_number`, the numeric check behind it. Pure Python and numpy: nothing here builds a
-dask graph.
+``spectral_detail``/``spatial_detail`` to bandwidths, ``radius = 22 - detail``) with the
+package's numeric checks (``xr_landcover._validate.check_number``). Pure Python and numpy:
+nothing here builds a dask graph.
 
 See Also
 --------
@@ -13,15 +13,18 @@ xr_landcover.segment.segmentation.segment : the public function these parameters
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-import numpy as np
+from .._validate import (
+    DEFAULT_MIN_SEGMENT_SIZE,
+    DEFAULT_SPATIAL_DETAIL,
+    DEFAULT_SPECTRAL_DETAIL,
+    check_number,
+)
+from ..errors import InvalidParameterError
 
-from ..errors import InvalidInputTypeError, InvalidParameterError
-
-__all__ = ["SegmentParameters", "resolve_parameters", "check_number"]
+__all__ = ["SegmentParameters", "resolve_parameters"]
 
 _KERNELS = ("product", "joint")
 _COLOR_SPACES = ("luv", "none")
@@ -53,67 +56,12 @@ class SegmentParameters:
         return out
 
 
-def check_number(name, value, low=None, high=None, *, integer=False, low_open=False):
-    """Check that the parameter ``name`` is a finite number (an integer when ``integer``) in range.
-
-    Parameters
-    ----------
-    name : str
-        The parameter's name, as the user spells it (it starts the message).
-    value : object
-        The value to check; ``bool`` is not a number here.
-    low, high : float, optional
-        Bounds: ``low <= value <= high`` (``low < value`` when ``low_open``); ``None`` = no bound.
-    integer : bool, default False
-        Require a whole number (``3.0`` passes, ``2.5`` does not).
-    low_open : bool, default False
-        Exclude ``low`` itself.
-
-    Raises
-    ------
-    InvalidInputTypeError
-        ``value`` is not a number (a ``TypeError`` too).
-    InvalidParameterError
-        ``value`` is a number but not finite, not whole when required, or out of range (a
-        ``ValueError`` too). The message names the parameter and the accepted range.
-
-    Examples
-    --------
-    >>> check_number("maxiter", 10, 1, 1000, integer=True)
-    >>> check_number("maxiter", 0, 1, 1000, integer=True)
-    Traceback (most recent call last):
-    ...
-    xr_landcover.errors.InvalidParameterError: maxiter must be an integer in [1, 1000]; got 0
-    """
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if ok and integer:
-        ok = float(value) == int(value)
-    if ok:
-        ok = math.isfinite(float(value))
-    if ok and low is not None:
-        ok = float(value) > low if low_open else float(value) >= low
-    if ok and high is not None:
-        ok = float(value) <= high
-    if not ok:
-        kind = "an integer" if integer else "a number"
-        if low is not None and high is not None:
-            rng = f"in [{low}, {high}]"
-        elif low is not None:
-            rng = f"> {low}" if low_open else f">= {low}"
-        else:
-            rng = ""
-        message = f"{name} must be {kind} {rng}; got {value!r}".replace("  ", " ")
-        if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
-            raise InvalidInputTypeError(message)  # a wrong type is a TypeError, not a bad value
-        raise InvalidParameterError(message)
-
-
 def resolve_parameters(
     n_bands: int,
     *,
-    spectral_detail: float = 15.5,
-    spatial_detail: float = 15,
-    min_segment_size: int = 20,
+    spectral_detail: float = DEFAULT_SPECTRAL_DETAIL,
+    spatial_detail: float = DEFAULT_SPATIAL_DETAIL,
+    min_segment_size: int = DEFAULT_MIN_SEGMENT_SIZE,
     max_segment_size: int | None = None,
     spectral_radius: float | None = None,
     spatial_radius: float | None = None,

@@ -22,6 +22,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from .._validate import DEFAULT_MIN_SEGMENT_SIZE, DEFAULT_SPATIAL_DETAIL, DEFAULT_SPECTRAL_DETAIL
 from . import labels as _labels
 from . import tiles
 from .params import SegmentParameters, resolve_parameters
@@ -31,7 +32,8 @@ __all__ = ["segment", "mean_shift_filter", "segment_array"]
 
 
 def mean_shift_filter(
-    cube: xr.DataArray, bands=None, spectral_detail: float = 15.5, spatial_detail: float = 15,
+    cube: xr.DataArray, bands=None, spectral_detail: float = DEFAULT_SPECTRAL_DETAIL,
+    spatial_detail: float = DEFAULT_SPATIAL_DETAIL,
     **options,
 ) -> xr.DataArray:
     """Mean-shift filtered image (the first step of :func:`segment`), lazily.
@@ -75,9 +77,9 @@ def mean_shift_filter(
 def segment(
     cube: xr.DataArray,
     bands=None,
-    spectral_detail: float = 15.5,
-    spatial_detail: float = 15,
-    min_segment_size: int = 20,
+    spectral_detail: float = DEFAULT_SPECTRAL_DETAIL,
+    spatial_detail: float = DEFAULT_SPATIAL_DETAIL,
+    min_segment_size: int = DEFAULT_MIN_SEGMENT_SIZE,
     max_segment_size: int | None = None,
     *,
     spectral_radius: float | None = None,
