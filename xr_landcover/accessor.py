@@ -6,9 +6,19 @@ here (see ``docs/`` and the modules named in each method's docstring).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import xarray as xr
 
-from .errors import DimensionError, MissingCRSError
+from ._validate import (
+    DEFAULT_ACCURACY_POINTS,
+    DEFAULT_MAX_SAMPLES_PER_CLASS,
+    DEFAULT_MIN_SEGMENT_SIZE,
+    DEFAULT_SPATIAL_DETAIL,
+    DEFAULT_SPECTRAL_DETAIL,
+    require_cube,
+)
 
 __all__ = ["LandcoverAccessor"]
 
@@ -29,24 +39,9 @@ class LandcoverAccessor:
     def __init__(self, obj: xr.DataArray):
         self._obj = obj
 
-    # -- validation helpers -----------------------------------------------------------------
     def _require_cube(self) -> xr.DataArray:
-        """The object as a band cube: dims ``(..., band, y, x)`` with a CRS."""
-        da = self._obj
-        missing = [d for d in ("band", "y", "x") if d not in da.dims]
-        if missing:
-            raise DimensionError(
-                f"a band cube needs dims ('band', 'y', 'x'); this array has {da.dims} "
-                f"(missing {missing}). Open rasters with xr_landcover.open_image, or rename "
-                "dims with .rename(...)"
-            )
-        if da.dims[-2:] != ("y", "x"):
-            da = da.transpose(..., "band", "y", "x")
-        if da.rio.crs is None:
-            raise MissingCRSError(
-                "the cube has no CRS; set one with cube.rio.write_crs('EPSG:....')"
-            )
-        return da
+        """The object as a band cube ``(..., band, y, x)`` with a CRS."""
+        return require_cube(self._obj)
 
     # -- description --------------------------------------------------------------------------
     def summary(self) -> str:
@@ -67,9 +62,13 @@ class LandcoverAccessor:
         return "\n".join(lines)
 
     # -- segmentation ---------------------------------------------------------------------------
-    def segment(self, bands=None, spectral_detail: float = 15.5, spatial_detail: float = 15,
-                min_segment_size: int = 20, max_segment_size: int | None = None,
-                **options) -> xr.DataArray:
+    def segment(self, bands=None, spectral_detail: float = DEFAULT_SPECTRAL_DETAIL,
+                spatial_detail: float = DEFAULT_SPATIAL_DETAIL,
+                min_segment_size: int = DEFAULT_MIN_SEGMENT_SIZE,
+                max_segment_size: int | None = None, *, spectral_radius: float | None = None,
+                spatial_radius: float | None = None, color_space: str | None = None,
+                kernel: str = "product", maxiter: int = 10, threshold: float = 0.1,
+                stretch: Sequence[float] | None = (2.0, 98.0)) -> xr.DataArray:
         """Mean-shift segmentation, lazily: see :func:`xr_landcover.segment.segment`.
 
         Examples
@@ -84,12 +83,17 @@ class LandcoverAccessor:
 
         return segment(self._require_cube(), bands=bands, spectral_detail=spectral_detail,
                        spatial_detail=spatial_detail, min_segment_size=min_segment_size,
-                       max_segment_size=max_segment_size, **options)
+                       max_segment_size=max_segment_size, spectral_radius=spectral_radius,
+                       spatial_radius=spatial_radius, color_space=color_space, kernel=kernel,
+                       maxiter=maxiter, threshold=threshold, stretch=stretch)
 
     # -- supervised classification ------------------------------------------------------------
     def train(self, samples, class_field: str | None = None, name_field: str | None = None,
-              method: str | None = None, max_samples_per_class: int | None = 500,
-              random_state: int | None = None, estimator=None, segments=None, **params):
+              method: str | None = None,
+              max_samples_per_class: int | None = DEFAULT_MAX_SAMPLES_PER_CLASS,
+              random_state: int | None = None, estimator: Any = None,
+              color_fields: Sequence[str] | None = ("Red", "Green", "Blue"),
+              segments: xr.DataArray | None = None, **params: Any):
         """Train a pixel classifier (object-based with ``segments=``) on this cube: see
         :func:`xr_landcover.train`.
 
@@ -111,52 +115,70 @@ class LandcoverAccessor:
         return train(self._require_cube(), samples, class_field=class_field,
                      name_field=name_field, method=method,
                      max_samples_per_class=max_samples_per_class, random_state=random_state,
-                     estimator=estimator, segments=segments, **params)
+                     estimator=estimator, color_fields=color_fields, segments=segments,
+                     **params)
 
-    def classify(self, model, confidence: bool = False, segments=None):
+    def classify(self, model, confidence: bool = False,
+                 segments: xr.DataArray | None = None) -> xr.DataArray | xr.Dataset:
         """Classify this cube (per segment with ``segments=``), lazily: see
         :func:`xr_landcover.classify`."""
         from .classification import classify
 
         return classify(self._require_cube(), model, confidence=confidence, segments=segments)
 
-    def to_geotiff(self, path, overwrite: bool = False, **options):
+    def to_geotiff(self, path, overwrite: bool = False, compress: str = "deflate",
+                   tile_size: int = 256, lock: Any = None):
         """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""
         from .io import to_geotiff
 
-        return to_geotiff(self._obj, path, overwrite=overwrite, **options)
+        return to_geotiff(self._obj, path, overwrite=overwrite, compress=compress,
+                          tile_size=tile_size, lock=lock)
 
     # -- maps (plot.py) -----------------------------------------------------------------------
-    def plot(self, ax=None, legend: bool = True, title: str | None = None, **kwargs):
+    def plot(self, ax=None, *, legend: bool = True, title: str | None = None,
+             max_pixels: int = 1500, figsize: tuple[float, float] | None = None,
+             legend_kwds: Mapping[str, Any] | None = None, **imshow_kwds):
         """Draw this class map with its colours and a legend: see
         :func:`xr_landcover.plot_classes`. For a band cube use :meth:`plot_rgb`."""
         from .plot import plot_classes
 
-        return plot_classes(self._obj, ax, legend=legend, title=title, **kwargs)
+        return plot_classes(self._obj, ax, legend=legend, title=title, max_pixels=max_pixels,
+                            figsize=figsize, legend_kwds=legend_kwds, **imshow_kwds)
 
-    def plot_rgb(self, ax=None, bands=None, stretch=(2, 98), **kwargs):
+    def plot_rgb(self, ax=None, *, bands: Sequence[str | int] | None = None,
+                 stretch: tuple[float, float] | None = (2, 98), title: str | None = None,
+                 max_pixels: int = 1500, figsize: tuple[float, float] | None = None,
+                 **imshow_kwds):
         """Draw a true/false colour composite of this cube: see :func:`xr_landcover.plot_rgb`."""
         from .plot import plot_rgb
 
-        return plot_rgb(self._require_cube(), ax, bands=bands, stretch=stretch, **kwargs)
+        return plot_rgb(self._require_cube(), ax, bands=bands, stretch=stretch, title=title,
+                        max_pixels=max_pixels, figsize=figsize, **imshow_kwds)
 
-    def plot_segments(self, rgb_cube, ax=None, **kwargs):
+    def plot_segments(self, rgb_cube, ax=None, *, bands: Sequence[str | int] | None = None,
+                      stretch: tuple[float, float] | None = (2, 98), fill: str = "image",
+                      color: tuple[float, float, float] = (1.0, 1.0, 0.0), mode: str = "inner",
+                      title: str | None = None, max_pixels: int = 1500,
+                      figsize: tuple[float, float] | None = None):
         """Draw this segment map's boundaries over ``rgb_cube``: see
         :func:`xr_landcover.plot_segments`."""
         from .plot import plot_segments
 
-        return plot_segments(rgb_cube, self._obj, ax, **kwargs)
+        return plot_segments(rgb_cube, self._obj, ax, bands=bands, stretch=stretch, fill=fill,
+                             color=color, mode=mode, title=title, max_pixels=max_pixels,
+                             figsize=figsize)
 
     def explore(self, tiles=None, **kwargs):
         """An interactive folium map of this class map or band cube: see
-        :func:`xr_landcover.explore_classes` and :func:`xr_landcover.explore_rgb`."""
+        :func:`xr_landcover.explore_classes` and :func:`xr_landcover.explore_rgb` (one method
+        for both, so its options are those of the function that applies)."""
         from .plot import explore_classes, explore_rgb
 
         if "band" in self._obj.dims:
             return explore_rgb(self._require_cube(), tiles=tiles, **kwargs)
         return explore_classes(self._obj, tiles=tiles, **kwargs)
 
-    # -- accuracy assessment (accuracy.py) ------------------------------------------------------
+    # -- accuracy assessment --------------------------------------------------------------------
     def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None):
         """Assess this class map against reference points, polygons or a raster: see
         :func:`xr_landcover.accuracy`."""
@@ -164,12 +186,15 @@ class LandcoverAccessor:
 
         return accuracy(self._obj, reference, class_field=class_field, name_field=name_field)
 
-    def accuracy_points(self, n: int = 500, strategy: str = "stratified_random", **options):
+    def accuracy_points(self, n: int = DEFAULT_ACCURACY_POINTS,
+                        strategy: str = "stratified_random", allocation: str = "proportional",
+                        min_per_class: int = 0, random_state: Any = 0):
         """Random accuracy-assessment points on this class map: see
         :func:`xr_landcover.accuracy_points`."""
         from .accuracy import accuracy_points
 
-        return accuracy_points(self._obj, n=n, strategy=strategy, **options)
+        return accuracy_points(self._obj, n=n, strategy=strategy, allocation=allocation,
+                               min_per_class=min_per_class, random_state=random_state)
 
     def to_zarr(self, store, overwrite: bool = False):
         """Write this array to a Zarr store, chunk by chunk and atomically: see

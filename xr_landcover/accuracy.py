@@ -44,6 +44,7 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from ._validate import DEFAULT_ACCURACY_POINTS
 from .classmap import ClassMap, count_classes, fill_value
 from .errors import (
     DimensionError,
@@ -1049,7 +1050,7 @@ def _find_in_block(
 
 def accuracy_points(
     class_map: xr.DataArray,
-    n: int = 500,
+    n: int = DEFAULT_ACCURACY_POINTS,
     strategy: str = "stratified_random",
     allocation: str = "proportional",
     min_per_class: int = 0,

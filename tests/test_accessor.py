@@ -1,0 +1,46 @@
+"""The ``.landcover`` accessor: each method has its function's signature, minus the array."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import xr_landcover
+from xr_landcover.accessor import LandcoverAccessor
+from xr_landcover.segment import segment
+
+#: accessor method -> (function, the parameter the accessor's array fills)
+DELEGATES = {
+    "segment": (segment, "cube"),
+    "train": (xr_landcover.train, "cube"),
+    "classify": (xr_landcover.classify, "cube"),
+    "to_geotiff": (xr_landcover.to_geotiff, "da"),
+    "to_zarr": (xr_landcover.to_zarr, "da"),
+    "plot": (xr_landcover.plot_classes, "classes"),
+    "plot_rgb": (xr_landcover.plot_rgb, "cube"),
+    "plot_segments": (xr_landcover.plot_segments, "segments"),
+    "accuracy": (xr_landcover.accuracy, "class_map"),
+    "accuracy_points": (xr_landcover.accuracy_points, "class_map"),
+}
+
+
+def _parameters(signature: inspect.Signature, drop: str) -> list[tuple]:
+    return [(p.name, p.kind, p.default) for p in signature.parameters.values()
+            if p.name not in (drop, "self")]
+
+
+@pytest.mark.parametrize("method", sorted(DELEGATES))
+def test_method_signature_equals_its_function(method):
+    function, array = DELEGATES[method]
+    assert array in inspect.signature(function).parameters
+    assert _parameters(inspect.signature(getattr(LandcoverAccessor, method)), "self") == \
+        _parameters(inspect.signature(function), array)
+
+
+def test_every_public_method_is_a_checked_delegate():
+    # explore dispatches to explore_classes or explore_rgb by the array's dims; summary has
+    # no function of its own
+    public = {n for n, v in vars(LandcoverAccessor).items()
+              if callable(v) and not n.startswith("_")}
+    assert public - set(DELEGATES) == {"explore", "summary"}
