@@ -137,24 +137,50 @@ def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = Fals
 
 
 def require_same_grid(a: xr.DataArray, b: xr.DataArray, names: tuple[str, str] = ("cube",
-                      "segments")) -> None:
-    """:class:`GridMismatchError` unless ``a`` and ``b`` have the same size and pixel
-    coordinates (and the same CRS where both have one)."""
-    same = a.sizes["y"] == b.sizes["y"] and a.sizes["x"] == b.sizes["x"]
-    if same and all(d in a.coords and d in b.coords for d in ("y", "x")):
-        same = bool(np.allclose(a["y"].values, b["y"].values)
-                    and np.allclose(a["x"].values, b["x"].values))
-    if not same:
+                      "segments"), fix: str | None = None) -> None:
+    """:class:`GridMismatchError` unless ``b`` lies on ``a``'s pixel grid: the same size, the
+    same CRS where both have one, and the same pixel coordinates (to a millionth of a pixel).
+
+    ``names`` name the two arrays in the messages; ``fix`` is the advice they end with (by
+    default: ``reproject_match`` with nearest resampling).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> a = xr.DataArray(np.zeros((2, 3)), dims=("y", "x"))
+    >>> require_same_grid(a, a.isel(x=slice(0, 2)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.GridMismatchError: the cube (2 x 3 px) and the segments (2 x 2 px) are \
+not on the same grid; ...
+    """
+    first, second = names
+    if fix is None:
+        fix = (f"bring the {second} onto the {first}'s pixel grid with "
+               f"{second}.rio.reproject_match({first}, resampling=Resampling.nearest)")
+    shape_a = (a.sizes["y"], a.sizes["x"])
+    shape_b = (b.sizes["y"], b.sizes["x"])
+    if shape_a != shape_b:
         raise GridMismatchError(
-            f"the {names[1]} ({b.sizes['y']} x {b.sizes['x']} px) are not on the {names[0]}'s "
-            f"pixel grid ({a.sizes['y']} x {a.sizes['x']} px); use "
-            f"{names[1]}.rio.reproject_match({names[0]}, resampling=Resampling.nearest)"
+            f"the {first} ({shape_a[0]} x {shape_a[1]} px) and the {second} ({shape_b[0]} x "
+            f"{shape_b[1]} px) are not on the same grid; {fix}"
         )
-    if a.rio.crs is not None and b.rio.crs is not None and not same_crs(a.rio.crs, b.rio.crs):
+    crs_a, crs_b = a.rio.crs, b.rio.crs
+    if crs_a is not None and crs_b is not None and not same_crs(crs_a, crs_b):
         raise GridMismatchError(
-            f"the {names[0]} and the {names[1]} are in different CRSs; reproject one of them, "
-            f"e.g. {names[1]}.rio.reproject_match({names[0]})"
+            f"the {first}'s CRS ({crs_a.to_string()}) and the {second}' CRS "
+            f"({crs_b.to_string()}) differ; {fix}"
         )
+    for dim in ("y", "x"):
+        if dim in a.coords and dim in b.coords:
+            ca = np.asarray(a[dim].values, dtype=np.float64)
+            cb = np.asarray(b[dim].values, dtype=np.float64)
+            step = abs(ca[1] - ca[0]) if len(ca) > 1 else 1.0
+            if not np.allclose(ca, cb, rtol=0.0, atol=1e-6 * step):
+                raise GridMismatchError(
+                    f"the {first}'s and the {second}' {dim} coordinates differ (shifted or "
+                    f"resampled grid); {fix}"
+                )
 
 
 def same_crs(a: Any, b: Any) -> bool:

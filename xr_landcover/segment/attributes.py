@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DimensionError, GridMismatchError, InvalidInputTypeError
+from .._validate import require_same_grid
+from ..errors import DimensionError, InvalidInputTypeError
 from .prepare import select_bands
 
 __all__ = ["segment_attributes", "attribute_table", "SHAPE_COLUMNS"]
@@ -175,36 +176,9 @@ def check_grid(cube: xr.DataArray, segments: xr.DataArray) -> None:
         raise InvalidInputTypeError(
             f"segments must hold integer segment ids (0 = nodata); got dtype {segments.dtype}"
         )
-    fix = ("segment this very cube (cube.landcover.segment(...)), or bring the segment map onto "
-           "its grid with segments.rio.reproject_match(cube, resampling=Resampling.nearest)")
-    shape_c = (cube.sizes["y"], cube.sizes["x"])
-    shape_s = (segments.sizes["y"], segments.sizes["x"])
-    if shape_c != shape_s:
-        raise GridMismatchError(
-            f"the cube ({shape_c[0]} x {shape_c[1]} px) and the segments ({shape_s[0]} x "
-            f"{shape_s[1]} px) are not on the same grid; {fix}"
-        )
-    crs_c, crs_s = cube.rio.crs, segments.rio.crs
-    if crs_c is not None and crs_s is not None:
-        import pyproj
-
-        if not pyproj.CRS.from_wkt(crs_c.to_wkt()).equals(
-            pyproj.CRS.from_wkt(crs_s.to_wkt()), ignore_axis_order=True
-        ):
-            raise GridMismatchError(
-                f"the cube's CRS ({crs_c.to_string()}) and the segments' CRS "
-                f"({crs_s.to_string()}) differ; {fix}"
-            )
-    for dim in ("y", "x"):
-        a = np.asarray(cube[dim].values, dtype=np.float64) if dim in cube.coords else None
-        b = np.asarray(segments[dim].values, dtype=np.float64) if dim in segments.coords else None
-        if a is not None and b is not None:
-            step = abs(a[1] - a[0]) if len(a) > 1 else 1.0
-            if not np.allclose(a, b, rtol=0.0, atol=1e-6 * step):
-                raise GridMismatchError(
-                    f"the cube's and the segments' {dim} coordinates differ (shifted or "
-                    f"resampled grid); {fix}"
-                )
+    require_same_grid(cube, segments, fix=(
+        "segment this very cube (cube.landcover.segment(...)), or bring the segment map onto "
+        "its grid with segments.rio.reproject_match(cube, resampling=Resampling.nearest)"))
 
 
 def _band_subset(cube: xr.DataArray, bands) -> xr.DataArray:

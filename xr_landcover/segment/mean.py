@@ -7,7 +7,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from ..errors import GridMismatchError, InvalidInputTypeError
+from .._validate import require_cube
+from .attributes import check_grid
 
 __all__ = ["segment_mean"]
 
@@ -76,15 +77,8 @@ def segment_mean(cube: xr.DataArray, segments: xr.DataArray) -> xr.DataArray:
     >>> rgb.dims, str(rgb.dtype)
     (('band', 'y', 'x'), 'float32')
     """
-    for name, obj in (("cube", cube), ("segments", segments)):
-        if not isinstance(obj, xr.DataArray):
-            raise InvalidInputTypeError(f"{name} must be an xarray.DataArray, got {type(obj)}")
-    cube = cube.transpose("band", "y", "x")
-    if cube.sizes["y"] != segments.sizes["y"] or cube.sizes["x"] != segments.sizes["x"]:
-        raise GridMismatchError(
-            f"cube ({cube.sizes['y']} x {cube.sizes['x']}) and segments "
-            f"({segments.sizes['y']} x {segments.sizes['x']}) are not on the same grid"
-        )
+    cube = require_cube(cube, crs=False, single_image="segment_mean")
+    check_grid(cube, segments)
     ids = segments.transpose("y", "x").data
     if not isinstance(ids, da.Array):
         ids = da.from_array(ids, chunks=1024)
