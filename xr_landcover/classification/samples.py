@@ -30,10 +30,9 @@ import xarray as xr
 from rasterio import features
 from rasterio.transform import Affine
 
-from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS
+from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_cube
 from ..colors import LandcoverClass, class_colors
 from ..errors import (
-    DimensionError,
     InvalidInputTypeError,
     InvalidParameterError,
     MissingCRSError,
@@ -351,15 +350,7 @@ def extract_samples(
     >>> s.X.shape, [c.name for c in s.classes]
     ((557, 6), ['developed', 'herbaceous', 'shrubland', 'forest', 'water', 'sediment'])
     """
-    if not isinstance(cube, xr.DataArray):
-        raise InvalidInputTypeError(f"cube must be an xarray.DataArray, got {type(cube).__name__}")
-    if set(cube.dims) != {"band", "y", "x"}:
-        raise DimensionError(
-            f"training needs a cube with dims ('band', 'y', 'x'); got {cube.dims}. "
-            "Select one time step first, e.g. cube.isel(time=0)"
-        )
-    if cube.rio.crs is None:
-        raise MissingCRSError("the cube has no CRS; set one with cube.rio.write_crs(...)")
+    cube = require_cube(cube, single_image="training")
     cap = check_cap(max_samples_per_class)
     gdf = read_samples(samples)
     class_col, name_col = resolve_class_field(gdf, class_field, name_field)
@@ -371,7 +362,6 @@ def extract_samples(
         )
     index_of = {c.value: i for i, c in enumerate(classes)}
 
-    cube = cube.transpose("band", "y", "x")
     target = pyproj.CRS.from_wkt(cube.rio.crs.to_wkt())
     geoms = gpd.GeoSeries(gdf.geometry.values, crs=gdf.crs).to_crs(target).values
     burn = np.array([index_of[int(v)] + 1 for v in row_values], dtype=np.int64)
