@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import time
 import warnings
 from pathlib import Path
@@ -39,8 +38,8 @@ from pathlib import Path
 import dask
 import dask.array as dsa
 import numpy as np
-import sklearn
 import xarray as xr
+from _harness import machine_context
 
 import xr_landcover
 from xr_landcover import datasets
@@ -136,9 +135,7 @@ def main() -> None:
         "goals": {"ratio_max": 1.15, "speedup_min": 1.7},
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "numpy": np.__version__, "sklearn": sklearn.__version__,
-                    "dask": dask.__version__, "platform": platform.platform()},
+        "context": machine_context(),
     }
     RESULTS.mkdir(exist_ok=True)
     cols = "strips" if args.chunk_cols == -1 else f"x{args.chunk_cols}"

@@ -35,6 +35,7 @@ import dask.array as dsa
 import numpy as np
 import rasterio
 import xarray as xr
+from _harness import machine_context
 from affine import Affine
 
 import xr_landcover
@@ -127,6 +128,7 @@ def main() -> None:
         result = cluster_speedup(args, model)
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"bench_scale_cluster_{args.size}.json"
+        result["context"] = machine_context()
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps(result, indent=2))
         return
@@ -164,6 +166,7 @@ def main() -> None:
         "first_tile_equals_scene_classes": bool(np.array_equal(corner, expected)),
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
+        "context": machine_context(),
     }
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"bench_scale_{args.size}.json"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from _harness import machine_context
 
 HERE = Path(__file__).resolve().parent
 RUNNER = r"""
@@ -138,8 +138,8 @@ def main() -> None:
     make_scene(scene, args.size)
     otb_kw = {"spatial_radius": 5, "spectral_radius": 15, "color_space": "none",
               "kernel": "joint", "min_segment_size": 20}
-    result = {"size": args.size, "chunk": args.chunk, "cpu_count": os.cpu_count(),
-              "machine": platform.platform(), "scene": "shipped L8 crop tiled (mirrored)"}
+    result = {"size": args.size, "chunk": args.chunk, "context": machine_context(),
+              "scene": "shipped L8 crop tiled (mirrored)"}
     if args.store_chunks:
         runs = {str(c): run_ours(scene, c, otb_kw, tmp / "seg.raw") for c in args.store_chunks}
         result.update(params=otb_kw, streamed=runs,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import dask
 import numpy as np
+from _harness import machine_context
 
 from xr_landcover import datasets
 from xr_landcover.segment import segment
@@ -54,7 +55,7 @@ def main() -> None:
         rows.append(row)
     out = HERE / "results" / "bench_segment_graph.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"cpu_count": os.cpu_count(), "runs": rows}, indent=2))
+    out.write_text(json.dumps({"context": machine_context(), "runs": rows}, indent=2))
 
 
 if __name__ == "__main__":

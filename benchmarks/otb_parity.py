@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from _harness import machine_context
 
 from xr_landcover import datasets, open_image
 from xr_landcover.segment import mean_shift_filter, segment
@@ -87,6 +88,7 @@ def main() -> None:
         "partition_share_of_pixels_differing": differing_share(seg, otb_seg),
         "segments_ours": int(np.unique(seg).size), "segments_otb": int(np.unique(otb_seg).size),
         "otb_commands": [" ".join(smooth), " ".join(lsms)],
+        "context": machine_context(),
     }
     out = HERE / "results" / "otb_parity.json"
     out.parent.mkdir(exist_ok=True)
