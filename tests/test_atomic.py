@@ -336,3 +336,70 @@ def test_scratch_deleted_early_is_fine(tmp_path):
         scratch.write_bytes(b"uncompressed")
         scratch.unlink()  # to_geotiff frees the stage's disk space as soon as it is copied
     assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The writers stage by the one scheme
+# --------------------------------------------------------------------------------------------
+
+
+def small_map():
+    import dask.array as dsa
+    import numpy as np
+    import xarray as xr
+
+    data = dsa.from_array(np.arange(64 * 64, dtype="uint8").reshape(64, 64) % 7, chunks=32)
+    return xr.DataArray(data, dims=("y", "x"), name="landcover",
+                        coords={"y": 640.0 - 10 * np.arange(64) - 5,
+                                "x": 10 * np.arange(64) + 5.0}).rio.write_crs("EPSG:32618")
+
+
+def watching(da, folder: Path, seen: list):
+    """``da`` whose blocks record the folder's listing while they are computed."""
+    def spy(block):
+        if block.size:
+            seen.append(tuple(listing(folder)))
+        return block
+
+    return da.copy(data=da.data.map_blocks(spy, dtype=da.dtype))
+
+
+def test_to_geotiff_stages_by_the_scheme(tmp_path, monkeypatch):
+    import rasterio.shutil
+
+    import xr_landcover
+
+    target = tmp_path / "classes.tif"
+    target.write_bytes(b"old")
+    copies, real_copy = [], rasterio.shutil.copy
+
+    def recording_copy(src, dst, **kwargs):
+        copies.append((Path(src).name, Path(dst).name, sorted(listing(tmp_path))))
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(rasterio.shutil, "copy", recording_copy)
+    seen: list = []
+    xr_landcover.to_geotiff(watching(small_map(), tmp_path, seen), target, overwrite=True)
+    # while the blocks are stored: the old file and the uncompressed stage
+    assert len(seen) == 4 and len(set(seen)) == 1
+    stage, old = sorted(seen[0])  # hidden names sort first
+    assert old == "classes.tif" and scheme("classes.tif", ".stage").fullmatch(stage)
+    # the compressing copy: from the stage into the staged final file
+    [(src, dst, during)] = copies
+    assert src == stage and scheme("classes.tif", ".tmp").fullmatch(dst)
+    assert during == [stage, "classes.tif"]  # the final file does not exist before the copy
+    assert listing(tmp_path) == ["classes.tif"] and target.read_bytes()[:2] in (b"II", b"MM")
+
+
+def test_to_zarr_stages_by_the_scheme(tmp_path):
+    import xr_landcover
+
+    target = xr_landcover.to_zarr(small_map(), tmp_path / "classes.zarr")
+    before = tree(target)
+    seen: list = []
+    xr_landcover.to_zarr(watching(small_map() + 1, tmp_path, seen), target, overwrite=True)
+    assert len(seen) == 4 and len(set(seen)) == 1
+    staging, old = sorted(seen[0])  # hidden names sort first
+    assert old == "classes.zarr" and scheme("classes.zarr", ".tmp").fullmatch(staging)
+    assert listing(tmp_path) == ["classes.zarr"] and tree(target) != before
+    assert int(xr_landcover.open_zarr(target)[0, 0]) == 1

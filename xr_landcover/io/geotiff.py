@@ -5,7 +5,9 @@ The steps: check each layer (:func:`_geotiff_layer`) and path, create an uncompr
 GeoTIFF with the grid, nodata, band names and colour table (:func:`_create_stage`), store the
 dask blocks into it as windows (:class:`_WindowWriter`), then copy it, tile by tile in file
 order and with a small GDAL cache (:func:`copy_cache_env`), into the compressed file that
-replaces the target.
+replaces the target. The stage is a :func:`~xr_landcover.io._atomic.scratch_path` and the
+compressed file an :func:`~xr_landcover.io._atomic.atomic_file`: both are hidden beside the
+target until the end, and removed on any error or interrupt.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from ..errors import (
     InvalidParameterError,
     OutputNotWritableError,
 )
+from ._atomic import atomic_file, scratch_path
 from ._paths import PathLike, check_output_path
 
 __all__ = ["COPY_CACHE_MB", "copy_cache_env", "to_geotiff", "to_geotiffs"]
@@ -201,8 +205,6 @@ def to_geotiffs(
     ...     src.read(1).tolist()
     [[2, 4], [4, 2]]
     """
-    import uuid
-
     import dask.array as dsa
     import rasterio.shutil
     from dask.utils import get_scheduler_lock
@@ -213,11 +215,12 @@ def to_geotiffs(
     paths = [check_output_path(path, overwrite) for path in layers]
     if len({p.resolve() for p in paths}) < len(paths):
         raise InvalidParameterError(f"two layers would be written to the same file: {paths}")
-    token = uuid.uuid4().hex[:12]
-    # per layer: an uncompressed stage (blocks land in any order), then the final bytes
-    stages = [p.with_name(f".{p.name}.{token}.stage.tif") for p in paths]
-    tmps = [p.with_name(f".{p.name}.{token}.tmp.tif") for p in paths]
-    try:
+    with ExitStack() as staged:
+        # per layer: the final file, renamed onto its path only when every layer is complete
+        # (the stack exits without error), and the uncompressed stage it is copied from (blocks
+        # land in the stage in any order); an error or interrupt removes both
+        finals = [staged.enter_context(atomic_file(path, overwrite)) for path in paths]
+        stages = [staged.enter_context(scratch_path(path)) for path in paths]
         sources, targets = [], []
         for da, path, stage in zip(arrays, paths, stages):
             _create_stage(da, path, stage, tile_size)
@@ -233,22 +236,15 @@ def to_geotiffs(
             dsa.store(sources, targets,
                       lock=lock if lock is not None else get_scheduler_lock(sources[0]))
         # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
-        for stage, tmp in zip(stages, tmps):
+        for stage, final in zip(stages, finals):
             with warnings.catch_warnings(), rasterio.Env(**copy_cache_env()):
                 warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
                 rasterio.shutil.copy(
-                    stage, tmp, driver="GTiff", tiled=True, blockxsize=tile_size,
+                    stage, final, driver="GTiff", tiled=True, blockxsize=tile_size,
                     blockysize=tile_size, compress=compress, sparse_ok=True,
                     bigtiff="IF_SAFER",
                 )
-            stage.unlink()
-        for tmp, path in zip(tmps, paths):
-            os.replace(tmp, path)
-    except BaseException:
-        for leftover in (*stages, *tmps):
-            if leftover.exists():
-                leftover.unlink()
-        raise
+            stage.unlink()  # its disk space is free for the next layer's copy
     return paths
 
 

@@ -3,7 +3,6 @@ and atomically; :func:`open_zarr` reads it back as it was (dtype, CRS, attribute
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,9 @@ import xarray as xr
 from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
-    OutputNotWritableError,
     RasterFileNotFoundError,
 )
+from ._atomic import atomic_directory
 from ._paths import PathLike, check_output_path
 from .rasters import DEFAULT_CHUNK_SIZE
 
@@ -82,6 +81,8 @@ def to_zarr(
         ``store`` exists and ``overwrite`` is False.
     RasterFileNotFoundError
         The parent folder does not exist.
+    OutputNotWritableError
+        The parent folder cannot be written (read-only, or a file where a folder should be).
 
     Examples
     --------
@@ -98,9 +99,6 @@ def to_zarr(
     >>> back.rio.crs.to_epsg(), back.attrs["colormap"][2], back.values.tolist()
     (32618, (56, 133, 56), [[1, 2], [2, 0]])
     """
-    import shutil
-    import uuid
-
     if isinstance(da, xr.Dataset):
         raise InvalidInputTypeError(
             "to_zarr writes one DataArray; pick a variable, e.g. ds['landcover']"
@@ -135,29 +133,8 @@ def to_zarr(
         var.encoding.pop("chunks", None)
         var.encoding.pop("preferred_chunks", None)
 
-    token = uuid.uuid4().hex[:12]
-    tmp = store.with_name(f".{store.name}.{token}.tmp")
-    old = store.with_name(f".{store.name}.{token}.old")
-    try:
-        try:
-            tmp.mkdir()
-        except OSError as exc:
-            raise OutputNotWritableError(
-                f"cannot write '{store}': creating a folder in '{store.parent}' failed "
-                f"({exc.strerror}). Is the folder writable?"
-            ) from None
-        ds.to_zarr(tmp, mode="w", consolidated=False)
-        if store.exists():
-            os.replace(store, old)
-        os.replace(tmp, store)
-    except BaseException:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not store.exists():
-            os.replace(old, store)  # put the previous store back
-        raise
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+    with atomic_directory(store, overwrite) as staging:
+        ds.to_zarr(staging, mode="w", consolidated=False)
     return store
 
 
