@@ -11,7 +11,9 @@ open_image`` keeps working):
 * :mod:`~xr_landcover.io.zarr`: :func:`to_zarr`, :func:`open_zarr`.
 * Shared helpers: :mod:`~xr_landcover.io._paths` (``PathLike``, :func:`check_raster_path`,
   :func:`check_output_path`), :mod:`~xr_landcover.io._header` (a raster's header and grid
-  comparisons).
+  comparisons), :mod:`~xr_landcover.io._atomic` (``atomic_file``, ``atomic_directory``,
+  ``scratch_path``: every file or store written appears complete or not at all, staged as
+  ``.<name>.<token>.tmp`` beside it).
 
 A *band cube* is an :class:`xarray.DataArray` with dims ``("band", "y", "x")`` (optionally a
 leading ``time``), a ``band`` coordinate of band names, CRS and transform through rioxarray and a
