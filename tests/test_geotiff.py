@@ -117,8 +117,8 @@ def test_written_block_by_block(both, tmp_path):
 _COPY_MEMORY = r"""
 import json, os, sys
 import dask.array as da, numpy as np, xarray as xr
-import xr_landcover, xr_landcover.io as io
-io.COPY_CACHE_MB = int(sys.argv[2])
+import xr_landcover, xr_landcover.io.geotiff as geotiff
+geotiff.COPY_CACHE_MB = int(sys.argv[2])
 n = 8000  # a 64 MB uint8 map, built lazily in 1000² blocks
 data = da.random.default_rng(0).integers(0, 8, (n, n), chunks=1000, dtype=np.uint8)
 m = xr.DataArray(data, dims=("y", "x"), coords={"y": 1e5 - np.arange(n) * 30.0 - 15,

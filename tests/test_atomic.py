@@ -1,0 +1,405 @@
+"""xr_landcover.io._atomic: files and directory stores appear complete or not at all.
+
+An exception or a ``KeyboardInterrupt`` part-way leaves an existing target byte-identical and
+no staged path behind; a complete write replaces the target; every staged path is named
+``.<name>.<token><suffix>`` beside the target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from xr_landcover.errors import (
+    OutputExistsError,
+    OutputNotWritableError,
+    RasterFileNotFoundError,
+)
+from xr_landcover.io._atomic import (
+    OLD_SUFFIX,
+    SCRATCH_SUFFIX,
+    STAGING_SUFFIX,
+    atomic_directory,
+    atomic_file,
+    new_token,
+    scratch_path,
+    staging_name,
+)
+
+INTERRUPTIONS = pytest.mark.parametrize(
+    "exception", [RuntimeError("disk on fire"), KeyboardInterrupt()],
+    ids=["RuntimeError", "KeyboardInterrupt"])
+
+
+def scheme(name: str, suffix: str) -> re.Pattern:
+    """The one naming scheme of staged paths: ``.<name>.<12 hex digits><suffix>``."""
+    return re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{12}}{re.escape(suffix)}")
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``folder``."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def make_store(path: Path, chunks: dict[str, bytes]) -> Path:
+    path.mkdir()
+    for name, data in chunks.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_bytes(data)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# The naming scheme
+# --------------------------------------------------------------------------------------------
+
+
+def test_staging_name_is_hidden_beside_the_target():
+    target = Path("/data/out/classes.tif")
+    assert staging_name(target, "0123456789ab") == Path("/data/out/.classes.tif.0123456789ab.tmp")
+    assert staging_name(str(target), "0123456789ab", OLD_SUFFIX).name == \
+        ".classes.tif.0123456789ab.old"
+    assert staging_name(target, "0123456789ab", SCRATCH_SUFFIX).name == \
+        ".classes.tif.0123456789ab.stage"
+    assert (STAGING_SUFFIX, OLD_SUFFIX, SCRATCH_SUFFIX) == (".tmp", ".old", ".stage")
+
+
+def test_tokens_are_fresh():
+    tokens = {new_token() for _ in range(100)}
+    assert len(tokens) == 100
+    assert all(re.fullmatch(r"[0-9a-f]{12}", t) for t in tokens)
+
+
+def test_every_shape_names_its_staged_paths_by_the_one_scheme(tmp_path):
+    with atomic_file(tmp_path / "model.skops") as file_staging:
+        file_staging.write_bytes(b"m")
+    with atomic_directory(tmp_path / "classes.zarr") as dir_staging:
+        pass
+    with scratch_path(tmp_path / "classes.tif") as scratch:
+        pass
+    assert file_staging.parent == dir_staging.parent == scratch.parent == tmp_path
+    assert scheme("model.skops", ".tmp").fullmatch(file_staging.name)
+    assert scheme("classes.zarr", ".tmp").fullmatch(dir_staging.name)
+    assert scheme("classes.tif", ".stage").fullmatch(scratch.name)
+    # and each write has its own token: two writers of one target never share a staged path
+    with atomic_file(tmp_path / "model.skops", overwrite=True) as again:
+        again.write_bytes(b"m")
+    assert again != file_staging
+
+
+# --------------------------------------------------------------------------------------------
+# atomic_file
+# --------------------------------------------------------------------------------------------
+
+
+def test_file_success_creates_the_target(tmp_path):
+    target = tmp_path / "model.skops"
+    with atomic_file(target) as staging:
+        assert not staging.exists() and not target.exists()
+        staging.write_bytes(b"complete")
+        assert not target.exists()  # nothing at the target until the block ends
+    assert target.read_bytes() == b"complete"
+    assert listing(tmp_path) == ["model.skops"]
+
+
+def test_file_success_replaces_the_target(tmp_path):
+    target = tmp_path / "model.skops"
+    target.write_bytes(b"old")
+    with atomic_file(target, overwrite=True) as staging:
+        staging.write_bytes(b"new")
+        assert target.read_bytes() == b"old"  # the old file stays readable meanwhile
+    assert target.read_bytes() == b"new"
+    assert listing(tmp_path) == ["model.skops"]
+
+
+@INTERRUPTIONS
+def test_file_interrupted_keeps_the_old_target_and_leaves_nothing(tmp_path, exception):
+    target = tmp_path / "model.skops"
+    target.write_bytes(b"old bytes \x00\xff")
+    with pytest.raises(type(exception)), atomic_file(target, overwrite=True) as staging:
+        staging.write_bytes(b"half of the new")
+        raise exception
+    assert target.read_bytes() == b"old bytes \x00\xff"
+    assert listing(tmp_path) == ["model.skops"]
+
+
+@INTERRUPTIONS
+def test_file_interrupted_without_a_target_leaves_nothing(tmp_path, exception):
+    with pytest.raises(type(exception)), atomic_file(tmp_path / "new.tif") as staging:
+        staging.write_bytes(b"half")
+        raise exception
+    assert listing(tmp_path) == []
+
+
+def test_file_exists_is_refused_before_any_work(tmp_path):
+    target = tmp_path / "model.skops"
+    target.write_bytes(b"old")
+    ran = []
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        with atomic_file(target):
+            ran.append(True)
+    assert ran == [] and target.read_bytes() == b"old"
+
+
+def test_file_that_appears_meanwhile_is_not_overwritten(tmp_path):
+    target = tmp_path / "model.skops"
+    with pytest.raises(OutputExistsError), atomic_file(target) as staging:
+        staging.write_bytes(b"mine")
+        target.write_bytes(b"someone else's")
+    assert target.read_bytes() == b"someone else's"
+    assert listing(tmp_path) == ["model.skops"]
+
+
+def test_file_block_that_writes_nothing_is_an_error(tmp_path):
+    target = tmp_path / "model.skops"
+    target.write_bytes(b"old")
+    with pytest.raises(FileNotFoundError, match="nothing was written"):
+        with atomic_file(target, overwrite=True):
+            pass
+    assert target.read_bytes() == b"old"
+
+
+def test_file_missing_folder(tmp_path):
+    with pytest.raises(RasterFileNotFoundError, match="does not exist"):
+        with atomic_file(tmp_path / "no" / "model.skops"):
+            pass
+
+
+def test_file_written_through_a_callback_taking_a_path(tmp_path):
+    # how LandcoverModel.save uses it: a writer (skops.io.dump) that takes a path
+    def dump(payload: bytes, file: Path) -> None:
+        with open(file, "wb") as f:
+            f.write(payload)
+
+    with atomic_file(tmp_path / "model.skops") as staging:
+        dump(b"payload", staging)
+    assert (tmp_path / "model.skops").read_bytes() == b"payload"
+
+
+# --------------------------------------------------------------------------------------------
+# atomic_directory
+# --------------------------------------------------------------------------------------------
+
+
+def test_directory_success_creates_the_store(tmp_path):
+    store = tmp_path / "classes.zarr"
+    with atomic_directory(store) as staging:
+        assert staging.is_dir() and list(staging.iterdir()) == []  # created, empty
+        (staging / "zarr.json").write_text("{}")
+        assert not store.exists()
+    assert sorted(tree(store)) == ["zarr.json"] and (store / "zarr.json").read_text() == "{}"
+    assert listing(tmp_path) == ["classes.zarr"]
+
+
+def test_directory_success_replaces_the_whole_store(tmp_path):
+    store = make_store(tmp_path / "classes.zarr", {"zarr.json": b"old", "c/0/0": b"stale"})
+    with atomic_directory(store, overwrite=True) as staging:
+        (staging / "zarr.json").write_bytes(b"new")
+        assert (store / "c/0/0").read_bytes() == b"stale"  # the old store stays readable
+    assert sorted(tree(store)) == ["zarr.json"]  # the stale chunk went with the old store
+    assert (store / "zarr.json").read_bytes() == b"new"
+    assert listing(tmp_path) == ["classes.zarr"]  # the old store moved aside is deleted
+
+
+def test_directory_replaces_a_file_target(tmp_path):
+    store = tmp_path / "classes.zarr"
+    store.write_bytes(b"a file in the way")
+    with atomic_directory(store, overwrite=True) as staging:
+        (staging / "zarr.json").write_bytes(b"new")
+    assert (store / "zarr.json").read_bytes() == b"new"
+    assert listing(tmp_path) == ["classes.zarr"]
+
+
+@INTERRUPTIONS
+def test_directory_interrupted_keeps_the_old_store_and_leaves_nothing(tmp_path, exception):
+    store = make_store(tmp_path / "classes.zarr", {"zarr.json": b"old", "c/0/0": b"\x00\x01"})
+    before = tree(store)
+    with pytest.raises(type(exception)), atomic_directory(store, overwrite=True) as staging:
+        (staging / "zarr.json").write_bytes(b"new")
+        (staging / "c").mkdir()
+        raise exception
+    assert tree(store) == before
+    assert listing(tmp_path) == ["classes.zarr"]
+
+
+@INTERRUPTIONS
+def test_directory_interrupted_without_a_store_leaves_nothing(tmp_path, exception):
+    with pytest.raises(type(exception)), atomic_directory(tmp_path / "new.zarr") as staging:
+        (staging / "zarr.json").write_bytes(b"half")
+        raise exception
+    assert listing(tmp_path) == []
+
+
+def test_directory_failed_rename_puts_the_old_store_back(tmp_path, monkeypatch):
+    # the old store is moved aside first (a folder cannot be replaced by one rename); if the
+    # rename of the new store then fails, the old one goes back where it was
+    store = make_store(tmp_path / "classes.zarr", {"zarr.json": b"old", "c/0/0": b"\x00"})
+    before = tree(store)
+    real_replace = os.replace
+    renames = []
+
+    def failing_replace(src, dst):
+        renames.append((Path(src).name, Path(dst).name))
+        if Path(src).name.endswith(STAGING_SUFFIX):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="No space"):
+        with atomic_directory(store, overwrite=True) as staging:
+            (staging / "zarr.json").write_bytes(b"new")
+    monkeypatch.undo()
+    assert tree(store) == before
+    assert listing(tmp_path) == ["classes.zarr"]
+    (moved, aside), (new, _), put_back = renames
+    assert moved == "classes.zarr"
+    assert scheme("classes.zarr", ".old").fullmatch(aside)  # moved aside under the scheme
+    assert scheme("classes.zarr", ".tmp").fullmatch(new)
+    assert put_back == (aside, "classes.zarr")
+
+
+def test_directory_exists_is_refused_before_any_work(tmp_path):
+    store = make_store(tmp_path / "classes.zarr", {"zarr.json": b"old"})
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        with atomic_directory(store):
+            raise AssertionError("the block must not run")
+    assert listing(tmp_path) == ["classes.zarr"]
+
+
+def test_directory_that_appears_meanwhile_is_not_overwritten(tmp_path):
+    store = tmp_path / "classes.zarr"
+    with pytest.raises(OutputExistsError), atomic_directory(store) as staging:
+        (staging / "zarr.json").write_bytes(b"mine")
+        make_store(store, {"zarr.json": b"theirs"})
+    assert sorted(tree(store)) == ["zarr.json"]
+    assert (store / "zarr.json").read_bytes() == b"theirs"
+    assert listing(tmp_path) == ["classes.zarr"]
+
+
+def test_directory_in_a_folder_that_cannot_be_written(tmp_path, monkeypatch):
+    # (a read-only folder binds nobody when the tests run as root: refuse the mkdir instead)
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(OutputNotWritableError, match="Permission denied.*writable"):
+        with atomic_directory(tmp_path / "classes.zarr"):
+            raise AssertionError("the block must not run")
+    monkeypatch.undo()
+    assert listing(tmp_path) == []
+
+
+def test_directory_parent_is_a_file(tmp_path):
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(OutputNotWritableError, match="not a folder"):
+        with atomic_directory(tmp_path / "file" / "classes.zarr"):
+            pass
+
+
+# --------------------------------------------------------------------------------------------
+# scratch_path
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_scratch_is_removed_on_success(tmp_path, kind):
+    with scratch_path(tmp_path / "classes.tif") as scratch:
+        if kind == "file":
+            scratch.write_bytes(b"uncompressed")
+        else:
+            make_store(scratch, {"a": b"1"})
+        assert listing(tmp_path) == [scratch.name]
+    assert listing(tmp_path) == []
+
+
+@INTERRUPTIONS
+def test_scratch_is_removed_when_interrupted(tmp_path, exception):
+    (tmp_path / "classes.tif").write_bytes(b"old")
+    with pytest.raises(type(exception)), scratch_path(tmp_path / "classes.tif") as scratch:
+        scratch.write_bytes(b"uncompressed")
+        raise exception
+    assert listing(tmp_path) == ["classes.tif"]
+    assert (tmp_path / "classes.tif").read_bytes() == b"old"
+
+
+def test_scratch_deleted_early_is_fine(tmp_path):
+    with scratch_path(tmp_path / "classes.tif") as scratch:
+        scratch.write_bytes(b"uncompressed")
+        scratch.unlink()  # to_geotiff frees the stage's disk space as soon as it is copied
+    assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The writers stage by the one scheme
+# --------------------------------------------------------------------------------------------
+
+
+def small_map():
+    import dask.array as dsa
+    import numpy as np
+    import xarray as xr
+
+    data = dsa.from_array(np.arange(64 * 64, dtype="uint8").reshape(64, 64) % 7, chunks=32)
+    return xr.DataArray(data, dims=("y", "x"), name="landcover",
+                        coords={"y": 640.0 - 10 * np.arange(64) - 5,
+                                "x": 10 * np.arange(64) + 5.0}).rio.write_crs("EPSG:32618")
+
+
+def watching(da, folder: Path, seen: list):
+    """``da`` whose blocks record the folder's listing while they are computed."""
+    def spy(block):
+        if block.size:
+            seen.append(tuple(listing(folder)))
+        return block
+
+    return da.copy(data=da.data.map_blocks(spy, dtype=da.dtype))
+
+
+def test_to_geotiff_stages_by_the_scheme(tmp_path, monkeypatch):
+    import rasterio.shutil
+
+    import xr_landcover
+
+    target = tmp_path / "classes.tif"
+    target.write_bytes(b"old")
+    copies, real_copy = [], rasterio.shutil.copy
+
+    def recording_copy(src, dst, **kwargs):
+        copies.append((Path(src).name, Path(dst).name, sorted(listing(tmp_path))))
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(rasterio.shutil, "copy", recording_copy)
+    seen: list = []
+    xr_landcover.to_geotiff(watching(small_map(), tmp_path, seen), target, overwrite=True)
+    # while the blocks are stored: the old file and the uncompressed stage
+    assert len(seen) == 4 and len(set(seen)) == 1
+    stage, old = sorted(seen[0])  # hidden names sort first
+    assert old == "classes.tif" and scheme("classes.tif", ".stage").fullmatch(stage)
+    # the compressing copy: from the stage into the staged final file
+    [(src, dst, during)] = copies
+    assert src == stage and scheme("classes.tif", ".tmp").fullmatch(dst)
+    assert during == [stage, "classes.tif"]  # the final file does not exist before the copy
+    assert listing(tmp_path) == ["classes.tif"] and target.read_bytes()[:2] in (b"II", b"MM")
+
+
+def test_to_zarr_stages_by_the_scheme(tmp_path):
+    import xr_landcover
+
+    target = xr_landcover.to_zarr(small_map(), tmp_path / "classes.zarr")
+    before = tree(target)
+    seen: list = []
+    xr_landcover.to_zarr(watching(small_map() + 1, tmp_path, seen), target, overwrite=True)
+    assert len(seen) == 4 and len(set(seen)) == 1
+    staging, old = sorted(seen[0])  # hidden names sort first
+    assert old == "classes.zarr" and scheme("classes.zarr", ".tmp").fullmatch(staging)
+    assert listing(tmp_path) == ["classes.zarr"] and tree(target) != before
+    assert int(xr_landcover.open_zarr(target)[0, 0]) == 1

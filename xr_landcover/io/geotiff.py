@@ -1,0 +1,330 @@
+"""GeoTIFFs out: :func:`to_geotiff` and :func:`to_geotiffs` write class maps and band cubes as
+tiled, compressed GeoTIFFs, block by block and atomically.
+
+The steps: check each layer (:func:`_geotiff_layer`) and path, create an uncompressed staging
+GeoTIFF with the grid, nodata, band names and colour table (:func:`_create_stage`), store the
+dask blocks into it as windows (:class:`_WindowWriter`), then copy it, tile by tile in file
+order and with a small GDAL cache (:func:`copy_cache_env`), into the compressed file that
+replaces the target. The stage is a :func:`~xr_landcover.io._atomic.scratch_path` and the
+compressed file an :func:`~xr_landcover.io._atomic.atomic_file`: both are hidden beside the
+target until the end, and removed on any error or interrupt.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import rasterio.errors
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from ..errors import (
+    DimensionError,
+    InvalidInputTypeError,
+    InvalidParameterError,
+    OutputNotWritableError,
+)
+from ._atomic import atomic_file, scratch_path
+from ._paths import PathLike, check_output_path
+
+__all__ = ["COPY_CACHE_MB", "copy_cache_env", "to_geotiff", "to_geotiffs"]
+
+
+class _WindowWriter:
+    """A ``dask.array.store`` target writing each block as a window of a GeoTIFF on disk.
+
+    The file is opened per block (under the store's lock), so the target holds only a path and
+    also works with a distributed scheduler whose workers see the same disk.
+    """
+
+    def __init__(self, path: Path, has_band_dim: bool):
+        self.path = str(path)
+        self.has_band_dim = has_band_dim
+
+    def __setitem__(self, key: tuple, value: np.ndarray) -> None:
+        from rasterio.windows import Window
+
+        ys, xs = key[-2], key[-1]
+        window = Window(xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start)
+        with rasterio.open(self.path, "r+") as dst:
+            if self.has_band_dim:
+                bands = range(key[0].start or 0, key[0].stop or dst.count)
+                dst.write(value, indexes=[b + 1 for b in bands], window=window)
+            else:
+                dst.write(value, indexes=1, window=window)
+
+
+#: GDAL block cache (MB) while the staging file is copied into the compressed GeoTIFF. GDAL's
+#: default (5 % of the machine's memory) lets the cache grow with the file: 1.2 GB on a 24 GB
+#: machine, reached by a 40000² class map. A small cache gives the same bytes at the same speed.
+COPY_CACHE_MB = 64
+
+
+def copy_cache_env() -> dict:
+    """``{"GDAL_CACHEMAX": COPY_CACHE_MB}`` unless the user has set ``GDAL_CACHEMAX`` (in the
+    environment or an active ``rasterio.Env``), whose choice is then kept.
+
+    Examples
+    --------
+    >>> import rasterio
+    >>> copy_cache_env() == {"GDAL_CACHEMAX": COPY_CACHE_MB}
+    True
+    >>> with rasterio.Env(GDAL_CACHEMAX=512):
+    ...     copy_cache_env()
+    {}
+    """
+    if "GDAL_CACHEMAX" in os.environ:
+        return {}
+    try:
+        if "GDAL_CACHEMAX" in rasterio.env.getenv():
+            return {}
+    except rasterio.errors.EnvError:  # no rasterio.Env active
+        pass
+    return {"GDAL_CACHEMAX": COPY_CACHE_MB}
+
+
+def to_geotiff(
+    da: xr.DataArray,
+    path: PathLike,
+    overwrite: bool = False,
+    compress: str = "deflate",
+    tile_size: int = 256,
+    lock: Any = None,
+) -> Path:
+    """Write a class map (or any band cube) as a tiled, compressed GeoTIFF, atomically.
+
+    Blocks are computed and written one by one (``dask.array.store``, on any scheduler) into an
+    uncompressed staging file in the same folder; that file is then copied, tile by tile in
+    file order, into the compressed GeoTIFF, which replaces ``path`` only when complete. An
+    error or interrupt mid-way leaves no partial file and an existing ``path`` untouched, and
+    the same data give byte-identical files whatever the scheduler (blocks written directly
+    would land in the file in the order they finish). The staging file needs the uncompressed
+    size on disk for the duration of the write; the copy runs with a small GDAL block cache
+    (:data:`COPY_CACHE_MB`, unless you set ``GDAL_CACHEMAX``), so memory does not grow with the
+    file. A class map's ``colormap``
+    becomes the GeoTIFF colour table, its class names GDAL metadata (``CLASS_<value>`` tags,
+    CF ``flag_values``/``flag_meanings`` on the band) and its ``_FillValue`` the nodata value.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        ``("y", "x")`` or ``("band", "y", "x")``, with CRS and transform (rioxarray).
+    path : str or path
+        Output file; its folder must exist.
+    overwrite : bool, default False
+        Replace an existing file.
+    compress : str, default "deflate"
+        GDAL compression (``"deflate"``, ``"lzw"``, ``"zstd"``, ``"none"``...).
+    tile_size : int, default 256
+        Tile edge in pixels (a multiple of 16).
+    lock : optional
+        Lock shared by the block writes (default the one dask picks for the active scheduler:
+        a serializable lock for threads, a manager lock for processes, a
+        ``distributed.Lock`` on a cluster).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False.
+    RasterFileNotFoundError
+        The output folder does not exist.
+    OutputNotWritableError
+        The output folder cannot be written (read-only, or a file where a folder should be).
+    DimensionError
+        Dims other than ``(y, x)`` / ``(band, y, x)`` (select a time step first).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, rasterio
+    >>> import numpy as np, xarray as xr
+    >>> m = xr.DataArray(np.array([[1, 2], [2, 0]], "uint8"), dims=("y", "x"),
+    ...                  coords={"y": [15.0, 5.0], "x": [5.0, 15.0]}, name="landcover",
+    ...                  attrs={"colormap": {1: (70, 107, 159), 2: (56, 133, 56)},
+    ...                         "flag_values": np.array([1, 2], "uint8"),
+    ...                         "class_names": ["water", "forest"], "_FillValue": 0})
+    >>> m = m.rio.write_crs("EPSG:32618")
+    >>> out = to_geotiff(m, pathlib.Path(tempfile.mkdtemp()) / "classes.tif")
+    >>> with rasterio.open(out) as src:
+    ...     src.colormap(1)[1], src.nodata, src.tags()["CLASS_2"]
+    ((70, 107, 159, 255), 0.0, 'forest')
+    """
+    return to_geotiffs({path: da}, overwrite=overwrite, compress=compress,
+                       tile_size=tile_size, lock=lock)[0]
+
+
+def to_geotiffs(
+    layers: Mapping[PathLike, xr.DataArray],
+    overwrite: bool = False,
+    compress: str = "deflate",
+    tile_size: int = 256,
+    lock: Any = None,
+) -> list[Path]:
+    """Write several layers of one computation as GeoTIFFs, computing their graph once.
+
+    :func:`to_geotiff` for each ``path: layer`` of ``layers``, except that every layer's blocks
+    are stored by one ``dask.array.store`` call: layers that share work (the class map and the
+    confidence of one :func:`~xr_landcover.classify` call) compute it once. Every path is
+    checked before any work; the files replace their paths only once all are complete.
+
+    Parameters
+    ----------
+    layers : mapping of path to xarray.DataArray
+        Each as :func:`to_geotiff` takes it.
+    overwrite, compress, tile_size, lock
+        As in :func:`to_geotiff`, for every layer.
+
+    Returns
+    -------
+    list of pathlib.Path, in the order of ``layers``.
+
+    Raises
+    ------
+    Those of :func:`to_geotiff`; InvalidParameterError when two layers have the same path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, rasterio
+    >>> import numpy as np, xarray as xr
+    >>> grid = {"y": [15.0, 5.0], "x": [5.0, 15.0]}
+    >>> a = xr.DataArray(np.array([[1, 2], [2, 1]], "uint8"), dims=("y", "x"), coords=grid)
+    >>> a = a.rio.write_crs("EPSG:32618")
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> paths = to_geotiffs({folder / "a.tif": a, folder / "b.tif": (a * 2).astype("uint8")})
+    >>> with rasterio.open(paths[1]) as src:
+    ...     src.read(1).tolist()
+    [[2, 4], [4, 2]]
+    """
+    import dask.array as dsa
+    import rasterio.shutil
+    from dask.utils import get_scheduler_lock
+
+    arrays = [_geotiff_layer(da) for da in layers.values()]
+    if tile_size <= 0 or tile_size % 16:
+        raise InvalidParameterError(f"tile_size must be a positive multiple of 16, got {tile_size}")
+    paths = [check_output_path(path, overwrite) for path in layers]
+    if len({p.resolve() for p in paths}) < len(paths):
+        raise InvalidParameterError(f"two layers would be written to the same file: {paths}")
+    with ExitStack() as staged:
+        # per layer: the final file, renamed onto its path only when every layer is complete
+        # (the stack exits without error), and the uncompressed stage it is copied from (blocks
+        # land in the stage in any order); an error or interrupt removes both
+        finals = [staged.enter_context(atomic_file(path, overwrite)) for path in paths]
+        stages = [staged.enter_context(scratch_path(path)) for path in paths]
+        sources, targets = [], []
+        for da, path, stage in zip(arrays, paths, stages):
+            _create_stage(da, path, stage, tile_size)
+            data = da.data
+            if isinstance(data, dsa.Array):
+                sources.append(data.astype(_geotiff_dtype(da)))
+                targets.append(_WindowWriter(stage, da.dims[0] == "band"))
+            else:
+                with rasterio.open(stage, "r+") as dst:
+                    arr = np.asarray(data, dtype=_geotiff_dtype(da))
+                    dst.write(arr if da.dims[0] == "band" else arr[None])
+        if sources:
+            dsa.store(sources, targets,
+                      lock=lock if lock is not None else get_scheduler_lock(sources[0]))
+        # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
+        for stage, final in zip(stages, finals):
+            with warnings.catch_warnings(), rasterio.Env(**copy_cache_env()):
+                warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+                rasterio.shutil.copy(
+                    stage, final, driver="GTiff", tiled=True, blockxsize=tile_size,
+                    blockysize=tile_size, compress=compress, sparse_ok=True,
+                    bigtiff="IF_SAFER",
+                )
+            stage.unlink()  # its disk space is free for the next layer's copy
+    return paths
+
+
+def _geotiff_layer(da: xr.DataArray) -> xr.DataArray:
+    """``da`` as ``(y, x)`` or ``(band, y, x)``, or the error saying what to select."""
+    if isinstance(da, xr.Dataset):
+        raise InvalidInputTypeError(
+            "to_geotiff writes one DataArray; pick a variable, e.g. ds['landcover']"
+        )
+    if not isinstance(da, xr.DataArray):
+        raise InvalidInputTypeError(f"to_geotiff needs a DataArray, got {type(da).__name__}")
+    if da.dims not in (("y", "x"), ("band", "y", "x")):
+        if set(da.dims) in ({"y", "x"}, {"band", "y", "x"}):
+            return da.transpose(..., "y", "x")
+        raise DimensionError(
+            f"to_geotiff writes ('y', 'x') or ('band', 'y', 'x') arrays; got {da.dims}. "
+            "Select one time step first, e.g. da.isel(time=0)"
+        )
+    return da
+
+
+def _geotiff_dtype(da: xr.DataArray) -> np.dtype:
+    return np.dtype("uint8") if da.dtype == bool else da.dtype
+
+
+def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> None:
+    """The uncompressed staging GeoTIFF of ``da``, with its grid, nodata, band names, colour
+    table and class names, ready for the blocks."""
+    has_band = da.dims[0] == "band"
+    count = da.sizes["band"] if has_band else 1
+    dtype = _geotiff_dtype(da)
+    if np.issubdtype(dtype, np.floating):
+        nodata = da.rio.nodata if da.rio.nodata is not None else np.nan
+    else:
+        nodata = da.attrs.get("_FillValue", da.rio.nodata)
+        if nodata is None:
+            nodata = da.rio.encoded_nodata
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": da.sizes["x"],
+        "height": da.sizes["y"],
+        "count": count,
+        "dtype": dtype.name,
+        "crs": da.rio.crs,
+        "transform": da.rio.transform(),
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": tile_size,
+        "blockysize": tile_size,
+        "sparse_ok": True,
+    }
+    colormap = da.attrs.get("colormap")
+    values = [int(v) for v in np.atleast_1d(da.attrs.get("flag_values", []))]
+    names = list(da.attrs.get("class_names", []))
+    if not names and da.attrs.get("flag_meanings"):
+        names = str(da.attrs["flag_meanings"]).split()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        try:
+            dst = rasterio.open(stage, "w", **profile, compress="none", bigtiff="IF_NEEDED")
+        except rasterio.errors.RasterioIOError as exc:
+            raise OutputNotWritableError(
+                f"cannot write '{path}': creating a file in '{path.parent}' failed "
+                f"({str(exc).split(': ')[-1]}). Is the folder writable?"
+            ) from None
+        with dst:
+            if has_band:
+                for i, b in enumerate(da.band.values, start=1):
+                    dst.set_band_description(i, str(b))
+            elif da.name:
+                dst.set_band_description(1, str(da.name))
+            if colormap and count == 1 and dtype in (np.uint8, np.uint16):
+                table = {int(v): (*(int(c) for c in rgb), 255) for v, rgb in colormap.items()}
+                if nodata is not None and int(nodata) not in table:
+                    table[int(nodata)] = (0, 0, 0, 0)
+                dst.write_colormap(1, table)
+            if values and len(names) == len(values):
+                dst.update_tags(**{f"CLASS_{v}": str(n) for v, n in zip(values, names)})
+                dst.update_tags(
+                    1,
+                    flag_values=" ".join(str(v) for v in values),
+                    flag_meanings=da.attrs.get("flag_meanings", " ".join(names)),
+                )
