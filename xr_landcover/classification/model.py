@@ -237,21 +237,16 @@ class LandcoverModel:
         """
         import skops.io as sio
 
-        from ..io import check_output_path
+        from ..io._atomic import atomic_file
 
-        path = check_output_path(path, overwrite)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            sio.dump(self._payload(), tmp)
-            os.replace(tmp, path)
+            with atomic_file(path, overwrite) as staging:
+                sio.dump(self._payload(), staging)
         except PermissionError as exc:
             raise OutputNotWritableError(
                 f"cannot write '{path}': {exc.strerror or exc}; is the folder writable?"
             ) from None
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike, trusted: Sequence[str] = ()) -> LandcoverModel:

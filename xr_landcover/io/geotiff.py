@@ -25,6 +25,8 @@ import rasterio.errors
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from ..classmap import ClassMap
+from ..colors import flag_meanings
 from ..errors import (
     DimensionError,
     InvalidInputTypeError,
@@ -276,12 +278,12 @@ def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> 
     has_band = da.dims[0] == "band"
     count = da.sizes["band"] if has_band else 1
     dtype = _geotiff_dtype(da)
+    classes = None  # a class map's classes, read the one way (xr_landcover.classmap)
     if np.issubdtype(dtype, np.floating):
         nodata = da.rio.nodata if da.rio.nodata is not None else np.nan
     else:
-        nodata = da.attrs.get("_FillValue", da.rio.nodata)
-        if nodata is None:
-            nodata = da.rio.encoded_nodata
+        classes = ClassMap.from_dataarray(da)
+        nodata = classes.nodata
     profile: dict[str, Any] = {
         "driver": "GTiff",
         "width": da.sizes["x"],
@@ -296,11 +298,6 @@ def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> 
         "blockysize": tile_size,
         "sparse_ok": True,
     }
-    colormap = da.attrs.get("colormap")
-    values = [int(v) for v in np.atleast_1d(da.attrs.get("flag_values", []))]
-    names = list(da.attrs.get("class_names", []))
-    if not names and da.attrs.get("flag_meanings"):
-        names = str(da.attrs["flag_meanings"]).split()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         try:
@@ -316,15 +313,18 @@ def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> 
                     dst.set_band_description(i, str(b))
             elif da.name:
                 dst.set_band_description(1, str(da.name))
-            if colormap and count == 1 and dtype in (np.uint8, np.uint16):
-                table = {int(v): (*(int(c) for c in rgb), 255) for v, rgb in colormap.items()}
+            colors = {} if classes is None else {
+                v: rgb for v, rgb in zip(classes.values, classes.colors) if rgb is not None}
+            if colors and count == 1 and dtype in (np.uint8, np.uint16):
+                table = {v: (*rgb, 255) for v, rgb in colors.items()}
                 if nodata is not None and int(nodata) not in table:
                     table[int(nodata)] = (0, 0, 0, 0)
                 dst.write_colormap(1, table)
-            if values and len(names) == len(values):
+            if classes is not None and classes.values and "flag_values" in da.attrs:
+                values, names = classes.values, classes.names
                 dst.update_tags(**{f"CLASS_{v}": str(n) for v, n in zip(values, names)})
                 dst.update_tags(
                     1,
                     flag_values=" ".join(str(v) for v in values),
-                    flag_meanings=da.attrs.get("flag_meanings", " ".join(names)),
+                    flag_meanings=da.attrs.get("flag_meanings", flag_meanings(names)),
                 )
