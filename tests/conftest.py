@@ -8,6 +8,7 @@ import dask
 import numpy as np
 import pytest
 import rasterio
+import xarray as xr
 from rasterio.transform import from_origin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +104,55 @@ def write_raster(
         for i, d in enumerate(descriptions or [], start=1):
             dst.set_band_description(i, d)
     return path
+
+
+def grid_coords(ny: int, nx: int, origin=(500000.0, 4000000.0), res=10.0) -> dict:
+    """Pixel-centre ``y`` (north to south) and ``x`` coordinates of a north-up grid whose
+    top-left corner is ``origin``."""
+    x0, y0 = origin
+    return {"y": y0 - res * (np.arange(ny) + 0.5), "x": x0 + res * (np.arange(nx) + 0.5)}
+
+
+def synthetic_cube(values, *, bands=None, origin=(500000.0, 4000000.0), res=10.0,
+                   crs="EPSG:32618", nodata=None, chunks=None) -> xr.DataArray:
+    """A band cube ``(band, y, x)`` of ``values`` on a georeferenced grid (CRS and transform
+    written), bands named ``b0, b1, ...`` unless given; ``chunks`` as ``DataArray.chunk``
+    takes them (None: numpy-backed)."""
+    values = np.asarray(values)
+    nb, ny, nx = values.shape
+    cube = xr.DataArray(values, dims=("band", "y", "x"),
+                        coords={"band": list(bands) if bands is not None
+                                else [f"b{i}" for i in range(nb)],
+                                **grid_coords(ny, nx, origin, res)})
+    cube = cube.rio.write_crs(crs).rio.write_transform(from_origin(*origin, res, res))
+    if nodata is not None:
+        cube = cube.rio.write_nodata(nodata)
+    return cube if chunks is None else cube.chunk(chunks)
+
+
+def synthetic_class_map(data, *, values=None, names=None, colors=None, nodata=0,
+                        origin=(500000.0, 4000000.0), res=10.0, crs="EPSG:32618",
+                        chunks=None, time=None) -> xr.DataArray:
+    """A class map ``(y, x)`` (``(time, y, x)`` with ``time`` coordinates) of ``data`` with
+    the package's attrs: ``flag_values`` (default: the values present but the fill),
+    ``flag_meanings``/``class_names`` (default ``class <v>``), ``colormap`` when ``colors``
+    are given, ``_FillValue``; CRS and transform written."""
+    data = np.asarray(data)
+    if values is None:
+        values = [int(v) for v in np.unique(data) if v != nodata]
+    names = list(names) if names is not None else [f"class_{v}" for v in values]
+    ny, nx = data.shape[-2:]
+    dims = ("y", "x") if time is None else ("time", "y", "x")
+    coords = grid_coords(ny, nx, origin, res)
+    if time is not None:
+        coords["time"] = np.asarray(time)
+    attrs = {"flag_values": list(values), "flag_meanings": " ".join(names),
+             "class_names": names, "_FillValue": nodata}
+    if colors is not None:
+        attrs["colormap"] = {int(v): tuple(c) for v, c in zip(values, colors)}
+    classes = xr.DataArray(data, dims=dims, coords=coords, attrs=attrs)
+    classes = classes.rio.write_crs(crs).rio.write_transform(from_origin(*origin, res, res))
+    return classes if chunks is None else classes.chunk(chunks)
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import grid_coords, synthetic_cube
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rasterio.transform import from_origin
 
 from xr_landcover import GridMismatchError, segment_attributes
 from xr_landcover.errors import DimensionError, InvalidInputTypeError
@@ -17,17 +17,10 @@ ORIGIN_X, ORIGIN_Y, RES = 300000.0, 5000000.0, 10.0
 
 def make_pair(values, ids, chunks=None, nodata=None):
     """A cube ``(band, y, x)`` and a segment map on the same georeferenced grid."""
-    nb, ny, nx = values.shape
-    coords = {"y": ORIGIN_Y - RES / 2 - RES * np.arange(ny),
-              "x": ORIGIN_X + RES / 2 + RES * np.arange(nx)}
-    cube = xr.DataArray(values, dims=("band", "y", "x"),
-                        coords={"band": [f"b{k}" for k in range(nb)], **coords})
-    seg = xr.DataArray(ids, dims=("y", "x"), coords=coords)
-    transform = from_origin(ORIGIN_X, ORIGIN_Y, RES, RES)
-    cube = cube.rio.write_crs("EPSG:32617").rio.write_transform(transform)
-    seg = seg.rio.write_crs("EPSG:32617").rio.write_transform(transform)
-    if nodata is not None:
-        cube = cube.rio.write_nodata(nodata)
+    grid = {"origin": (ORIGIN_X, ORIGIN_Y), "res": RES, "crs": "EPSG:32617"}
+    cube = synthetic_cube(values, nodata=nodata, **grid)
+    seg = xr.DataArray(ids, dims=("y", "x"), coords=grid_coords(*ids.shape, grid["origin"], RES))
+    seg = seg.rio.write_crs(grid["crs"]).rio.write_transform(cube.rio.transform())
     if chunks is not None:
         cube = cube.chunk({"y": chunks[0], "x": chunks[1]})
         seg = seg.chunk({"y": chunks[0], "x": chunks[1]})

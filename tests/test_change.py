@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import xarray as xr
+from conftest import synthetic_class_map
 
 import xr_landcover
 from xr_landcover.change import change_map, change_table
@@ -17,21 +17,11 @@ def _maps(chunks=None):
     second[rng.random(first.shape) < 0.3] = 5
     second[:5] = 0  # nodata at the second date
     data = np.stack([first, second])
-    maps = xr.DataArray(
-        data,
-        dims=("time", "y", "x"),
-        coords={
-            "time": np.array(["2016-01-01", "2017-02-03"], dtype="datetime64[ns]"),
-            "y": 1000.0 - 30 * (np.arange(60) + 0.5),
-            "x": 500.0 + 30 * (np.arange(80) + 0.5),
-        },
-        attrs={
-            "flag_values": [1, 2, 5],
-            "class_names": ["water", "forest", "crops"],
-            "colormap": {1: (0, 0, 255), 2: (0, 128, 0), 5: (255, 255, 0)},
-            "_FillValue": 0,
-        },
-    ).rio.write_crs("EPSG:32618")
+    maps = synthetic_class_map(
+        data, values=[1, 2, 5], names=["water", "forest", "crops"],
+        colors=[(0, 0, 255), (0, 128, 0), (255, 255, 0)], origin=(500.0, 1000.0), res=30.0,
+        time=np.array(["2016-01-01", "2017-02-03"], dtype="datetime64[ns]"),
+    )
     return (maps.chunk({"time": 1, "y": chunks, "x": chunks}) if chunks else maps), data
 
 

@@ -83,8 +83,7 @@ import numpy as np
 import pytest
 import shapely
 import xarray as xr
-from conftest import CountingScheduler, write_raster
-from rasterio.transform import from_origin
+from conftest import CountingScheduler, synthetic_cube, write_raster
 
 import xr_landcover
 from xr_landcover import errors as E
@@ -114,14 +113,8 @@ def make_values() -> np.ndarray:
 
 def make_cube(values=None, chunks=16) -> xr.DataArray:
     values = make_values() if values is None else values
-    nb, ny, nx = values.shape
-    cube = xr.DataArray(
-        values, dims=("band", "y", "x"),
-        coords={"band": BANDS[:nb], "y": ORIGIN[1] - RES * (np.arange(ny) + 0.5),
-                "x": ORIGIN[0] + RES * (np.arange(nx) + 0.5)},
-    )
-    cube = cube.rio.write_crs("EPSG:32618").rio.write_transform(from_origin(*ORIGIN, RES, RES))
-    return cube.chunk({"band": -1, "y": chunks, "x": chunks})
+    return synthetic_cube(values, bands=BANDS[:values.shape[0]], origin=ORIGIN, res=RES,
+                          chunks={"band": -1, "y": chunks, "x": chunks})
 
 
 def make_polygons() -> gpd.GeoDataFrame:

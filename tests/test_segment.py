@@ -7,7 +7,7 @@ import math
 import dask
 import numpy as np
 import pytest
-import xarray as xr
+from conftest import synthetic_cube
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pivots import make_pivot_scene, pivot_recovery
@@ -122,13 +122,8 @@ def ref_segment(img, hs, hr, maxiter, thres, joint, min_size):
 
 
 def make_cube(img, chunks=None):
-    nb, ny, nx = img.shape
-    cube = xr.DataArray(
-        img, dims=("band", "y", "x"),
-        coords={"band": [f"b{i}" for i in range(nb)], "y": 1000.0 - np.arange(ny) * 10 - 5,
-                "x": np.arange(nx) * 10.0 + 5},
-    ).rio.write_crs("EPSG:32618")
-    return cube.chunk(chunks or {"y": 1000, "x": 1000})
+    return synthetic_cube(img, origin=(0.0, 1000.0), res=10.0,
+                          chunks=chunks or {"y": 1000, "x": 1000})
 
 
 def blocky_image(seed, ny=24, nx=24, nb=3, noise=4.0):
