@@ -19,6 +19,7 @@ import xr_landcover as xl
 from xr_landcover.errors import (
     DimensionError,
     GridMismatchError,
+    InvalidInputTypeError,
     InvalidParameterError,
     MissingCRSError,
     SamplesError,
@@ -143,6 +144,8 @@ def test_overview_of_dask_array_is_one_small_compute():
 def test_overview_rejects_bad_max_pixels():
     with pytest.raises(InvalidParameterError, match="max_pixels"):
         overview(make_classes(), max_pixels=1)
+    with pytest.raises(InvalidInputTypeError, match="max_pixels must be an integer"):
+        overview(make_classes(), max_pixels="100")
 
 
 # -- class maps -----------------------------------------------------------------------------------
@@ -267,6 +270,15 @@ def test_plot_rgb_bad_parameters(kwargs, match):
         xl.plot_rgb(make_rgb(), **kwargs)
 
 
+def test_plot_rgb_refuses_a_time_series_and_non_cubes():
+    with pytest.raises(DimensionError, match=r"a map takes one image.*cube\.isel\(time=0\)"):
+        xl.plot_rgb(make_rgb().expand_dims(time=2))
+    with pytest.raises(DimensionError, match="a band cube needs dims"):
+        xl.plot_rgb(make_classes())
+    with pytest.raises(InvalidInputTypeError, match="cube must be an xarray.DataArray"):
+        xl.plot_rgb(np.zeros((3, 4, 4)))
+
+
 # -- compare --------------------------------------------------------------------------------------
 
 
@@ -389,5 +401,7 @@ def test_plot_segments_mean_fill():
 def test_plot_segments_needs_same_grid():
     with pytest.raises(GridMismatchError, match="pixel grid"):
         xl.plot_segments(make_rgb(), quadrant_segments(ny=30))
+    with pytest.raises(GridMismatchError, match="different CRS"):
+        xl.plot_segments(make_rgb(), quadrant_segments().rio.write_crs("EPSG:32617"))
     with pytest.raises(InvalidParameterError, match="fill"):
         xl.plot_segments(make_rgb(), quadrant_segments(), fill="median")

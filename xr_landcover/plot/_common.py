@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
+from .._validate import check_number, require_cube, require_dataarray
 from ..classmap import ClassMap, ClassTable
 from ..errors import (
     DimensionError,
@@ -28,7 +29,6 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_RGB",
     "overview",
-    "check_max_pixels",
     "class_table",
     "default_palette",
     "require_map",
@@ -50,15 +50,6 @@ DEFAULT_RGB = ("red", "green", "blue")
 # --------------------------------------------------------------------------------------------
 # Overviews and class tables
 # --------------------------------------------------------------------------------------------
-
-
-def check_max_pixels(max_pixels: int) -> int:
-    """``max_pixels`` as an int, if it is an integer >= 2 (the longest side of an overview)."""
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int | np.integer):
-        raise InvalidParameterError(f"max_pixels must be an integer >= 2, got {max_pixels!r}")
-    if max_pixels < 2:
-        raise InvalidParameterError(f"max_pixels must be >= 2, got {max_pixels}")
-    return int(max_pixels)
 
 
 def overview(da: xr.DataArray, max_pixels: int = DEFAULT_MAX_PIXELS) -> xr.DataArray:
@@ -91,9 +82,9 @@ def overview(da: xr.DataArray, max_pixels: int = DEFAULT_MAX_PIXELS) -> xr.DataA
     >>> dict(small.sizes), small.rio.resolution()
     ({'band': 6, 'y': 89, 'x': 98}, (142.5, -142.5))
     """
-    max_pixels = check_max_pixels(max_pixels)
-    if not isinstance(da, xr.DataArray):
-        raise InvalidInputTypeError(f"expected an xarray.DataArray, got {type(da).__name__}")
+    check_number("max_pixels", max_pixels, 2, integer=True)
+    max_pixels = int(max_pixels)
+    require_dataarray(da, "da")
     missing = [d for d in ("y", "x") if d not in da.dims]
     if missing:
         raise DimensionError(f"a raster needs dims 'y' and 'x'; this array has {da.dims}")
@@ -161,31 +152,20 @@ def default_palette(n: int) -> list[tuple[int, int, int]]:
 # --------------------------------------------------------------------------------------------
 
 
-def require_map(da: xr.DataArray, what: str) -> None:
-    """Refuse anything but a ``("y", "x")`` DataArray; ``what`` names it ("class map",
-    "segment map") and a band cube is pointed to :func:`plot_rgb`."""
-    if not isinstance(da, xr.DataArray):
-        raise InvalidInputTypeError(
-            f"expected a {what} (xarray.DataArray), got {type(da).__name__}"
-        )
+def require_map(da: xr.DataArray, name: str, what: str) -> None:
+    """Refuse anything but a ``("y", "x")`` DataArray: ``name`` is the argument, ``what`` says
+    what it holds ("class map", "segment map"); a band cube is pointed to :func:`plot_rgb`."""
+    require_dataarray(da, name)
     if set(da.dims) != {"y", "x"}:
         hint = " (a band cube? use plot_rgb)" if "band" in da.dims else ""
         raise DimensionError(f"a {what} has dims ('y', 'x'); this array has {da.dims}{hint}")
 
 
-def require_image(cube: xr.DataArray) -> xr.DataArray:
-    """``cube`` as a single-image band cube ``("band", "y", "x")``: a map shows one image, so
-    extra dims such as ``time`` are refused with the selection that fixes it."""
-    if not isinstance(cube, xr.DataArray):
-        raise InvalidInputTypeError(f"expected an xarray.DataArray, got {type(cube).__name__}")
-    if any(d not in cube.dims for d in ("band", "y", "x")):
-        raise DimensionError(f"a band cube needs dims ('band', 'y', 'x'); this one has {cube.dims}")
-    extra = [d for d in cube.dims if d not in ("band", "y", "x")]
-    if extra:
-        raise DimensionError(
-            f"a map shows one image; select a single {extra} first, e.g. cube.isel({extra[0]}=0)"
-        )
-    return cube.transpose("band", "y", "x")
+def require_image(cube: xr.DataArray, name: str = "cube") -> xr.DataArray:
+    """``cube`` as a single-image band cube ``("band", "y", "x")`` (``name``: the argument): a
+    map shows one image, so extra dims such as ``time`` are refused with the selection that
+    fixes it. No CRS is needed for a static map."""
+    return require_cube(cube, name, crs=False, single_image="a map")
 
 
 def band_positions(cube: xr.DataArray, bands) -> list[int]:
@@ -241,10 +221,11 @@ def check_stretch(stretch) -> tuple[float, float] | None:
 
 
 def rgb_overview(
-    cube: xr.DataArray, bands, stretch, max_pixels: int
+    cube: xr.DataArray, bands, stretch, max_pixels: int, name: str = "cube"
 ) -> tuple[np.ndarray, xr.DataArray]:
-    """Stretched composite of the overview: float (y, x, 3) in [0, 1], NaN where nodata."""
-    cube = require_image(cube)
+    """Stretched composite of the overview: float (y, x, 3) in [0, 1], NaN where nodata
+    (``name``: the cube's argument, for the messages)."""
+    cube = require_image(cube, name)
     positions = band_positions(cube, bands)
     stretch = check_stretch(stretch)
     nodata = cube.rio.nodata

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._validate import require_same_grid
 from ..classmap import ClassTable
 from ..errors import GridMismatchError, InvalidParameterError
 from ._common import (
@@ -175,7 +176,7 @@ def plot_classes(
 
 
 def _plot_classes(classes, ax, legend, title, max_pixels, figsize, legend_kwds, imshow_kwds):
-    require_map(classes, "class map")
+    require_map(classes, "classes", "class map")
     small = overview(classes, max_pixels)
     table = class_table(classes, small)
     ax = _new_axes(ax, figsize)
@@ -349,7 +350,7 @@ def compare(
     """
     import matplotlib.pyplot as plt
 
-    require_map(classes, "class map")
+    require_map(classes, "classes", "class map")
     rgb_crs, map_crs = rgb_cube.rio.crs, classes.rio.crs
     if rgb_crs is not None and map_crs is not None and rgb_crs != map_crs:
         raise GridMismatchError(
@@ -432,14 +433,14 @@ def plot_segments(
     """
     from skimage.segmentation import mark_boundaries
 
-    require_map(segments, "segment map")
+    require_map(segments, "segments", "segment map")
     if fill not in ("image", "mean"):
         raise InvalidParameterError(f"fill must be 'image' or 'mean', got {fill!r}")
     if mode not in ("inner", "outer", "thick", "subpixel"):
         raise InvalidParameterError(f"mode must be inner, outer, thick or subpixel, got {mode!r}")
-    cube = require_image(rgb_cube)
-    _check_same_grid(cube, segments)
-    rgb, small = rgb_overview(cube, bands, stretch, max_pixels)
+    cube = require_image(rgb_cube, "rgb_cube")
+    require_same_grid(cube, segments)
+    rgb, small = rgb_overview(cube, bands, stretch, max_pixels, "rgb_cube")
     labels = np.asarray(overview(segments, max_pixels).values).astype(np.int64)
     valid = np.isfinite(rgb).all(axis=-1) & (labels != 0)
     image = np.where(valid[..., None], rgb, 0.0)
@@ -460,17 +461,3 @@ def plot_segments(
     ax.imshow(rgba, extent=_extent(small), origin="upper", interpolation="nearest")
     _label_axes(ax, small, title)
     return ax
-
-
-def _check_same_grid(cube: xr.DataArray, other: xr.DataArray) -> None:
-    same = cube.sizes["y"] == other.sizes["y"] and cube.sizes["x"] == other.sizes["x"]
-    if same and all(d in cube.coords and d in other.coords for d in ("y", "x")):
-        same = np.allclose(cube["y"].values, other["y"].values) and np.allclose(
-            cube["x"].values, other["x"].values
-        )
-    if not same:
-        raise GridMismatchError(
-            f"the segments ({other.sizes['y']} x {other.sizes['x']} px) are not on the cube's "
-            f"pixel grid ({cube.sizes['y']} x {cube.sizes['x']} px); use "
-            "segments.rio.reproject_match(cube, resampling=Resampling.nearest)"
-        )

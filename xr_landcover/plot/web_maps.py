@@ -268,7 +268,7 @@ def explore_classes(
     """
     from rasterio.enums import Resampling
 
-    require_map(classes, "class map")
+    require_map(classes, "classes", "class map")
     small = overview(classes, max_pixels)
     table = class_table(classes, small)
     index = xr.DataArray(
