@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import warnings
 
 import dask
@@ -25,6 +27,7 @@ from xr_landcover.errors import (
     SamplesError,
 )
 from xr_landcover.plot import overview
+from xr_landcover.plot._common import default_palette
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -189,6 +192,45 @@ def test_plot_classes_without_attrs_uses_default_palette():
     classes.attrs = {"_FillValue": 0}
     ax = classes.landcover.plot()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1", "2", "3"]
+
+
+def test_default_palette_is_matplotlibs_tab10_and_tab20():
+    from matplotlib import colormaps
+
+    for n in (1, 10, 11, 20, 45):
+        cmap = colormaps["tab20"] if n > 10 else colormaps["tab10"]
+        expected = [tuple(int(round(255 * c)) for c in cmap(i % cmap.N)[:3]) for i in range(n)]
+        assert default_palette(n) == expected
+
+
+def test_static_and_web_maps_import_apart():
+    # Static maps never load folium, web maps never load matplotlib (here in fresh interpreters).
+    setup = (
+        "import sys, numpy as np, xarray as xr\n"
+        "from xr_landcover import datasets\n"
+        "classes = xr.DataArray(np.array([[1, 2], [2, 0]], np.uint8), dims=('y', 'x'),\n"
+        "    coords={'y': [4000015.0, 4000005.0], 'x': [500005.0, 500015.0]},\n"
+        "    attrs={'_FillValue': 0}).rio.write_crs('EPSG:32618')\n"
+        "cube = datasets.nc_landsat7()\n"
+    )
+    static = (
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "from xr_landcover.plot import compare, plot_classes, plot_rgb, plot_segments\n"
+        "plot_classes(classes); plot_rgb(cube, bands=(3, 2, 1))\n"
+        "plot_segments(cube, cube.isel(band=0).astype('int64'), bands=(3, 2, 1))\n"
+        "compare(cube, (cube.isel(band=3) > cube.isel(band=2)).astype('uint8') + 1)\n"
+        "print('folium' in sys.modules, 'branca' in sys.modules)"
+    )
+    web = (
+        "from xr_landcover.plot import explore_classes, explore_rgb\n"
+        "explore_classes(classes, offline=True).get_root().render()\n"
+        "explore_rgb(cube, bands=(3, 2, 1), max_pixels=100).get_root().render()\n"
+        "print('matplotlib' in sys.modules, 'folium' in sys.modules)"
+    )
+    for code, expected in ((static, "False False"), (web, "False True")):
+        out = subprocess.run([sys.executable, "-c", setup + code], capture_output=True,
+                             text=True, check=True)
+        assert out.stdout.strip().splitlines()[-1] == expected
 
 
 def test_plot_classes_rejects_band_cube():

@@ -4,7 +4,7 @@ Every map draws a *decimated overview* of its input (:func:`overview`), reads th
 class map through :mod:`xr_landcover.classmap` (:func:`class_table`), picks and stretches the
 bands of a composite (:func:`rgb_overview`) and matches training samples to the map's classes
 (:func:`sample_classes`) the same way, so a static map and a web map of one array agree. Nothing
-here imports folium.
+here imports matplotlib or folium.
 """
 
 from __future__ import annotations
@@ -140,11 +140,31 @@ def class_table(classes: xr.DataArray, small: xr.DataArray | None = None) -> Cla
     return table.table(palette=default_palette(len(table.values)))
 
 
-def default_palette(n: int) -> list[tuple[int, int, int]]:
-    from matplotlib import colormaps
+# matplotlib's "tab10" and "tab20" colour maps (Vega's category10 and category20) in 0-255,
+# written out so that a web map of a class map without colours needs no matplotlib.
+_TAB10 = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+)
+_TAB20 = (
+    (31, 119, 180), (174, 199, 232), (255, 127, 14), (255, 187, 120), (44, 160, 44),
+    (152, 223, 138), (214, 39, 40), (255, 152, 150), (148, 103, 189), (197, 176, 213),
+    (140, 86, 75), (196, 156, 148), (227, 119, 194), (247, 182, 210), (127, 127, 127),
+    (199, 199, 199), (188, 189, 34), (219, 219, 141), (23, 190, 207), (158, 218, 229),
+)
 
-    cmap = colormaps["tab20"] if n > 10 else colormaps["tab10"]
-    return [tuple(int(round(255 * c)) for c in cmap(i % cmap.N)[:3]) for i in range(n)]
+
+def default_palette(n: int) -> list[tuple[int, int, int]]:
+    """``n`` colours for classes that have none: matplotlib's tab10, or tab20 past ten classes
+    (repeated past twenty).
+
+    Examples
+    --------
+    >>> default_palette(2)
+    [(31, 119, 180), (255, 127, 14)]
+    """
+    colors = _TAB20 if n > 10 else _TAB10
+    return [colors[i % len(colors)] for i in range(n)]
 
 
 # --------------------------------------------------------------------------------------------
