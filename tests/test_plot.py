@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import warnings
 
 import dask
@@ -19,11 +21,13 @@ import xr_landcover as xl
 from xr_landcover.errors import (
     DimensionError,
     GridMismatchError,
+    InvalidInputTypeError,
     InvalidParameterError,
     MissingCRSError,
     SamplesError,
 )
 from xr_landcover.plot import overview
+from xr_landcover.plot._common import default_palette
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -143,6 +147,8 @@ def test_overview_of_dask_array_is_one_small_compute():
 def test_overview_rejects_bad_max_pixels():
     with pytest.raises(InvalidParameterError, match="max_pixels"):
         overview(make_classes(), max_pixels=1)
+    with pytest.raises(InvalidInputTypeError, match="max_pixels must be an integer"):
+        overview(make_classes(), max_pixels="100")
 
 
 # -- class maps -----------------------------------------------------------------------------------
@@ -186,6 +192,45 @@ def test_plot_classes_without_attrs_uses_default_palette():
     classes.attrs = {"_FillValue": 0}
     ax = classes.landcover.plot()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1", "2", "3"]
+
+
+def test_default_palette_is_matplotlibs_tab10_and_tab20():
+    from matplotlib import colormaps
+
+    for n in (1, 10, 11, 20, 45):
+        cmap = colormaps["tab20"] if n > 10 else colormaps["tab10"]
+        expected = [tuple(int(round(255 * c)) for c in cmap(i % cmap.N)[:3]) for i in range(n)]
+        assert default_palette(n) == expected
+
+
+def test_static_and_web_maps_import_apart():
+    # Static maps never load folium, web maps never load matplotlib (here in fresh interpreters).
+    setup = (
+        "import sys, numpy as np, xarray as xr\n"
+        "from xr_landcover import datasets\n"
+        "classes = xr.DataArray(np.array([[1, 2], [2, 0]], np.uint8), dims=('y', 'x'),\n"
+        "    coords={'y': [4000015.0, 4000005.0], 'x': [500005.0, 500015.0]},\n"
+        "    attrs={'_FillValue': 0}).rio.write_crs('EPSG:32618')\n"
+        "cube = datasets.nc_landsat7()\n"
+    )
+    static = (
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "from xr_landcover.plot import compare, plot_classes, plot_rgb, plot_segments\n"
+        "plot_classes(classes); plot_rgb(cube, bands=(3, 2, 1))\n"
+        "plot_segments(cube, cube.isel(band=0).astype('int64'), bands=(3, 2, 1))\n"
+        "compare(cube, (cube.isel(band=3) > cube.isel(band=2)).astype('uint8') + 1)\n"
+        "print('folium' in sys.modules, 'branca' in sys.modules)"
+    )
+    web = (
+        "from xr_landcover.plot import explore_classes, explore_rgb\n"
+        "explore_classes(classes, offline=True).get_root().render()\n"
+        "explore_rgb(cube, bands=(3, 2, 1), max_pixels=100).get_root().render()\n"
+        "print('matplotlib' in sys.modules, 'folium' in sys.modules)"
+    )
+    for code, expected in ((static, "False False"), (web, "False True")):
+        out = subprocess.run([sys.executable, "-c", setup + code], capture_output=True,
+                             text=True, check=True)
+        assert out.stdout.strip().splitlines()[-1] == expected
 
 
 def test_plot_classes_rejects_band_cube():
@@ -265,6 +310,15 @@ def test_plot_rgb_on_real_scene_false_colour():
 def test_plot_rgb_bad_parameters(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         xl.plot_rgb(make_rgb(), **kwargs)
+
+
+def test_plot_rgb_refuses_a_time_series_and_non_cubes():
+    with pytest.raises(DimensionError, match=r"a map takes one image.*cube\.isel\(time=0\)"):
+        xl.plot_rgb(make_rgb().expand_dims(time=2))
+    with pytest.raises(DimensionError, match="a band cube needs dims"):
+        xl.plot_rgb(make_classes())
+    with pytest.raises(InvalidInputTypeError, match="cube must be an xarray.DataArray"):
+        xl.plot_rgb(np.zeros((3, 4, 4)))
 
 
 # -- compare --------------------------------------------------------------------------------------
@@ -389,5 +443,7 @@ def test_plot_segments_mean_fill():
 def test_plot_segments_needs_same_grid():
     with pytest.raises(GridMismatchError, match="pixel grid"):
         xl.plot_segments(make_rgb(), quadrant_segments(ny=30))
+    with pytest.raises(GridMismatchError, match="different CRS"):
+        xl.plot_segments(make_rgb(), quadrant_segments().rio.write_crs("EPSG:32617"))
     with pytest.raises(InvalidParameterError, match="fill"):
         xl.plot_segments(make_rgb(), quadrant_segments(), fill="median")

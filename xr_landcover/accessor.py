@@ -134,7 +134,7 @@ class LandcoverAccessor:
         return to_geotiff(self._obj, path, overwrite=overwrite, compress=compress,
                           tile_size=tile_size, lock=lock)
 
-    # -- maps (plot.py) -----------------------------------------------------------------------
+    # -- maps (plot/) -------------------------------------------------------------------------
     def plot(self, ax=None, *, legend: bool = True, title: str | None = None,
              max_pixels: int = 1500, figsize: tuple[float, float] | None = None,
              legend_kwds: Mapping[str, Any] | None = None, **imshow_kwds):
