@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_SPATIAL_DETAIL",
     "DEFAULT_MIN_SEGMENT_SIZE",
     "DEFAULT_ACCURACY_POINTS",
+    "DEFAULT_MAX_PIXELS",
     "require_dataarray",
     "require_cube",
     "require_crs",
@@ -49,6 +50,8 @@ DEFAULT_SPATIAL_DETAIL = 15
 DEFAULT_MIN_SEGMENT_SIZE = 20
 #: Points drawn by ``accuracy_points``.
 DEFAULT_ACCURACY_POINTS = 500
+#: Longest side, in pixels, of the overview that maps draw (static and web maps alike).
+DEFAULT_MAX_PIXELS = 1500
 
 CUBE_DIMS = ("band", "y", "x")
 

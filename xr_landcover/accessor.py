@@ -13,6 +13,7 @@ import xarray as xr
 
 from ._validate import (
     DEFAULT_ACCURACY_POINTS,
+    DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SAMPLES_PER_CLASS,
     DEFAULT_MIN_SEGMENT_SIZE,
     DEFAULT_SPATIAL_DETAIL,
@@ -136,7 +137,7 @@ class LandcoverAccessor:
 
     # -- maps (plot/) -------------------------------------------------------------------------
     def plot(self, ax=None, *, legend: bool = True, title: str | None = None,
-             max_pixels: int = 1500, figsize: tuple[float, float] | None = None,
+             max_pixels: int = DEFAULT_MAX_PIXELS, figsize: tuple[float, float] | None = None,
              legend_kwds: Mapping[str, Any] | None = None, **imshow_kwds):
         """Draw this class map with its colours and a legend: see
         :func:`xr_landcover.plot_classes`. For a band cube use :meth:`plot_rgb`."""
@@ -147,7 +148,7 @@ class LandcoverAccessor:
 
     def plot_rgb(self, ax=None, *, bands: Sequence[str | int] | None = None,
                  stretch: tuple[float, float] | None = (2, 98), title: str | None = None,
-                 max_pixels: int = 1500, figsize: tuple[float, float] | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS, figsize: tuple[float, float] | None = None,
                  **imshow_kwds):
         """Draw a true/false colour composite of this cube: see :func:`xr_landcover.plot_rgb`."""
         from .plot import plot_rgb
@@ -158,7 +159,7 @@ class LandcoverAccessor:
     def plot_segments(self, rgb_cube, ax=None, *, bands: Sequence[str | int] | None = None,
                       stretch: tuple[float, float] | None = (2, 98), fill: str = "image",
                       color: tuple[float, float, float] = (1.0, 1.0, 0.0), mode: str = "inner",
-                      title: str | None = None, max_pixels: int = 1500,
+                      title: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
                       figsize: tuple[float, float] | None = None):
         """Draw this segment map's boundaries over ``rgb_cube``: see
         :func:`xr_landcover.plot_segments`."""

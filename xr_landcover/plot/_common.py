@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
-from .._validate import check_number, require_cube, require_dataarray
+from .._validate import DEFAULT_MAX_PIXELS, check_number, require_cube, require_dataarray
 from ..classmap import ClassMap, ClassTable
 from ..errors import (
     DimensionError,
@@ -40,8 +40,6 @@ __all__ = [
     "samples_in_crs",
 ]
 
-#: Longest side, in pixels, of the overview that maps draw (static and web maps alike).
-DEFAULT_MAX_PIXELS = 1500
 
 #: Bands of a true-colour composite, when the cube has bands of these names.
 DEFAULT_RGB = ("red", "green", "blue")
