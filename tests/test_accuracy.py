@@ -20,6 +20,7 @@ from xr_landcover import datasets
 from xr_landcover.assessment import accuracy, accuracy_points
 from xr_landcover.errors import (
     DimensionError,
+    InvalidInputTypeError,
     InvalidParameterError,
     MissingCRSError,
     NoSamplesError,
@@ -408,6 +409,19 @@ def test_accuracy_points_equal_min_per_class_and_random(map_data):
         accuracy_points(cmap, strategy="systematic")
     with pytest.raises(InvalidParameterError):
         accuracy_points(cmap, allocation="neyman")
+
+
+def test_accuracy_points_parameters_checked_by_the_shared_checks(class_map):
+    with pytest.raises(InvalidParameterError, match=r"strategy must be one of \['stratified"):
+        accuracy_points(class_map, strategy="systematic")
+    with pytest.raises(InvalidParameterError, match="n must be an integer >= 1; got 0"):
+        accuracy_points(class_map, n=0)
+    with pytest.raises(InvalidInputTypeError, match="n must be an integer"):
+        accuracy_points(class_map, n="10")
+    with pytest.raises(InvalidParameterError, match="min_per_class must be an integer >= 0"):
+        accuracy_points(class_map, min_per_class=-1)
+    with pytest.raises(MissingCRSError, match="class_map has no CRS"):
+        accuracy_points(xr.DataArray(np.ones((2, 2), "uint8"), dims=("y", "x")))
 
 
 def test_accuracy_points_round_trip_through_a_file(tmp_path, class_map):

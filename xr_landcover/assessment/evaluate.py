@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
+from .._validate import require_class_map
 from ..classmap import fill_value
 from ..errors import InvalidInputTypeError, NoSamplesError, SamplesError
 from .reference import (
-    check_class_map,
     class_area_table,
     is_raster_path,
     map_classes,
@@ -198,7 +198,7 @@ def accuracy(
     forest         0       1      1
     Total          1       2      3
     """
-    class_map = check_class_map(class_map)
+    class_map = require_class_map(class_map, crs=True)
     if isinstance(reference, xr.DataArray):
         return _accuracy_raster(class_map, reference)
     if is_raster_path(reference):

@@ -16,14 +16,13 @@ import dask
 import numpy as np
 import xarray as xr
 
-from .._validate import DEFAULT_ACCURACY_POINTS
+from .._validate import DEFAULT_ACCURACY_POINTS, check_choice, check_number, require_class_map
 from ..classmap import fill_value
-from ..errors import InvalidParameterError, NoSamplesError
+from ..errors import NoSamplesError
 from .reference import (
     UNLABELLED,
     as_dask,
     block_class_counts,
-    check_class_map,
     map_classes,
     pixel_centres,
     valid_mask,
@@ -126,19 +125,11 @@ def accuracy_points(
     """
     import geopandas as gpd
 
-    class_map = check_class_map(class_map)
-    if strategy not in ("stratified_random", "random"):
-        raise InvalidParameterError(
-            f"strategy must be 'stratified_random' or 'random', got {strategy!r}"
-        )
-    if allocation not in ("proportional", "equal"):
-        raise InvalidParameterError(
-            f"allocation must be 'proportional' or 'equal', got {allocation!r}"
-        )
-    if not isinstance(n, int | np.integer) or n < 1:
-        raise InvalidParameterError(f"n must be a positive integer, got {n!r}")
-    if not isinstance(min_per_class, int | np.integer) or min_per_class < 0:
-        raise InvalidParameterError(f"min_per_class must be >= 0, got {min_per_class!r}")
+    class_map = require_class_map(class_map, crs=True)
+    check_choice("strategy", strategy, ("stratified_random", "random"))
+    check_choice("allocation", allocation, ("proportional", "equal"))
+    check_number("n", n, 1, integer=True)
+    check_number("min_per_class", min_per_class, 0, integer=True)
     rng = np.random.default_rng(random_state)
 
     block_counts = block_class_counts(class_map)  # the one full pass: chunks x classes

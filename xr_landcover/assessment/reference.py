@@ -30,7 +30,8 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from ..classmap import ClassMap, count_classes, fill_value
+from .._validate import check_choice, require_class_map
+from ..classmap import ClassMap, count_classes, fill_value, pixel_area_m2
 from ..errors import (
     DimensionError,
     InvalidInputTypeError,
@@ -49,7 +50,6 @@ __all__ = [
     "ReferenceSamples",
     "as_dask",
     "block_class_counts",
-    "check_class_map",
     "class_area_table",
     "is_raster_path",
     "map_classes",
@@ -73,26 +73,6 @@ _AREA_UNITS = {"pixels": None, "m2": 1.0, "ha": 1e4, "km2": 1e6}
 # --------------------------------------------------------------------------------------------
 # Class maps: valid pixels, class names, per-chunk counts, class areas
 # --------------------------------------------------------------------------------------------
-
-
-def check_class_map(class_map: Any) -> xr.DataArray:
-    """``class_map`` as a ``("y", "x")`` DataArray with a CRS, or the error that says why not."""
-    if not isinstance(class_map, xr.DataArray):
-        raise InvalidInputTypeError(
-            f"class_map must be an xarray.DataArray, got {type(class_map).__name__}"
-        )
-    if class_map.ndim != 2 or set(class_map.dims) != {"y", "x"}:
-        raise DimensionError(
-            f"a class map must have dims ('y', 'x'); this one has {class_map.dims}. "
-            "Select one time step or band first, e.g. class_map.isel(time=0)"
-        )
-    if class_map.dims != ("y", "x"):
-        class_map = class_map.transpose("y", "x")
-    if class_map.rio.crs is None:
-        raise MissingCRSError(
-            "the class map has no CRS; set one with class_map.rio.write_crs('EPSG:....')"
-        )
-    return class_map
 
 
 def valid_mask(values: np.ndarray, nodata: float | None) -> np.ndarray:
@@ -136,11 +116,6 @@ def block_class_counts(class_map: xr.DataArray) -> pd.DataFrame:
     return table.reindex(columns=sorted(table.columns), fill_value=0)
 
 
-def _pixel_area(class_map: xr.DataArray) -> float:
-    t = class_map.rio.transform()
-    return abs(t.a * t.e - t.b * t.d)
-
-
 def _metre_units(class_map: xr.DataArray) -> bool:
     crs = class_map.rio.crs
     try:
@@ -152,8 +127,7 @@ def _metre_units(class_map: xr.DataArray) -> bool:
 def _area_unit(class_map: xr.DataArray | None, unit: str | None) -> str:
     if unit is None:
         return "ha" if class_map is not None and _metre_units(class_map) else "pixels"
-    if unit not in _AREA_UNITS:
-        raise InvalidParameterError(f"unit must be one of {list(_AREA_UNITS)}, got {unit!r}")
+    check_choice("unit", unit, _AREA_UNITS)
     if unit != "pixels" and class_map is not None and not _metre_units(class_map):
         raise InvalidParameterError(
             f"unit={unit!r} needs a projected CRS in metres; this map's CRS is "
@@ -183,14 +157,15 @@ def class_area_table(class_map: xr.DataArray, unit: str | None = None) -> pd.Dat
         Index ``class`` (names); columns ``value``, ``pixels``, ``area``, ``proportion``;
         ``attrs["unit"]`` the unit used.
     """
-    class_map = check_class_map(class_map)
+    class_map = require_class_map(class_map, crs=True)
     unit = _area_unit(class_map, unit)
     counts = count_classes(class_map, fill_value(class_map))
     names = map_classes(class_map)
     values = list(names) + [v for v in sorted(counts) if v not in names]
     pixels = np.array([counts.get(v, 0) for v in values], dtype=np.int64)
     factor = _AREA_UNITS[unit]
-    area = pixels * (1.0 if factor is None else _pixel_area(class_map) / factor)
+    # a CRS in metres here (_area_unit), so pixel_area_m2 is the pixel's area in its own unit
+    area = pixels * (1.0 if factor is None else pixel_area_m2(class_map) / factor)
     df = pd.DataFrame(
         {
             "value": values,
