@@ -10,11 +10,12 @@ from pathlib import Path
 import dask.array as da
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio.features
 import xarray as xr
 from helpers import assert_matches_sklearn
-from shapely.geometry import box
+from shapely.geometry import Polygon, box
 
 from xr_landcover import datasets
 from xr_landcover.assessment import accuracy, accuracy_points
@@ -24,6 +25,7 @@ from xr_landcover.errors import (
     InvalidParameterError,
     MissingCRSError,
     NoSamplesError,
+    RasterFileNotFoundError,
     SamplesError,
 )
 
@@ -192,6 +194,49 @@ def test_reference_without_crs_and_bad_map(class_map, map_data):
         accuracy(class_map, pts)
     with pytest.raises(DimensionError):
         accuracy(class_map.expand_dims(time=2), pts.set_crs(CRS))
+
+
+def test_reference_read_by_the_training_reader_in_the_assessment_words(tmp_path, class_map):
+    """Vectors go through classification.samples (read_vector_file, read_samples,
+    resolve_class_field); the messages stay the assessment's."""
+    x, y = centre(np.array([50, 60]), np.array([50, 60]))
+    pts = gpd.GeoDataFrame({"id": [1, 2]}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    lines = pts.set_geometry(pts.buffer(RES).boundary)
+    path = tmp_path / "lines.gpkg"
+    lines.to_file(path)
+    for reference in (lines, path):
+        with pytest.raises(SamplesError, match="reference geometries must be points or polygons"):
+            accuracy(class_map, reference)
+    with pytest.raises(RasterFileNotFoundError, match="reference file not found"):
+        accuracy(class_map, tmp_path / "missing.gpkg")
+    with pytest.raises(InvalidInputTypeError, match="a GeoSeries has no class column"):
+        accuracy(class_map, pts.geometry)
+    with pytest.raises(NoSamplesError, match="the reference holds no feature"):
+        accuracy(class_map, pts.iloc[:0])
+    with pytest.raises(SamplesError, match="'geometry' is not a column of the reference"):
+        accuracy(class_map, pts, class_field="geometry")
+    # a line among the unlabelled features is left out with them, as before
+    mixed = pd.concat([pts, lines.iloc[:1].assign(id=np.nan)])
+    rep = accuracy(class_map, mixed)
+    assert rep.n_samples == 2 and rep.excluded["unlabelled"] == 1
+    # an empty geometry (a crash of shapely before) is refused as in training
+    empty = pts.set_geometry([Polygon(), pts.geometry.iloc[1]], crs=CRS)
+    with pytest.raises(SamplesError, match="missing or empty geometries"):
+        accuracy(class_map, empty)
+    # class_field is looked up as training looks it up: exact, else ignoring case
+    assert accuracy(class_map, pts, class_field="ID").n_samples == 2
+
+
+def test_invalid_reference_polygon_is_repaired_like_training_samples(class_map):
+    x0, x1 = X0 + 40 * RES, X0 + 52 * RES
+    y0, y1 = Y0 - 40 * RES, Y0 - 52 * RES
+    bowtie = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    gdf = gpd.GeoDataFrame({"id": [2]}, geometry=[bowtie], crs=CRS)
+    with pytest.warns(UserWarning, match="repaired with shapely.make_valid"):
+        rep = accuracy(class_map, gdf)
+    repaired = gdf.set_geometry(gdf.make_valid())
+    np.testing.assert_array_equal(rep.counts, accuracy(class_map, repaired).counts)
+    assert rep.n_samples > 0
 
 
 def test_polygons_sampled_at_pixel_centres_on_custom_crs(tmp_path):

@@ -11,6 +11,17 @@ Two halves, both below the report (this module knows nothing of :class:`Accuracy
   :meth:`AccuracyReport.area_estimates` asks for through its hook, and the map values at given
   pixels. The map's classes and fill value are read only through :mod:`xr_landcover.classmap`.
 
+Reference vectors are read and checked by the training's reader,
+:func:`xr_landcover.classification.samples.read_samples` (and its file step
+:func:`~xr_landcover.classification.samples.read_vector_file`); an explicit ``class_field`` is
+looked up by :func:`~xr_landcover.classification.samples.resolve_class_field`. Where those say
+"samples" and the assessment always said "reference" (file missing, no feature, no CRS, a
+line among the labelled features, an unknown ``class_field``), the check is made here first
+with the assessment's message. The default class field is the assessment's own rule:
+``GrndTruth`` (the column of :func:`~xr_landcover.accuracy_points`) before ``Classvalue`` and
+``id``, and never ``Classified`` (the map's own value), where training takes ``Classvalue`` or
+the one integer column.
+
 Only small reductions are computed: the map values at the samples (only the chunks that hold
 one are read), and per-chunk counts (a small table). geopandas, shapely and rasterio load on
 first use.
@@ -234,9 +245,12 @@ class ReferenceSamples:
 
 
 def read_reference(reference: Any) -> gpd.GeoDataFrame:
-    """Reference vectors as a GeoDataFrame (a GeoDataFrame, or a vector file), with a CRS and
-    at least one feature."""
+    """Reference vectors as a GeoDataFrame (a GeoDataFrame, or a vector file read by the
+    training's :func:`~xr_landcover.classification.samples.read_vector_file`), with a CRS and
+    at least one feature; the errors in the assessment's words."""
     import geopandas as gpd
+
+    from ..classification.samples import read_vector_file
 
     if isinstance(reference, gpd.GeoSeries):
         raise InvalidInputTypeError("a GeoSeries has no class column; pass a GeoDataFrame with one")
@@ -246,7 +260,7 @@ def read_reference(reference: Any) -> gpd.GeoDataFrame:
         path = Path(reference)
         if not path.exists():
             raise RasterFileNotFoundError(f"reference file not found: '{path}'")
-        gdf = gpd.read_file(path)
+        gdf = read_vector_file(path)
     if len(gdf) == 0:
         raise NoSamplesError("the reference holds no feature")
     if gdf.crs is None:
@@ -257,26 +271,37 @@ def read_reference(reference: Any) -> gpd.GeoDataFrame:
 
 
 def _checked_geometries(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The (labelled) features, if they are points or polygons (or empty)."""
+    """The (labelled) features with points or polygons only, checked as training samples are:
+    :func:`~xr_landcover.classification.samples.read_samples` refuses missing and empty
+    geometries and repairs invalid polygons, with a warning."""
     import shapely
+
+    from ..classification.samples import read_samples
 
     geoms = gdf.geometry.to_numpy()
     kinds = shapely.get_type_id(geoms)
     if not np.all(np.isin(kinds, [0, 3, 4, 6]) | shapely.is_empty(geoms)):
         raise SamplesError("reference geometries must be points or polygons")
-    return gdf
+    return read_samples(gdf)
 
 
 def _class_field(gdf: gpd.GeoDataFrame, class_field: str | None) -> str:
-    """The reference's class column: ``class_field``, else the first of ``GrndTruth``,
-    ``Classvalue``, ``id``, else the one integer column but ``Classified``."""
+    """The reference's class column: ``class_field`` (looked up as training does), else the
+    first of ``GrndTruth``, ``Classvalue``, ``id``, else the one integer column but
+    ``Classified``."""
+    from ..classification.samples import resolve_class_field
+
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     if class_field is not None:
-        if class_field not in columns:
+        try:
+            found, _ = resolve_class_field(gdf, class_field, None)
+        except SamplesError:
+            found = None
+        if found not in columns:  # the geometry column is no class field either
             raise SamplesError(
                 f"class_field {class_field!r} is not a column of the reference; columns: {columns}"
             )
-        return class_field
+        return found
     lower = {c.lower(): c for c in columns}
     for name in _CLASS_FIELD_NAMES:
         if name.lower() in lower:
