@@ -33,3 +33,31 @@ def fail_on_third_block(exception: BaseException):
         return block
 
     return block_function
+
+
+def assert_matches_sklearn(rep, m, r):
+    """The report ``rep`` of (map, reference) pairs ``m``, ``r`` says what scikit-learn says:
+    confusion matrix (transposed: the report puts the map in rows), overall accuracy, kappa,
+    user's accuracy (precision), producer's accuracy (recall) and F1."""
+    import numpy as np
+    import pytest
+    from sklearn.metrics import (
+        accuracy_score,
+        cohen_kappa_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
+
+    labels = list(rep.class_values)
+    # scikit-learn puts the truth (reference) in rows; the report puts the map in rows
+    np.testing.assert_array_equal(rep.counts, confusion_matrix(r, m, labels=labels).T)
+    assert rep.n_samples == len(m)
+    assert rep.overall_accuracy == pytest.approx(accuracy_score(r, m), abs=1e-12)
+    assert rep.kappa == pytest.approx(
+        cohen_kappa_score(r, m, labels=labels), abs=1e-12, nan_ok=True
+    )
+    prec, rec, f1, _ = precision_recall_fscore_support(r, m, labels=labels, zero_division=np.nan)
+    np.testing.assert_allclose(rep.users_accuracy.to_numpy(), prec, atol=1e-12)
+    np.testing.assert_allclose(rep.producers_accuracy.to_numpy(), rec, atol=1e-12)
+    defined = ~np.isnan(f1)
+    np.testing.assert_allclose(rep.f1.to_numpy()[defined], f1[defined], atol=1e-12)

@@ -1,8 +1,11 @@
-"""Tests of xr_landcover.accuracy: report vs scikit-learn, Olofsson et al. (2014), sampling."""
+"""Tests of xr_landcover.assessment on class maps: accuracy() against scikit-learn on points,
+polygons and rasters, what is read, area estimates from the map (sits), accuracy_points.
+(The report alone, numpy and pandas only, is tested in test_report.py.)"""
 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import dask.array as da
 import geopandas as gpd
@@ -11,23 +14,18 @@ import pandas as pd
 import pytest
 import rasterio.features
 import xarray as xr
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shapely.geometry import box
-from sklearn.metrics import (
-    accuracy_score,
-    cohen_kappa_score,
-    confusion_matrix,
-    precision_recall_fscore_support,
-)
+from helpers import assert_matches_sklearn
+from shapely.geometry import Polygon, box
 
 from xr_landcover import datasets
-from xr_landcover.accuracy import AccuracyReport, accuracy, accuracy_points
+from xr_landcover.assessment import accuracy, accuracy_points
 from xr_landcover.errors import (
     DimensionError,
+    InvalidInputTypeError,
     InvalidParameterError,
     MissingCRSError,
     NoSamplesError,
+    RasterFileNotFoundError,
     SamplesError,
 )
 
@@ -82,22 +80,6 @@ def noisy_reference(values: np.ndarray, rng, p=0.25) -> np.ndarray:
     flip = rng.random(len(ref)) < p
     ref[flip] = rng.integers(1, 5, flip.sum())
     return ref
-
-
-def assert_matches_sklearn(rep: AccuracyReport, m: np.ndarray, r: np.ndarray):
-    labels = list(rep.class_values)
-    # scikit-learn puts the truth (reference) in rows; the report puts the map in rows
-    np.testing.assert_array_equal(rep.counts, confusion_matrix(r, m, labels=labels).T)
-    assert rep.n_samples == len(m)
-    assert rep.overall_accuracy == pytest.approx(accuracy_score(r, m), abs=1e-12)
-    assert rep.kappa == pytest.approx(
-        cohen_kappa_score(r, m, labels=labels), abs=1e-12, nan_ok=True
-    )
-    prec, rec, f1, _ = precision_recall_fscore_support(r, m, labels=labels, zero_division=np.nan)
-    np.testing.assert_allclose(rep.users_accuracy.to_numpy(), prec, atol=1e-12)
-    np.testing.assert_allclose(rep.producers_accuracy.to_numpy(), rec, atol=1e-12)
-    defined = ~np.isnan(f1)
-    np.testing.assert_allclose(rep.f1.to_numpy()[defined], f1[defined], atol=1e-12)
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,6 +196,49 @@ def test_reference_without_crs_and_bad_map(class_map, map_data):
         accuracy(class_map.expand_dims(time=2), pts.set_crs(CRS))
 
 
+def test_reference_read_by_the_training_reader_in_the_assessment_words(tmp_path, class_map):
+    """Vectors go through classification.samples (read_vector_file, read_samples,
+    resolve_class_field); the messages stay the assessment's."""
+    x, y = centre(np.array([50, 60]), np.array([50, 60]))
+    pts = gpd.GeoDataFrame({"id": [1, 2]}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    lines = pts.set_geometry(pts.buffer(RES).boundary)
+    path = tmp_path / "lines.gpkg"
+    lines.to_file(path)
+    for reference in (lines, path):
+        with pytest.raises(SamplesError, match="reference geometries must be points or polygons"):
+            accuracy(class_map, reference)
+    with pytest.raises(RasterFileNotFoundError, match="reference file not found"):
+        accuracy(class_map, tmp_path / "missing.gpkg")
+    with pytest.raises(InvalidInputTypeError, match="a GeoSeries has no class column"):
+        accuracy(class_map, pts.geometry)
+    with pytest.raises(NoSamplesError, match="the reference holds no feature"):
+        accuracy(class_map, pts.iloc[:0])
+    with pytest.raises(SamplesError, match="'geometry' is not a column of the reference"):
+        accuracy(class_map, pts, class_field="geometry")
+    # a line among the unlabelled features is left out with them, as before
+    mixed = pd.concat([pts, lines.iloc[:1].assign(id=np.nan)])
+    rep = accuracy(class_map, mixed)
+    assert rep.n_samples == 2 and rep.excluded["unlabelled"] == 1
+    # an empty geometry (a crash of shapely before) is refused as in training
+    empty = pts.set_geometry([Polygon(), pts.geometry.iloc[1]], crs=CRS)
+    with pytest.raises(SamplesError, match="missing or empty geometries"):
+        accuracy(class_map, empty)
+    # class_field is looked up as training looks it up: exact, else ignoring case
+    assert accuracy(class_map, pts, class_field="ID").n_samples == 2
+
+
+def test_invalid_reference_polygon_is_repaired_like_training_samples(class_map):
+    x0, x1 = X0 + 40 * RES, X0 + 52 * RES
+    y0, y1 = Y0 - 40 * RES, Y0 - 52 * RES
+    bowtie = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    gdf = gpd.GeoDataFrame({"id": [2]}, geometry=[bowtie], crs=CRS)
+    with pytest.warns(UserWarning, match="repaired with shapely.make_valid"):
+        rep = accuracy(class_map, gdf)
+    repaired = gdf.set_geometry(gdf.make_valid())
+    np.testing.assert_array_equal(rep.counts, accuracy(class_map, repaired).counts)
+    assert rep.n_samples > 0
+
+
 def test_polygons_sampled_at_pixel_centres_on_custom_crs(tmp_path):
     """NC scene (custom LCC CRS): an NDVI class map vs the training polygons (EPSG:3358)."""
     cube = datasets.nc_landsat7(chunks=128)
@@ -327,57 +352,8 @@ def test_accuracy_points_reads_only_chunks_it_needs(map_data):
 
 
 # --------------------------------------------------------------------------------------------
-# Olofsson et al. (2014) and sits
+# Area estimates from the class map (sits)
 # --------------------------------------------------------------------------------------------
-
-OLOFSSON_COUNTS = [[66, 0, 5, 4], [0, 55, 8, 12], [1, 0, 153, 11], [2, 1, 9, 313]]
-OLOFSSON_NAMES = ["deforestation", "forest gain", "stable forest", "stable non-forest"]
-OLOFSSON_PIXELS = [200_000, 150_000, 3_200_000, 6_450_000]
-
-
-def test_olofsson_2014_worked_example():
-    """Section 5 of the paper: Table 8 counts, 30 m pixels (0.09 ha), Tables 9-10 / text."""
-    rep = AccuracyReport.from_confusion_matrix(OLOFSSON_COUNTS, OLOFSSON_NAMES)
-    # the paper rounds the normal quantile to 1.96
-    est = rep.area_estimates(map_areas=dict(zip(OLOFSSON_NAMES, OLOFSSON_PIXELS)), z=1.96)
-    # Table 9: estimated area proportions, 4 decimals
-    p = np.array(OLOFSSON_PIXELS) / sum(OLOFSSON_PIXELS)
-    cells = p[:, None] * np.array(OLOFSSON_COUNTS) / np.sum(OLOFSSON_COUNTS, axis=1)[:, None]
-    table9 = [
-        [0.0176, 0.0000, 0.0013, 0.0011],
-        [0.0000, 0.0110, 0.0016, 0.0024],
-        [0.0019, 0.0000, 0.2967, 0.0213],
-        [0.0040, 0.0020, 0.0179, 0.6212],
-    ]
-    np.testing.assert_array_equal(np.round(cells, 4), table9)
-    np.testing.assert_array_equal(
-        np.round(est["area_proportion"], 4), [0.0235, 0.0130, 0.3175, 0.6460]
-    )
-    ha = est[["area", "area_ci", "area_se"]] * 0.09
-    # error-adjusted areas (ha) with 95 % half-widths
-    assert round(ha.loc["deforestation", "area"]) == 21_158
-    assert round(ha.loc["deforestation", "area_ci"]) == 6_158
-    assert round(ha.loc["deforestation", "area_se"]) == 3_142
-    assert round(est.loc["deforestation", "area_proportion_se"], 4) == 0.0035
-    assert round(ha.loc["forest gain", "area"]) == 11_686
-    assert round(ha.loc["forest gain", "area_ci"]) == 3_756
-    assert round(ha.loc["stable forest", "area"]) == 285_770
-    assert round(ha.loc["stable forest", "area_ci"]) == 15_510
-    assert round(ha.loc["stable non-forest", "area"]) == 581_386
-    assert round(ha.loc["stable non-forest", "area_ci"]) == 16_282
-    # accuracies with 95 % half-widths, two decimals
-    two = est.round(2)
-    assert two["users_accuracy"].tolist() == [0.88, 0.73, 0.93, 0.96]
-    assert two["users_accuracy_ci"].tolist() == [0.07, 0.10, 0.04, 0.02]
-    assert two["producers_accuracy"].tolist() == [0.75, 0.85, 0.93, 0.96]
-    assert two["producers_accuracy_ci"].tolist() == [0.21, 0.25, 0.03, 0.02]
-    assert round(est.attrs["overall_accuracy"], 2) == 0.95
-    assert round(est.attrs["overall_accuracy_ci"], 2) == 0.02
-    exact = rep.area_estimates(map_areas=OLOFSSON_PIXELS)  # z from confidence=0.95
-    assert exact.attrs["z"] == pytest.approx(1.959964, abs=1e-6)
-    np.testing.assert_allclose(exact["area_ci"] / est["area_ci"], 1.959964 / 1.96)
-    np.testing.assert_allclose(exact["area"], est["area"])
-
 
 def sits_area_assess(error_matrix: np.ndarray, area: np.ndarray) -> dict[str, np.ndarray]:
     """The formulas of sits's ``.sits_accuracy_area_assess`` (e-sensing/sits, R/sits_accuracy.R):
@@ -419,24 +395,6 @@ def test_area_estimates_match_sits_formulas(class_map, map_data):
     assert est.attrs["overall_accuracy"] == pytest.approx(sits["overall"], rel=1e-12)
     assert est["area"].sum() == pytest.approx(area_ha.sum())
     assert est.attrs["unit"] == "ha"
-
-
-def test_area_estimates_errors():
-    rep = AccuracyReport.from_confusion_matrix([[5, 1], [0, 4]], ["a", "b"])
-    with pytest.raises(InvalidParameterError, match="map_areas"):
-        rep.area_estimates()
-    with pytest.raises(InvalidParameterError, match="confidence"):
-        rep.area_estimates(confidence=1.5, map_areas=[1, 1])
-    with pytest.raises(InvalidParameterError, match="not in the matrix"):
-        rep.area_estimates(map_areas={"a": 1, "zzz": 2})
-    # a class found only in the reference (no map area, no row) is fine
-    only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 2], [0, 4, 0], [0, 0, 0]])
-    est = only_ref.area_estimates(map_areas=[60.0, 40.0, 0.0])
-    assert est["area"].sum() == pytest.approx(100.0)
-    assert est.loc["2", "area"] == pytest.approx(60 * 2 / 8)
-    # a mapped class without samples cannot be estimated
-    with pytest.raises(SamplesError, match="no sample"):
-        only_ref.area_estimates(map_areas=[60.0, 30.0, 10.0])
 
 
 def test_area_estimates_refuse_mapped_class_without_samples(class_map, map_data):
@@ -498,6 +456,19 @@ def test_accuracy_points_equal_min_per_class_and_random(map_data):
         accuracy_points(cmap, allocation="neyman")
 
 
+def test_accuracy_points_parameters_checked_by_the_shared_checks(class_map):
+    with pytest.raises(InvalidParameterError, match=r"strategy must be one of \['stratified"):
+        accuracy_points(class_map, strategy="systematic")
+    with pytest.raises(InvalidParameterError, match="n must be an integer >= 1; got 0"):
+        accuracy_points(class_map, n=0)
+    with pytest.raises(InvalidInputTypeError, match="n must be an integer"):
+        accuracy_points(class_map, n="10")
+    with pytest.raises(InvalidParameterError, match="min_per_class must be an integer >= 0"):
+        accuracy_points(class_map, min_per_class=-1)
+    with pytest.raises(MissingCRSError, match="class_map has no CRS"):
+        accuracy_points(xr.DataArray(np.ones((2, 2), "uint8"), dims=("y", "x")))
+
+
 def test_accuracy_points_round_trip_through_a_file(tmp_path, class_map):
     pts = accuracy_points(class_map, n=50, random_state=3)
     with pytest.raises(NoSamplesError, match="no reference feature is labelled"):
@@ -510,25 +481,8 @@ def test_accuracy_points_round_trip_through_a_file(tmp_path, class_map):
 
 
 # --------------------------------------------------------------------------------------------
-# Report display and helpers
+# Area units, public names, accessor, raster files
 # --------------------------------------------------------------------------------------------
-
-
-def test_report_display_and_tables():
-    rep = AccuracyReport.from_confusion_matrix(
-        pd.DataFrame([[8, 2], [1, 9]], index=["water", "land"])
-    )
-    text = repr(rep)
-    assert "overall accuracy 0.8500" in text and "water" in text and "Total" in text
-    html = rep._repr_html_()
-    assert "<table" in html and "kappa" in html
-    table = rep.to_dataframe()
-    assert table.loc["water", "U_Accuracy"] == pytest.approx(0.8)
-    assert table.loc["P_Accuracy", "land"] == pytest.approx(9 / 11)
-    assert table.loc["P_Accuracy", "U_Accuracy"] == pytest.approx(0.85)
-    assert table.loc["Kappa", "Kappa"] == pytest.approx(rep.kappa)
-    with pytest.raises(InvalidParameterError):
-        AccuracyReport.from_confusion_matrix([[1, 2, 3]])
 
 
 def test_area_units(class_map, map_data):
@@ -551,13 +505,16 @@ def test_area_units(class_map, map_data):
 
 
 def test_module_public_names():
-    # the package's name ``accuracy`` is the function; the module stays reachable
+    # the package's name ``accuracy`` is the function; the subpackage stays reachable
     import xr_landcover
+    from xr_landcover.assessment import AccuracyReport
 
-    acc_mod = importlib.import_module("xr_landcover.accuracy")
+    acc_mod = importlib.import_module("xr_landcover.assessment")
     assert xr_landcover.accuracy is accuracy and xr_landcover.AccuracyReport is AccuracyReport
     assert xr_landcover.accuracy_points is accuracy_points
     assert set(acc_mod.__all__) == {"AccuracyReport", "accuracy", "accuracy_points"}
+    package = Path(xr_landcover.__file__).parent  # no module named like the function
+    assert not (package / "accuracy.py").exists() and not (package / "accuracy").exists()
 
 
 def test_accessor_methods(class_map):
@@ -580,12 +537,3 @@ def test_raster_reference_from_a_geotiff(tmp_path, class_map, map_data):
     assert_matches_sklearn(rep, map_data[valid], ref[valid])
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
-@settings(max_examples=40, deadline=None)
-@given(pairs=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=1, max_size=200))
-def test_report_from_any_pairs_equals_sklearn(pairs):
-    m, r = (np.array(v) for v in zip(*pairs))
-    labels = (1, 2, 3, 4, 5)
-    counts = confusion_matrix(r, m, labels=labels).T
-    rep = AccuracyReport(counts=counts, class_values=labels, class_names=tuple(map(str, labels)))
-    assert_matches_sklearn(rep, m, r)  # kappa NaN where scikit-learn's is undefined

@@ -45,7 +45,7 @@ parameters
     method_estimators_and_parameters), confidence without predict_proba (test_classify::test_
     confidence_needs_predict_proba), change dates and units (test_change::test_errors), plot
     parameters (test_plot::test_plot_rgb_bad_parameters, test_overview_rejects_bad_max_pixels),
-    accuracy area parameters (test_accuracy::test_area_estimates_errors).
+    accuracy area parameters (test_report::test_area_estimates_errors).
 models
     garbage (E model-garbage), a pickle (E model-pickle; test_model::test_load_refuses_pickles_
     without_running_them), tampered (E model-tampered), newer version (E model-newer), not an

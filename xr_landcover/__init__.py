@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from .accessor import LandcoverAccessor
-from .accuracy import AccuracyReport, accuracy, accuracy_points
+from .assessment import AccuracyReport, accuracy, accuracy_points
 from .change import change_map, change_table
 from .classification import LandcoverModel, classify, train
 from .classmap import ClassMap, class_areas, open_classmap

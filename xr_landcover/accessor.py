@@ -183,7 +183,7 @@ class LandcoverAccessor:
     def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None):
         """Assess this class map against reference points, polygons or a raster: see
         :func:`xr_landcover.accuracy`."""
-        from .accuracy import accuracy
+        from .assessment import accuracy
 
         return accuracy(self._obj, reference, class_field=class_field, name_field=name_field)
 
@@ -192,7 +192,7 @@ class LandcoverAccessor:
                         min_per_class: int = 0, random_state: Any = 0):
         """Random accuracy-assessment points on this class map: see
         :func:`xr_landcover.accuracy_points`."""
-        from .accuracy import accuracy_points
+        from .assessment import accuracy_points
 
         return accuracy_points(self._obj, n=n, strategy=strategy, allocation=allocation,
                                min_per_class=min_per_class, random_state=random_state)

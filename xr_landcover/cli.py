@@ -164,7 +164,7 @@ def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
 
 
 def _cmd_accuracy(args: argparse.Namespace, console: _Console) -> int:
-    from .accuracy import accuracy
+    from .assessment import accuracy
     from .io import open_image
 
     class_map = open_image(args.map, masked=False)

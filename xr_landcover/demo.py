@@ -74,7 +74,7 @@ def run_demo(
     say(_indent(class_areas(classes).to_string()))
 
     # -- 2. accuracy on held-out polygons ----------------------------------------------------
-    from .accuracy import accuracy
+    from .assessment import accuracy
 
     say("== 2. Accuracy: SVM trained on half of each class's polygons, checked on the others")
     train_polys, test_polys = split_polygons(polygons, "id")

@@ -41,7 +41,8 @@ from ..errors import (
     SamplesError,
 )
 
-__all__ = ["LandcoverClass", "TrainingSamples", "extract_samples", "read_samples"]
+__all__ = ["LandcoverClass", "TrainingSamples", "extract_samples", "read_samples",
+           "read_vector_file"]
 
 _ARCGIS_VALUE, _ARCGIS_NAME = "classvalue", "classname"
 _MAX_CLASS_VALUE = 65534  # uint16 with 65535 left for the fill value
@@ -96,13 +97,7 @@ def read_samples(samples: gpd.GeoDataFrame | str | os.PathLike) -> gpd.GeoDataFr
     by an even-odd accident of the drawing. A polygon with no area left is an error.
     """
     if isinstance(samples, str | os.PathLike):
-        path = Path(samples)
-        if not path.exists():
-            raise RasterFileNotFoundError(f"samples file not found: '{path}'")
-        try:
-            samples = gpd.read_file(path)
-        except Exception as exc:  # pyogrio raises several types
-            raise SamplesError(f"cannot read '{path}' as a vector file: {exc}") from None
+        samples = read_vector_file(samples)
     if not isinstance(samples, gpd.GeoDataFrame):
         raise InvalidInputTypeError(
             "samples must be a GeoDataFrame of polygons or points, or the path to a vector "
@@ -130,6 +125,26 @@ def read_samples(samples: gpd.GeoDataFrame | str | os.PathLike) -> gpd.GeoDataFr
     if invalid.any():
         samples = _repair(samples, invalid)
     return samples
+
+
+def read_vector_file(path: str | os.PathLike) -> gpd.GeoDataFrame:
+    """The features of the vector file ``path``, unchecked (the reading step of
+    :func:`read_samples`, also used for accuracy reference data).
+
+    Raises
+    ------
+    RasterFileNotFoundError
+        No file at ``path``.
+    SamplesError
+        The file cannot be read as a vector file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RasterFileNotFoundError(f"samples file not found: '{path}'")
+    try:
+        return gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types
+        raise SamplesError(f"cannot read '{path}' as a vector file: {exc}") from None
 
 
 def _repair(samples: gpd.GeoDataFrame, invalid: np.ndarray) -> gpd.GeoDataFrame:

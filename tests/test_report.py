@@ -1,0 +1,165 @@
+"""Tests of xr_landcover.assessment.report: the report vs scikit-learn, the estimators of
+Olofsson et al. (2014), the display. No raster here: the report is numpy and pandas only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import assert_matches_sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import confusion_matrix
+
+from xr_landcover.assessment import report as report_module
+from xr_landcover.assessment.report import AccuracyReport
+from xr_landcover.errors import InvalidParameterError, SamplesError
+
+OLOFSSON_COUNTS = [[66, 0, 5, 4], [0, 55, 8, 12], [1, 0, 153, 11], [2, 1, 9, 313]]
+
+OLOFSSON_NAMES = ["deforestation", "forest gain", "stable forest", "stable non-forest"]
+
+OLOFSSON_PIXELS = [200_000, 150_000, 3_200_000, 6_450_000]
+
+
+
+def test_olofsson_2014_worked_example():
+    """Section 5 of the paper: Table 8 counts, 30 m pixels (0.09 ha), Tables 9-10 / text."""
+    rep = AccuracyReport.from_confusion_matrix(OLOFSSON_COUNTS, OLOFSSON_NAMES)
+    # the paper rounds the normal quantile to 1.96
+    est = rep.area_estimates(map_areas=dict(zip(OLOFSSON_NAMES, OLOFSSON_PIXELS)), z=1.96)
+    # Table 9: estimated area proportions, 4 decimals
+    p = np.array(OLOFSSON_PIXELS) / sum(OLOFSSON_PIXELS)
+    cells = p[:, None] * np.array(OLOFSSON_COUNTS) / np.sum(OLOFSSON_COUNTS, axis=1)[:, None]
+    table9 = [
+        [0.0176, 0.0000, 0.0013, 0.0011],
+        [0.0000, 0.0110, 0.0016, 0.0024],
+        [0.0019, 0.0000, 0.2967, 0.0213],
+        [0.0040, 0.0020, 0.0179, 0.6212],
+    ]
+    np.testing.assert_array_equal(np.round(cells, 4), table9)
+    np.testing.assert_array_equal(
+        np.round(est["area_proportion"], 4), [0.0235, 0.0130, 0.3175, 0.6460]
+    )
+    ha = est[["area", "area_ci", "area_se"]] * 0.09
+    # error-adjusted areas (ha) with 95 % half-widths
+    assert round(ha.loc["deforestation", "area"]) == 21_158
+    assert round(ha.loc["deforestation", "area_ci"]) == 6_158
+    assert round(ha.loc["deforestation", "area_se"]) == 3_142
+    assert round(est.loc["deforestation", "area_proportion_se"], 4) == 0.0035
+    assert round(ha.loc["forest gain", "area"]) == 11_686
+    assert round(ha.loc["forest gain", "area_ci"]) == 3_756
+    assert round(ha.loc["stable forest", "area"]) == 285_770
+    assert round(ha.loc["stable forest", "area_ci"]) == 15_510
+    assert round(ha.loc["stable non-forest", "area"]) == 581_386
+    assert round(ha.loc["stable non-forest", "area_ci"]) == 16_282
+    # accuracies with 95 % half-widths, two decimals
+    two = est.round(2)
+    assert two["users_accuracy"].tolist() == [0.88, 0.73, 0.93, 0.96]
+    assert two["users_accuracy_ci"].tolist() == [0.07, 0.10, 0.04, 0.02]
+    assert two["producers_accuracy"].tolist() == [0.75, 0.85, 0.93, 0.96]
+    assert two["producers_accuracy_ci"].tolist() == [0.21, 0.25, 0.03, 0.02]
+    assert round(est.attrs["overall_accuracy"], 2) == 0.95
+    assert round(est.attrs["overall_accuracy_ci"], 2) == 0.02
+    exact = rep.area_estimates(map_areas=OLOFSSON_PIXELS)  # z from confidence=0.95
+    assert exact.attrs["z"] == pytest.approx(1.959964, abs=1e-6)
+    np.testing.assert_allclose(exact["area_ci"] / est["area_ci"], 1.959964 / 1.96)
+    np.testing.assert_allclose(exact["area"], est["area"])
+
+
+
+def test_area_estimates_errors():
+    rep = AccuracyReport.from_confusion_matrix([[5, 1], [0, 4]], ["a", "b"])
+    with pytest.raises(InvalidParameterError, match="map_areas"):
+        rep.area_estimates()
+    with pytest.raises(InvalidParameterError, match="confidence"):
+        rep.area_estimates(confidence=1.5, map_areas=[1, 1])
+    with pytest.raises(InvalidParameterError, match="not in the matrix"):
+        rep.area_estimates(map_areas={"a": 1, "zzz": 2})
+    # a class found only in the reference (no map area, no row) is fine
+    only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 2], [0, 4, 0], [0, 0, 0]])
+    est = only_ref.area_estimates(map_areas=[60.0, 40.0, 0.0])
+    assert est["area"].sum() == pytest.approx(100.0)
+    assert est.loc["2", "area"] == pytest.approx(60 * 2 / 8)
+    # a mapped class without samples cannot be estimated
+    with pytest.raises(SamplesError, match="no sample"):
+        only_ref.area_estimates(map_areas=[60.0, 30.0, 10.0])
+
+
+
+def test_area_estimates_from_the_injected_area_table():
+    """The report asks its hook for the areas, in the unit asked for, only when estimating."""
+    asked = []
+
+    def area_table(unit):
+        asked.append(unit)
+        table = pd.DataFrame({"value": [1, 2, 5], "area": [60.0, 40.0, 0.0]},
+                             index=pd.Index(["a", "b", "e"], name="class"))
+        table.attrs["unit"] = unit or "ha"
+        return table
+
+    rep = AccuracyReport(counts=np.array([[5, 1], [0, 4]]), class_values=(1, 2),
+                         class_names=("a", "b"), map_area_table=area_table)
+    assert asked == []
+    est = rep.area_estimates(unit="km2")
+    assert asked == ["km2"] and est.attrs["unit"] == "km2"
+    np.testing.assert_allclose(est["map_area"], [60.0, 40.0])
+    assert est["area"].sum() == pytest.approx(100.0)
+    # given areas win over the hook
+    assert rep.area_estimates(map_areas=[1.0, 3.0])["map_area"].tolist() == [1.0, 3.0]
+    assert asked == ["km2"]
+
+    def with_unsampled(unit):
+        table = area_table(unit)
+        table.loc["e", "area"] = 5.0  # a mapped class that no sample falls in
+        return table
+
+    unsampled = AccuracyReport(counts=rep.counts, class_values=(1, 2), class_names=("a", "b"),
+                               map_area_table=with_unsampled)
+    with pytest.raises(SamplesError, match=r"map classes \['e'\] cover part of the map"):
+        unsampled.area_estimates()
+
+
+def test_report_module_imports_numpy_and_pandas_only():
+    tree = ast.parse(Path(report_module.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    raster = {"xarray", "dask", "geopandas", "rasterio", "rioxarray", "shapely", "pyproj"}
+    assert not imported & raster, imported & raster
+
+
+def test_report_display_and_tables():
+    rep = AccuracyReport.from_confusion_matrix(
+        pd.DataFrame([[8, 2], [1, 9]], index=["water", "land"])
+    )
+    text = repr(rep)
+    assert "overall accuracy 0.8500" in text and "water" in text and "Total" in text
+    html = rep._repr_html_()
+    assert "<table" in html and "kappa" in html
+    table = rep.to_dataframe()
+    assert table.loc["water", "U_Accuracy"] == pytest.approx(0.8)
+    assert table.loc["P_Accuracy", "land"] == pytest.approx(9 / 11)
+    assert table.loc["P_Accuracy", "U_Accuracy"] == pytest.approx(0.85)
+    assert table.loc["Kappa", "Kappa"] == pytest.approx(rep.kappa)
+    with pytest.raises(InvalidParameterError):
+        AccuracyReport.from_confusion_matrix([[1, 2, 3]])
+
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+@settings(max_examples=40, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=1, max_size=200))
+def test_report_from_any_pairs_equals_sklearn(pairs):
+    m, r = (np.array(v) for v in zip(*pairs))
+    labels = (1, 2, 3, 4, 5)
+    counts = confusion_matrix(r, m, labels=labels).T
+    rep = AccuracyReport(counts=counts, class_values=labels, class_names=tuple(map(str, labels)))
+    assert_matches_sklearn(rep, m, r)  # kappa NaN where scikit-learn's is undefined
+
