@@ -127,3 +127,13 @@ def test_counting_follows_the_values_present_not_the_dtype():
                           attrs={"_FillValue": -1})
     areas = class_areas(signed.chunk(1))
     assert areas.index.tolist() == [4, 5] and areas["pixels"].tolist() == [2, 1]
+
+
+def test_values_present_but_not_listed_are_counted_not_dropped():
+    m = xr.DataArray(np.array([[1, 9], [9, 0]], "uint8"), dims=("y", "x"),
+                     attrs={"flag_values": [1, 2], "class_names": ["water", "forest"],
+                            "_FillValue": 0})
+    areas = class_areas(m)
+    assert areas.index.tolist() == [1, 2, 9]
+    assert areas["name"].tolist() == ["water", "forest", "9"]
+    assert areas["pixels"].tolist() == [1, 0, 2]

@@ -302,8 +302,8 @@ def class_areas(classes: xr.DataArray) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Index ``value``; columns ``name``, ``pixels``, ``hectares``, ``percent`` (of the
-        classified pixels; nodata is left out). Without ``flag_values`` the classes are the
-        values present.
+        classified pixels; nodata is left out): the classes of ``flag_values`` in order, then
+        any other value present in the map, named by its value.
 
     Examples
     --------
@@ -318,10 +318,11 @@ def class_areas(classes: xr.DataArray) -> pd.DataFrame:
         raise InvalidInputTypeError("class_areas needs an integer class map (a DataArray)")
     table = ClassMap.from_dataarray(classes)
     counts = count_classes(classes, table.nodata)
-    values, names = list(table.values), list(table.names)
-    if not values:
-        values = sorted(counts)
-        names = [str(v) for v in values]
+    # values present but not listed in flag_values are shown too (named by value): their
+    # pixels never vanish from the table
+    unlisted = [v for v in sorted(counts) if v not in table.values]
+    values = list(table.values) + unlisted
+    names = list(table.names) + [str(v) for v in unlisted]
     pixels = np.array([counts.get(v, 0) for v in values], dtype=np.int64)
     total = pixels.sum()
     return pd.DataFrame(

@@ -165,11 +165,9 @@ def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
 
 def _cmd_accuracy(args: argparse.Namespace, console: _Console) -> int:
     from .assessment import accuracy
-    from .io import open_image
+    from .classmap import open_classmap
 
-    class_map = open_image(args.map, masked=False)
-    class_map = class_map.isel(band=0, drop=True)
-    _attach_class_names(class_map, args.map)
+    class_map = open_classmap(args.map)  # values, names, colours and fill from the file
     with console.progress("sampling the map at the reference ..."):
         report = accuracy(class_map, args.reference, class_field=args.class_field)
     console.say(repr(report))
@@ -177,30 +175,6 @@ def _cmd_accuracy(args: argparse.Namespace, console: _Console) -> int:
         report.to_dataframe().to_csv(args.csv)
         console.say(f"report written to {args.csv}")
     return 0
-
-
-def _attach_class_names(class_map, path: str) -> None:
-    """Class values, names and colours from the GeoTIFF's colour table and metadata."""
-    import rasterio
-
-    with rasterio.open(path) as src:
-        tags = src.tags()
-        band_tags = src.tags(1)
-        nodata = src.nodata
-        try:
-            colormap = src.colormap(1)
-        except ValueError:
-            colormap = {}
-    values = band_tags.get("flag_values")
-    if values:
-        values = [int(v) for v in values.replace(",", " ").split()]
-        class_map.attrs["flag_values"] = values
-        class_map.attrs["class_names"] = [tags.get(f"CLASS_{v}", str(v)) for v in values]
-        class_map.attrs["colormap"] = {
-            v: tuple(colormap.get(v, (0, 0, 0, 255))[:3]) for v in values
-        }
-    if nodata is not None:
-        class_map.attrs["_FillValue"] = nodata
 
 
 def _cmd_demo(args: argparse.Namespace, console: _Console) -> int:

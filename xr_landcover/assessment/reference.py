@@ -42,7 +42,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from .._validate import check_choice, require_class_map
-from ..classmap import ClassMap, count_classes, fill_value, pixel_area_m2
+from ..classmap import ClassMap, class_areas, fill_value, pixel_area_m2
 from ..errors import (
     DimensionError,
     InvalidInputTypeError,
@@ -151,9 +151,8 @@ def class_area_table(class_map: xr.DataArray, unit: str | None = None) -> pd.Dat
     """Pixels, area (in ``unit``) and share of each class: one counting pass over the map.
 
     This is the table :meth:`AccuracyReport.area_estimates` asks for through its
-    ``map_area_table`` hook. (The package's public :func:`xr_landcover.class_areas` gives the
-    same for users; this one also keeps classes missing from ``flag_values`` and any integer
-    dtype.)
+    ``map_area_table`` hook: :func:`xr_landcover.class_areas` (the one count of a map's
+    classes) in the unit asked for.
 
     Parameters
     ----------
@@ -170,10 +169,9 @@ def class_area_table(class_map: xr.DataArray, unit: str | None = None) -> pd.Dat
     """
     class_map = require_class_map(class_map, crs=True)
     unit = _area_unit(class_map, unit)
-    counts = count_classes(class_map, fill_value(class_map))
-    names = map_classes(class_map)
-    values = list(names) + [v for v in sorted(counts) if v not in names]
-    pixels = np.array([counts.get(v, 0) for v in values], dtype=np.int64)
+    table = class_areas(class_map)
+    values, names = table.index.tolist(), dict(zip(table.index, table["name"]))
+    pixels = table["pixels"].to_numpy(np.int64)
     factor = _AREA_UNITS[unit]
     # a CRS in metres here (_area_unit), so pixel_area_m2 is the pixel's area in its own unit
     area = pixels * (1.0 if factor is None else pixel_area_m2(class_map) / factor)
