@@ -132,11 +132,12 @@ def synthetic_cube(values, *, bands=None, origin=(500000.0, 4000000.0), res=10.0
 
 def synthetic_class_map(data, *, values=None, names=None, colors=None, nodata=0,
                         origin=(500000.0, 4000000.0), res=10.0, crs="EPSG:32618",
-                        chunks=None, time=None) -> xr.DataArray:
+                        chunks=None, time=None, name=None) -> xr.DataArray:
     """A class map ``(y, x)`` (``(time, y, x)`` with ``time`` coordinates) of ``data`` with
     the package's attrs: ``flag_values`` (default: the values present but the fill),
     ``flag_meanings``/``class_names`` (default ``class <v>``), ``colormap`` when ``colors``
-    are given, ``_FillValue``; CRS and transform written."""
+    are given, ``_FillValue``; CRS and transform written. ``chunks`` as ``DataArray.chunk``
+    takes them (None: numpy-backed)."""
     data = np.asarray(data)
     if values is None:
         values = [int(v) for v in np.unique(data) if v != nodata]
@@ -150,7 +151,7 @@ def synthetic_class_map(data, *, values=None, names=None, colors=None, nodata=0,
              "class_names": names, "_FillValue": nodata}
     if colors is not None:
         attrs["colormap"] = {int(v): tuple(c) for v, c in zip(values, colors)}
-    classes = xr.DataArray(data, dims=dims, coords=coords, attrs=attrs)
+    classes = xr.DataArray(data, dims=dims, coords=coords, attrs=attrs, name=name)
     classes = classes.rio.write_crs(crs).rio.write_transform(from_origin(*origin, res, res))
     return classes if chunks is None else classes.chunk(chunks)
 

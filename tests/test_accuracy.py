@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import rasterio.features
 import xarray as xr
+from conftest import synthetic_class_map
 from helpers import assert_matches_sklearn
 from shapely.geometry import Polygon, box
 
@@ -37,21 +38,10 @@ NAMES = ["water", "forest", "crops", "urban"]
 
 def make_map(data: np.ndarray, chunks=40, nodata=0, res=RES, crs=CRS, x0=X0, y0=Y0):
     """A class map DataArray following the package's convention (values 1..4, nodata 0)."""
-    ny, nx = data.shape
-    arr = da.from_array(data, chunks=chunks) if chunks else data
-    m = xr.DataArray(
-        arr,
-        dims=("y", "x"),
-        coords={"y": y0 - (np.arange(ny) + 0.5) * res, "x": x0 + (np.arange(nx) + 0.5) * res},
-        attrs={
-            "_FillValue": nodata,
-            "flag_values": [1, 2, 3, 4],
-            "flag_meanings": " ".join(NAMES),
-            "class_names": list(NAMES),
-            "colormap": {1: (0, 0, 255), 2: (0, 128, 0), 3: (255, 255, 0), 4: (255, 0, 0)},
-        },
-    )
-    return m.rio.write_crs(crs)
+    return synthetic_class_map(
+        data, values=[1, 2, 3, 4], names=NAMES, nodata=nodata, origin=(x0, y0), res=res,
+        crs=crs, chunks=chunks or None,
+        colors=[(0, 0, 255), (0, 128, 0), (255, 255, 0), (255, 0, 0)])
 
 
 @pytest.fixture(scope="module")

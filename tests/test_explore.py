@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import synthetic_class_map
 from PIL import Image
 from pyproj import Transformer
 from shapely.geometry import box
@@ -88,17 +89,9 @@ def make_classes(ny=300, nx=240, res=30.0) -> xr.DataArray:
     data[:, nx // 3 : 2 * nx // 3] = 2
     data[:, 2 * nx // 3 :] = 3
     data[: ny // 4, : nx // 6] = 0
-    x0, y0 = 500000.0, 4000000.0
-    coords = {"y": y0 - res * (np.arange(ny) + 0.5), "x": x0 + res * (np.arange(nx) + 0.5)}
-    da = xr.DataArray(data, dims=("y", "x"), coords=coords, name="land cover")
-    da.attrs = {
-        "flag_values": [1, 2, 3, 4],
-        "flag_meanings": " ".join(NAMES),
-        "class_names": NAMES,
-        "colormap": COLORS,
-        "_FillValue": 0,
-    }
-    return da.rio.write_crs("EPSG:32618").chunk(100)
+    return synthetic_class_map(data, values=[1, 2, 3, 4], names=NAMES,
+                               colors=[COLORS[v] for v in (1, 2, 3, 4)], res=res, chunks=100,
+                               name="land cover")
 
 
 def overlay_png(m: folium.Map) -> tuple[np.ndarray, list]:

@@ -13,7 +13,7 @@ import matplotlib
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import CountingScheduler
+from conftest import CountingScheduler, synthetic_class_map, synthetic_cube
 from PIL import Image
 from shapely.geometry import box
 
@@ -48,16 +48,9 @@ def make_classes(ny=40, nx=60, nodata=0, chunks=None) -> xr.DataArray:
     data[:, nx // 3 : 2 * nx // 3] = 2
     data[:, 2 * nx // 3 :] = 3
     data[: ny // 4, : nx // 6] = nodata
-    da = xr.DataArray(data, dims=("y", "x"), coords=_coords(ny, nx), name="landcover")
-    da.attrs = {
-        "flag_values": [1, 2, 3],
-        "flag_meanings": " ".join(NAMES),
-        "class_names": NAMES,
-        "colormap": dict(COLORS),
-        "_FillValue": nodata,
-    }
-    da = da.rio.write_crs("EPSG:32618")
-    return da.chunk(chunks) if chunks else da
+    return synthetic_class_map(data, values=[1, 2, 3], names=NAMES, colors=list(COLORS.values()),
+                               nodata=nodata, origin=(X0, Y0), res=RES, chunks=chunks or None,
+                               name="landcover")
 
 
 def make_rgb(ny=40, nx=60, chunks=None) -> xr.DataArray:
@@ -69,10 +62,8 @@ def make_rgb(ny=40, nx=60, chunks=None) -> xr.DataArray:
     rgb[2, h:, :w] = 1.0  # SW blue
     rgb[:, h:, w:] = 1.0  # SE white
     rgb[:, h - 3 : h + 3, w - 3 : w + 3] = np.nan  # centre: nodata
-    da = xr.DataArray(
-        rgb, dims=("band", "y", "x"), coords={"band": ["red", "green", "blue"], **_coords(ny, nx)}
-    ).rio.write_crs("EPSG:32618")
-    return da.chunk(chunks) if chunks else da
+    return synthetic_cube(rgb, bands=["red", "green", "blue"], origin=(X0, Y0), res=RES,
+                          chunks=chunks or None)
 
 
 def geo(row: float, col: float) -> tuple[float, float]:
