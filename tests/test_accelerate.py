@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 import xr_landcover
 from xr_landcover import datasets
+from xr_landcover._forest_kernel import PackedForest
 from xr_landcover.classification.accelerate import RBFSupportVectorClassifier, accelerate
 
 
@@ -79,14 +81,40 @@ def test_pipeline_with_calibration_is_accelerated_inside_and_keeps_results():
 
 def test_other_estimators_are_returned_as_they_are():
     X, y = blobs(3, seed=6)
-    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
     linear = SVC(kernel="linear").fit(X, y)
-    pipe = Pipeline([("scale", StandardScaler()), ("rf", forest)])
-    assert accelerate(forest) is forest
+    knn = Pipeline([("scale", StandardScaler()), ("knn", KNeighborsClassifier())]).fit(X, y)
     assert accelerate(linear) is linear
-    assert accelerate(pipe) is pipe
+    assert accelerate(knn) is knn
     unfitted = SVC()
     assert accelerate(unfitted) is unfitted
+    assert accelerate(RandomForestClassifier()) is not None
+
+
+@pytest.mark.parametrize("forest_type", [RandomForestClassifier, ExtraTreesClassifier])
+def test_forests_are_packed_with_the_same_labels_and_probabilities(forest_type):
+    X, y = blobs(5, seed=8)
+    forest = forest_type(n_estimators=20, random_state=0).fit(X, y)
+    pipe = Pipeline([("scale", StandardScaler()), ("rf", forest)]).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fast path, no fallback
+        fast, fast_pipe = accelerate(forest), accelerate(pipe)
+    assert isinstance(fast, PackedForest) and isinstance(fast_pipe.steps[-1][1], PackedForest)
+    assert type(pipe.steps[-1][1]) is forest_type  # the original is untouched
+    Xt = np.random.default_rng(9).normal(0, 3, (4000, 6)).astype(np.float32)
+    np.testing.assert_array_equal(fast.predict_proba(Xt), forest.predict_proba(Xt))
+    np.testing.assert_array_equal(fast.predict(Xt), forest.predict(Xt))
+    np.testing.assert_array_equal(fast_pipe.predict(Xt), pipe.predict(Xt))
+    again = pickle.loads(pickle.dumps(fast))
+    np.testing.assert_array_equal(again.predict_proba(Xt), forest.predict_proba(Xt))
+
+
+def test_an_unsupported_forest_says_why_it_is_not_accelerated():
+    X, y = blobs(3, seed=10)
+    two_outputs = RandomForestClassifier(n_estimators=3, random_state=0).fit(
+        X, np.stack([y, y[::-1]], axis=1))
+    with pytest.warns(UserWarning, match="RandomForestClassifier is predicted by scikit-learn"
+                                         ": 2 outputs"):
+        assert accelerate(two_outputs) is two_outputs
 
 
 def test_a_mismatch_with_libsvm_keeps_the_original(monkeypatch):

@@ -24,10 +24,13 @@ import warnings
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
-__all__ = ["accelerate", "rbf_ovo_decision", "RBFSupportVectorClassifier"]
+from .._forest_kernel import PackedForest, pack_forest
+
+__all__ = ["accelerate", "rbf_ovo_decision", "RBFSupportVectorClassifier", "FittedPackedForest"]
 
 
 def rbf_ovo_decision(x, support_vectors, gamma, n_support, dual_coef, intercept, votes):
@@ -191,11 +194,41 @@ def _accelerate_svc(svc, fallbacks: list[str]):
     return fast
 
 
+def _accelerate_forest(forest, fallbacks: list[str]):
+    if not getattr(forest, "estimators_", None):
+        return forest  # not fitted: nothing to accelerate
+    packed, reason = pack_forest(forest)
+    if packed is None:
+        fallbacks.append(f"a {type(forest).__name__} is predicted by scikit-learn: {reason}")
+        return forest
+    fitted = FittedPackedForest.__new__(FittedPackedForest)
+    fitted.__dict__.update(packed.__dict__)
+    fitted.forest_tags = forest.__sklearn_tags__()
+    return fitted
+
+
+class FittedPackedForest(PackedForest):
+    """A :class:`~xr_landcover._forest_kernel.PackedForest` that scikit-learn's pipelines take
+    as a fitted estimator: it stands in for the forest it was packed from. Made by
+    :func:`accelerate`."""
+
+    def fit(self, X, y=None):
+        raise NotImplementedError("a packed forest is fitted already: fit the original forest")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def __sklearn_tags__(self):
+        return self.forest_tags  # those of the forest it stands in for
+
+
 def _accelerated(estimator, fallbacks: list[str]):
     """:func:`accelerate`'s walk through the estimator; why a part was not accelerated is
     appended to ``fallbacks``."""
     if type(estimator) is SVC:
         return _accelerate_svc(estimator, fallbacks)
+    if type(estimator) in (RandomForestClassifier, ExtraTreesClassifier):
+        return _accelerate_forest(estimator, fallbacks)
     if isinstance(estimator, Pipeline):
         steps = [(name, _accelerated(step, fallbacks)) for name, step in estimator.steps]
         if all(new is old for (_, new), (_, old) in zip(steps, estimator.steps)):
@@ -223,8 +256,11 @@ def accelerate(estimator):
     """A copy of a fitted estimator that predicts faster, with identical results.
 
     Every fitted RBF :class:`~sklearn.svm.SVC` in it (also inside a ``Pipeline`` or a
-    ``CalibratedClassifierCV``) is replaced by a :class:`RBFSupportVectorClassifier`; other
-    estimators are returned as they are. The original estimator is not modified.
+    ``CalibratedClassifierCV``) is replaced by a :class:`RBFSupportVectorClassifier`, every
+    fitted single-output ``RandomForestClassifier`` / ``ExtraTreesClassifier`` by a
+    :class:`~xr_landcover._forest_kernel.PackedForest` (labels and probabilities bitwise those
+    of the forest with ``n_jobs=1``); other estimators are returned as they are. The original
+    estimator is not modified.
 
     Each replacement is checked on probe pixels when it is made; where a part that could be
     accelerated is kept as it is (the check found a difference, or the part was fitted in a

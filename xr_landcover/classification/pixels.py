@@ -58,7 +58,8 @@ def labels_follow_probabilities(estimator) -> bool:
 
     True for scikit-learn's forests (``RandomForestClassifier``, ``ExtraTreesClassifier``, single
     output), ``CalibratedClassifierCV`` (the package's ``svm``), a ``Pipeline`` ending in one of
-    them and their accelerated copies: their ``predict`` is literally that expression, so the
+    them and their accelerated copies (:class:`~xr_landcover._forest_kernel.PackedForest`):
+    their ``predict`` is literally that expression, so the
     labels and the winning-class probability can come from one ``predict_proba`` pass. A
     subclass that overrides ``predict`` is not trusted.
 
@@ -78,6 +79,10 @@ def labels_follow_probabilities(estimator) -> bool:
         mro = type(estimator).__mro__
         return all(next(k for k in mro if name in vars(k)) is base for name in names)
 
+    from .._forest_kernel import PackedForest
+
+    if isinstance(estimator, PackedForest):  # predict is classes_[argmax(predict_proba)]
+        return True
     if isinstance(estimator, Pipeline):
         return (defined_by(Pipeline, "predict", "predict_proba")
                 and labels_follow_probabilities(estimator.steps[-1][1]))
