@@ -2,7 +2,8 @@
 
 ``python tests/openblas_kernels.py`` prints one JSON line: the OpenBLAS kernel scipy's BLAS
 selected (``OPENBLAS_CORETYPE`` chooses it), whether each accelerated estimator took the fast
-path, whether its results equal scikit-learn's bitwise, and how often this kernel's ``ddot``
+path (and which way of summing the squared distances it found this ``ddot`` to use), whether
+its results equal scikit-learn's bitwise, and how often this kernel's ``ddot``
 differs from a plain left-to-right sum (which shows the check can tell kernels apart). Used by
 ``tests/test_accelerate.py``, which runs it under several kernels.
 """
@@ -57,6 +58,8 @@ def svm_checks() -> list[dict]:
         results.append({
             "model": f"SVC {n_classes} classes, {n_features} features, gamma={gamma}",
             "fast_path": fast_path,
+            "features": n_features,
+            "arithmetic": ["ddot", "sequential", "fused"][fast._arithmetic] if fast_path else None,
             "equal": bool(fast_path
                           and np.array_equal(fast.decision_function(Xt),
                                              svc.decision_function(Xt))

@@ -197,6 +197,16 @@ def test_fast_and_exact_under_each_openblas_kernel(core_type):
         assert check["equal"], (result["architecture"], check)
     if core_type in ("Haswell", "Sandybridge", "SkylakeX"):
         assert result["architecture"] == core_type  # the forced kernel really ran
+    # how the kernel sums: as this ddot does (vectorised) where that is a plain left-to-right
+    # sum, plain or fused; by calling ddot itself otherwise (20 features: OpenBLAS's
+    # vectorised kernels; Prescott's SSE2 code)
+    expected = {"Haswell": "sequential", "Sandybridge": "sequential", "SkylakeX": "fused",
+                "Prescott": "ddot"}.get(core_type)
+    for check in result["checks"]:
+        if check["features"] >= 16:
+            assert check["arithmetic"] == "ddot", check
+        elif expected:
+            assert check["arithmetic"] == expected, check
     if core_type == "Prescott":
         assert result["architecture"] != _run_under(None)["architecture"]
         # this kernel's ddot rounds 6-term sums unlike a plain loop: the check can tell

@@ -1,18 +1,18 @@
 """Random-forest and extra-trees inference with numba, bit-for-bit scikit-learn's results.
 
 :class:`PackedForest` lays the trees of a fitted ``RandomForestClassifier`` or
-``ExtraTreesClassifier`` out in one array of 16-byte slots (``uint32`` feature, ``float32``
-threshold rounded down, ``uint32`` offset of the left child, the right one being the next slot;
-``uint32`` ``missing_go_to_left`` or, in a leaf, which links to itself with threshold +inf, its
-class or table row). :func:`forest_predict_proba` predicts 16,384 pixels at a time, tree-major
-(a tree stays in cache for the block), eight pixels walking a tree in lock-step for the tree's
-depth (eight independent chains of loads, no branch); then, per pixel, the leaves of 8 trees
-are added in tree order to sums that start at 0.0, divided by the number of trees at the end:
-the operations of scikit-learn's ``predict_proba`` with ``n_jobs=1`` (``all_proba +=
-tree.predict_proba(X)`` tree after tree, then ``/= n_trees``), so the results are identical. A
-pure leaf (probability 1.0 for one class, 0.0 for the others, as every leaf of a fully grown
-tree) adds 1.0 to its class only: adding 0.0 to a sum >= +0.0 does not change it. The kernel
-releases the GIL. :func:`pack_forest` also checks the packed forest on probe pixels.
+``ExtraTreesClassifier`` out in one array of 16-byte slots: ``uint32`` feature, ``float32``
+threshold (rounded down), ``uint32`` offset of the left child (the right one is the next slot),
+``uint32`` ``missing_go_to_left``; a leaf links to itself, has threshold +inf and holds its class
+(flagged) or its row of a probability table. :func:`forest_predict_proba` predicts 16,384 pixels
+at a time, tree-major (a tree stays in cache for the block), eight pixels walking a tree in
+lock-step for the tree's depth (eight independent chains of loads, no branch); then, per pixel,
+the leaves of 8 trees are added in tree order to sums that start at 0.0, divided by the number
+of trees at the end: the operations of scikit-learn's ``predict_proba`` with ``n_jobs=1``
+(``all_proba += tree.predict_proba(X)`` tree after tree, then ``/= n_trees``), so the results
+are identical. A pure leaf (1.0 for one class, 0.0 for the others, as every leaf of a fully
+grown tree) adds 1.0 to its class only: adding 0.0 to a sum >= +0.0 does not change it. The
+kernel releases the GIL. :func:`pack_forest` also checks the packed forest on probe pixels.
 """
 
 from __future__ import annotations
@@ -165,7 +165,8 @@ def _round_down(threshold: np.ndarray) -> np.ndarray:
     return np.where(t32 > threshold, np.nextafter(t32, np.float32(-np.inf)), t32)
 
 
-def _pack_tree(tree, base: int, first_row: int, n_classes: int):
+def _pack_tree(tree, base: int, first_row: int,
+               n_classes: int) -> tuple[np.ndarray, np.ndarray, int]:
     """One tree's slots, table rows and depth. Slot 0 is the root, then the children of each
     inner node in node-id order, as adjacent pairs (scikit-learn numbers the nodes depth first:
     a walk mostly moves to nearby slots, always to later ones). A leaf's probabilities (a tree's
@@ -221,7 +222,7 @@ class PackedForest:
     Numpy arrays only: cheap to pickle and send to dask workers.
     """
 
-    def __init__(self, forest):
+    def __init__(self, forest) -> None:
         from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
         from sklearn.ensemble._forest import ForestClassifier
         from sklearn.tree import DecisionTreeClassifier
