@@ -120,8 +120,7 @@ def _kernel(x, nodes, roots, depths, table, n_classes, out, missing):
     return out
 
 
-_PYTHON = {"_step": _step, "_descend": _descend, "_walk": _walk}
-_COMPILE_LOCK = threading.Lock()
+_PYTHON, _COMPILE_LOCK = {"_step": _step, "_descend": _descend, "_walk": _walk}, threading.Lock()
 
 
 @functools.cache
@@ -272,20 +271,41 @@ class PackedForest:
         return x, True
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, float64 ``(n, n_classes)``: bitwise the forest's own
-        ``predict_proba`` with ``n_jobs=1``. ``X``: array-like ``(n, features)``."""
+        """Class probabilities: bitwise the forest's own ``predict_proba`` with ``n_jobs=1``.
+
+        Parameters
+        ----------
+        X : array-like (n, features)
+            Converted to float32 as scikit-learn does. NaN takes a slower path; inf raises.
+
+        Returns
+        -------
+        float64 array (n, n_classes)
+        """
         x, missing = self._input(X)
         out = np.empty((x.shape[0], self.n_classes_))
         return forest_predict_proba(x, self.nodes, self.roots, self.depths, self.table,
                                     self.n_classes_, out, missing)
 
     def predict(self, X) -> np.ndarray:
-        """Class labels, ``classes_[argmax(predict_proba(X))]`` as the forest's ``predict``."""
+        """Class labels ``(n,)``: ``classes_[argmax(predict_proba(X))]``, the forest's
+        ``predict``."""
         return self.classes_.take(np.argmax(self.predict_proba(X), axis=1), axis=0)
 
     def predict_with_confidence(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """``(labels, winning_probability)`` from one :meth:`predict_proba` pass: the labels of
-        :meth:`predict` and the probability of the winning class (float64)."""
+        """Labels and the winning class's probability, from one :meth:`predict_proba` pass.
+
+        Parameters
+        ----------
+        X : array-like (n, features)
+
+        Returns
+        -------
+        labels : array (n,)
+            As :meth:`predict`.
+        confidence : float64 array (n,)
+            ``predict_proba(X)[i, argmax]``.
+        """
         proba = self.predict_proba(X)
         best = np.argmax(proba, axis=1)
         return self.classes_.take(best, axis=0), proba[np.arange(len(proba)), best]
@@ -316,7 +336,7 @@ def verify(packed: PackedForest, forest) -> str | None:
     with NaN if the forest accepts it) are predicted by both, ``forest`` with ``n_jobs=1`` (on a
     shallow copy); any difference in a probability bit or a label is reported.
     """
-    reference = copy.copy(forest)
+    reference = copy.copy(forest)  # shallow: the trees are shared
     reference.n_jobs = 1
     x = _probe(packed)
     holes = np.where(np.random.default_rng(1).random(x.shape) < 0.2, np.nan, x)
