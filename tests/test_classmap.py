@@ -94,7 +94,7 @@ def test_open_classmap_on_a_foreign_paletted_raster(tmp_path):
 def test_open_classmap_refuses_what_is_not_a_class_map(tmp_path):
     from xr_landcover.errors import InvalidInputTypeError, RasterFileNotFoundError
 
-    with pytest.raises(RasterFileNotFoundError, match="no such class map"):
+    with pytest.raises(RasterFileNotFoundError, match="class map file not found"):
         open_classmap(tmp_path / "missing.tif")
     with pytest.raises(InvalidInputTypeError, match="6 band"):
         open_classmap(datasets.nc_landsat7_path())

@@ -376,7 +376,7 @@ def open_classmap(path, chunks: Any = None) -> xr.DataArray:
 
     path = Path(path)
     if not path.exists():
-        raise RasterFileNotFoundError(f"no such class map: '{path}'")
+        raise RasterFileNotFoundError(f"class map file not found: '{path}'")
     try:
         with rasterio.open(path) as src:
             if src.count != 1 or not np.issubdtype(np.dtype(src.dtypes[0]), np.integer):
