@@ -40,17 +40,19 @@ def test_unknown_attribute_is_an_attribute_error():
         raise AssertionError("no AttributeError")
 
 
-def test_classifying_with_a_forest_does_not_load_numba():
-    # numba (about 50 MB and half a second) serves segmentation and the accelerated SVM only.
+def test_classifying_with_an_unaccelerated_method_does_not_load_numba():
+    # numba (about 50 MB and half a second) serves segmentation and the accelerated SVM and
+    # forests only: a k-NN model classifies without it, a forest loads it for its kernel.
     code = (
         "import sys, warnings; import xr_landcover; from xr_landcover import datasets\n"
         "warnings.simplefilter('ignore')\n"
         "cube = datasets.nc_landsat7()\n"
         "m = xr_landcover.train(cube, datasets.nc_training_polygons(), 'id', 'label', "
-        "method='random_trees', n_estimators=5, random_state=0)\n"
+        "method=METHOD, max_samples_per_class=50, random_state=0)\n"
         "xr_landcover.classify(cube, m).compute()\n"
         "print('numba' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip().splitlines()[-1] == "False"
+    for method, loads in (("knn", "False"), ("random_trees", "True")):
+        out = subprocess.run([sys.executable, "-c", code.replace("METHOD", repr(method))],
+                             capture_output=True, text=True, check=True)
+        assert out.stdout.strip().splitlines()[-1] == loads, method
