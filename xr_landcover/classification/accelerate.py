@@ -195,7 +195,7 @@ def _fma_intrinsic():
     return fma
 
 
-def _ddot_rows(rows, buffer_shift):
+def _ddot_rows(rows):
     """scipy's ``ddot`` of each row with itself, from a 16-byte-aligned copy (as the kernel
     calls it)."""
     n, n_features = rows.shape
@@ -248,7 +248,7 @@ def ddot_arithmetic(differences: np.ndarray) -> int:
     """
     ddot_rows, left_to_right = _compiled_probes()
     rows = np.ascontiguousarray(differences, dtype=np.float64)
-    blas = ddot_rows(rows, 0)
+    blas = ddot_rows(rows)
     for arithmetic, fused in ((SEQUENTIAL, False), (FUSED, True)):
         if np.array_equal(blas, left_to_right(rows, fused)):
             return arithmetic
