@@ -515,6 +515,18 @@ CASES = [
                  id="accuracy-map-is-a-cube"),
 ]
 
+# -- wave 2, real-world inputs (issue 14) ----------------------------------------------------
+# undeclared fill, data on another scale, band identity, models that contradict themselves
+FILL_BANDS_MODEL_CASES: list = []
+
+# outputs: zarr onto a foreign folder, stale stages, multi-output checks, directories, disk full
+OUTPUT_CASES: list = []
+
+# rotated grids, things that are not class maps, STAC, raw dependency errors
+INPUT_CASES: list = []
+
+CASES += FILL_BANDS_MODEL_CASES + OUTPUT_CASES + INPUT_CASES
+
 
 def pd_object(values):
     import pandas as pd
