@@ -479,7 +479,7 @@ def restore_class_dtype(da: xr.DataArray) -> xr.DataArray:
     >>> m = xr.DataArray(np.array([[1, 2], [2, 3]], "uint8"), dims=("y", "x"),
     ...                  attrs={"flag_values": np.array([1, 2, 3], "uint8")})
     >>> back = restore_class_dtype(m.where(m != 1))
-    >>> back.dtype.name, back.values.tolist(), back.attrs["_FillValue"]
+    >>> back.dtype.name, back.values.tolist(), int(back.rio.nodata)
     ('uint8', [[0, 2], [2, 3]], 0)
     """
     if (da.dtype.kind != "f" or set(da.dims) != {"y", "x"}
