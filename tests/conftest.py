@@ -106,6 +106,14 @@ def write_raster(
     return path
 
 
+def rotated_transform(origin=(500000.0, 4000000.0), res=10.0, degrees=20.0):
+    """The affine transform of a grid rotated by ``degrees`` about its top-left corner
+    ``origin`` (a rotated GeoTIFF: ``write_raster(path, data, transform=...)``)."""
+    from rasterio.transform import Affine
+
+    return Affine.translation(*origin) * Affine.rotation(degrees) * Affine.scale(res, -res)
+
+
 def grid_coords(ny: int, nx: int, origin=(500000.0, 4000000.0), res=10.0) -> dict:
     """Pixel-centre ``y`` (north to south) and ``x`` coordinates of a north-up grid whose
     top-left corner is ``origin``."""

@@ -527,3 +527,42 @@ def test_raster_reference_from_a_geotiff(tmp_path, class_map, map_data):
     assert_matches_sklearn(rep, map_data[valid], ref[valid])
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# Things that are not class maps: never truncated, never counted as classes
+# --------------------------------------------------------------------------------------------
+
+
+def test_float_reference_raster_is_refused_not_truncated(class_map, map_data, tmp_path):
+    """A float reference (1.7, 2.7 ...) gave overall accuracy 1.0 once truncated; a float
+    raster of whole classes (NaN as nodata) is compared like the integer one."""
+    fraction = make_map(map_data.astype("float32") + 0.7, nodata=None)
+    with pytest.raises(InvalidParameterError, match=r"reference holds non-integer values "
+                                                    r"\(\d\.7.*truncated"):
+        accuracy(class_map, fraction)
+    whole = map_data.astype("float32")
+    whole[map_data == 0] = np.nan
+    as_float = make_map(whole, nodata=None)
+    np.testing.assert_array_equal(accuracy(class_map, as_float).counts,
+                                  accuracy(class_map, make_map(map_data)).counts)
+
+
+def test_confidence_is_not_a_class_map_but_a_masked_map_is(class_map, map_data):
+    confidence = make_map(np.full(map_data.shape, 0.8, "float32"), nodata=None)
+    confidence.attrs = {"long_name": "probability of the winning class"}
+    points = gpd.GeoDataFrame({"id": [1, 2]}, crs=CRS,
+                              geometry=gpd.points_from_xy(*centre(np.array([5, 6]),
+                                                                  np.array([5, 6]))))
+    with pytest.raises(InvalidInputTypeError, match=r"class_map must be a class map of integer "
+                                                    r"classes; got a float32 array \('probability"):
+        accuracy(confidence, points)
+    # the masking idiom keeps the class attributes: NaN is no class, the rest compares as is
+    masked = class_map.where(class_map != 1)
+    rows, cols = np.nonzero(map_data > 0)
+    pts = gpd.GeoDataFrame({"id": map_data[rows, cols]}, crs=CRS,
+                           geometry=gpd.points_from_xy(*centre(rows, cols)))
+    rep = accuracy(masked, pts)
+    kept = map_data[rows, cols] != 1
+    assert rep.excluded["nodata"] == int((~kept).sum())
+    assert_matches_sklearn(rep, map_data[rows, cols][kept], map_data[rows, cols][kept])

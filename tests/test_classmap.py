@@ -10,10 +10,12 @@ import pytest
 import rasterio
 import rioxarray
 import xarray as xr
+from conftest import synthetic_class_map
 
 import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.classmap import ClassMap, class_areas, fill_value, open_classmap
+from xr_landcover.errors import InvalidParameterError
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +139,70 @@ def test_values_present_but_not_listed_are_counted_not_dropped():
     assert areas.index.tolist() == [1, 2, 9]
     assert areas["name"].tolist() == ["water", "forest", "9"]
     assert areas["pixels"].tolist() == [1, 0, 2]
+
+
+def test_class_areas_one_table_per_time_step(no_compute):
+    """A (time, y, x) map summed all dates (2,075 ha for a 519 ha scene): one table per step,
+    counted in one small reduction."""
+    first = np.array([[1, 1], [2, 0]], "uint8")
+    second = np.array([[2, 2], [2, 2]], "uint8")
+    series = synthetic_class_map(np.stack([first, second]), values=[1, 2], names=["a", "b"],
+                                 time=["2000", "2020"], chunks={"y": 1}, res=100.0)
+    no_compute.forbid = False
+    areas = class_areas(series)
+    assert no_compute.calls == 1
+    assert areas.index.names == ["time", "value"]
+    assert areas.loc["2000", "pixels"].tolist() == [2, 1]
+    assert areas.loc["2020", "pixels"].tolist() == [0, 4]
+    assert areas.loc["2020", "hectares"].tolist() == [0.0, 4.0]  # 1 ha pixels, never summed
+    assert areas.loc["2000"].equals(class_areas(series.isel(time=0)))
+
+
+def test_class_areas_on_a_geographic_crs_are_geodesic():
+    """Lon/lat maps gave NaN hectares: each row's cells have their area on the ellipsoid."""
+    import pyproj
+
+    data = np.ones((30, 40), "uint8")
+    data[:10] = 2
+    data[25:, 30:] = 0
+    res = 0.01
+    m = synthetic_class_map(data, values=[1, 2], origin=(5.0, 60.0), res=res, crs="EPSG:4326")
+    areas = class_areas(m)
+    geod = pyproj.Geod(ellps="WGS84")
+    expected = {1: 0.0, 2: 0.0}
+    for row in range(30):
+        top = 60.0 - row * res
+        cell, _ = geod.polygon_area_perimeter([5.0, 5.0 + res, 5.0 + res, 5.0],
+                                              [top, top, top - res, top - res])
+        for v in (1, 2):
+            expected[v] += abs(cell) * int((data[row] == v).sum()) / 1e4
+    assert np.isfinite(areas["hectares"]).all()
+    # geodesic edges vs parallels: a millionth apart on cells of 0.01 degree
+    np.testing.assert_allclose(areas["hectares"].tolist(), [expected[1], expected[2]],
+                               rtol=1e-5)
+    for chunks in ({"y": 7, "x": 9}, {"y": 1}):  # row by row: the same sums in any chunks
+        assert class_areas(m.chunk(chunks)).equals(areas)
+
+
+def test_masked_class_map_is_written_as_the_class_map_it_is(tmp_path):
+    """classes.where(classes != 1) is float with NaN: written back in the class dtype with the
+    fill value, colour table and class names, not as an undeclared-NaN float32 file."""
+    data = np.array([[1, 2, 3], [3, 2, 0]], "uint8")
+    m = synthetic_class_map(data, values=[1, 2, 3], names=["water", "forest", "crops"],
+                            colors=[(0, 0, 255), (0, 128, 0), (255, 255, 0)], chunks={"y": 1})
+    m.attrs["flag_values"] = np.array([1, 2, 3], "uint8")
+    masked = m.where(m != 1)
+    assert masked.dtype.kind == "f"
+    path = xr_landcover.to_geotiff(masked, tmp_path / "masked.tif")
+    with rasterio.open(path) as src:
+        assert src.dtypes[0] == "uint8" and src.nodata == 0
+        assert src.read(1).tolist() == [[0, 2, 3], [3, 2, 0]]
+        assert src.colormap(1)[2][:3] == (0, 128, 0)
+        assert src.tags()["CLASS_3"] == "crops"
+    back = open_classmap(path)
+    assert class_areas(back)["pixels"].tolist() == [0, 2, 2]
+    fractions = masked + 0.5
+    with pytest.raises(InvalidParameterError, match="non-integer values"):
+        xr_landcover.to_geotiff(fractions, tmp_path / "fractions.tif")
+    assert not (tmp_path / "fractions.tif").exists()
+    assert class_areas(masked)["pixels"].tolist() == [0, 2, 2]

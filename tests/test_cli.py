@@ -192,3 +192,48 @@ def test_existing_output_needs_overwrite(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     result = run("--debug", "info", str(tmp_path / "missing.tif"))
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize("bands", [["nir"], ["7"], ["0", "nir", "2"]])
+def test_unknown_bands_list_the_bands_the_file_has(bands, tmp_path, capsys):
+    """--bands nir / --bands 7 gave raw pandas / dask text: name the flag and the bands."""
+    from xr_landcover import datasets
+
+    rgb = str(datasets.l8_rgb_uint8_path())
+    code = cli.main(["segment", rgb, "-o", str(tmp_path / "s.tif"), "--bands", *bands])
+    err = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "s.tif").exists()
+    bad = bands[1] if len(bands) > 1 else bands[0]
+    assert err.startswith(f"error: --bands: '{bad}' is not a band of {rgb}; it has 3 bands: "
+                          "indexes 0..2 or names ['red', 'green', 'blue']"), err
+
+
+def test_errors_give_the_command_line_fix_not_python_advice(nc_band_files, nc_polygons_path,
+                                                            trained, tmp_path, capsys):
+    """samples.set_crs(...), cube.sel(band=...), rio.write_crs(...) mean nothing in a shell."""
+    import geopandas as gpd
+
+    no_crs = tmp_path / "no_crs.gpkg"
+    gpd.read_file(nc_polygons_path).set_crs(None, allow_override=True).to_file(no_crs)
+    bare = tmp_path / "bare.tif"
+    with rasterio.open(nc_band_files[0]) as src:
+        profile, data = src.profile, src.read()
+    profile.pop("crs")
+    with rasterio.open(bare, "w", **profile) as dst:
+        dst.write(data)
+    calls = {
+        "samples": ["train", *map(str, nc_band_files), "--samples", str(no_crs), "-o",
+                    str(tmp_path / "m.skops")],
+        "bands": ["classify", *map(str, nc_band_files[:3]), "--model", str(trained[1]), "-o",
+                  str(tmp_path / "c.tif")],
+        "raster": ["train", str(bare), "--samples", str(nc_polygons_path), "-o",
+                   str(tmp_path / "m2.skops")],
+    }
+    expected = {"samples": "ogr2ogr -a_srs EPSG:", "bands": "xr-landcover info",
+                "raster": "gdal_edit.py -a_srs EPSG:"}
+    for what, argv in calls.items():
+        assert cli.main(["--quiet", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and expected[what] in err, err
+        for python in ("set_crs(", "write_crs(", ".sel(", "assign_coords(", "=True"):
+            assert python not in err, err

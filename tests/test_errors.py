@@ -84,6 +84,8 @@ import pytest
 import shapely
 import xarray as xr
 from conftest import CountingScheduler, synthetic_cube, write_raster
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LinearRegression
 
 import xr_landcover
 from xr_landcover import errors as E
@@ -523,7 +525,182 @@ FILL_BANDS_MODEL_CASES: list = []
 OUTPUT_CASES: list = []
 
 # rotated grids, things that are not class maps, STAC, raw dependency errors
-INPUT_CASES: list = []
+ROTATED = ("rotated or sheared", "b and d must be 0", "gdalwarp -of VRT", "north_up.vrt")
+
+
+def rotated_file(env, dtype="uint8") -> Path:
+    """A GeoTIFF on a grid rotated by 20 degrees (rasterio writes the affine as it is)."""
+    from rasterio.transform import Affine
+
+    path = env.tmp / f"rotated_{dtype}.tif"
+    if not path.exists():
+        transform = (Affine.translation(*ORIGIN) * Affine.rotation(20)
+                     * Affine.scale(RES, -RES))
+        data = np.nan_to_num(make_values(), nan=0).astype(dtype)
+        write_raster(path, data[:1] if dtype != "uint8" else data, transform=transform)
+    return path
+
+
+def rotated_cube(env) -> xr.DataArray:
+    return xr_landcover.open_image(rotated_file(env), band_names=BANDS)
+
+
+def rotated_map(env) -> xr.DataArray:
+    grid = rotated_cube(env).isel(band=0, drop=True)
+    return env.class_map.copy(data=env.class_map.data).assign_coords(
+        y=grid.y, x=grid.x).rio.write_transform(grid.rio.transform())
+
+
+def float_reference(env) -> Path:
+    """A float reference raster on the map's grid: classes 1.7, 2.7, 3.7 (never truncated)."""
+    path = env.tmp / "float_reference.tif"
+    if not path.exists():
+        write_raster(path, env.class_map.values.astype("float32") + 0.7)
+    return path
+
+
+def confidence(env) -> xr.DataArray:
+    return xr_landcover.classify(env.cube, env.model, confidence=True)["confidence"]
+
+
+def masked_map(env, values=None) -> xr.DataArray:
+    masked = env.class_map.where(env.class_map != 1)
+    return masked if values is None else masked.copy(data=values)
+
+
+def text_file(env, name) -> Path:
+    path = env.tmp / name
+    path.write_text("not a vector nor a raster file")
+    return path
+
+
+def stac_item(env, missing=None, geometry=True):
+    folder = env.tmp / f"stac_{missing}_{geometry}"
+    folder.mkdir(exist_ok=True)
+    raw = np.nan_to_num(make_values(), nan=0).astype("uint8")
+    assets = {b: write_raster(folder / f"{b}.tif", raw[i]) for i, b in enumerate(BANDS)}
+    item = xr_landcover.stac_item_from_rasters("scene", assets, "2020-05-18")
+    if missing == "deleted":
+        assets["green"].unlink()
+    elif missing == "not-a-raster":
+        assets["green"].write_text("not a raster")
+    if not geometry:
+        item.geometry, item.bbox = None, None
+    return [item]
+
+
+def inf_cube(env) -> xr.DataArray:
+    values = np.nan_to_num(make_values(), nan=50.0)
+    values[1, 30, 30] = np.inf
+    return make_cube(values)
+
+
+INPUT_CASES: list = [
+    # -- rotated or sheared grids: refused at call time, by every entry point -----------------
+    pytest.param(Case(lambda e: quiet(xr_landcover.train, rotated_cube(e), e.polygons, "id"),
+                      E.GridMismatchError, ValueError, ("cube", *ROTATED)),
+                 id="rotated-train"),
+    pytest.param(Case(lambda e: xr_landcover.classify(rotated_cube(e), e.model),
+                      E.GridMismatchError, ValueError, ROTATED),
+                 id="rotated-classify"),
+    pytest.param(Case(lambda e: segment(rotated_cube(e)),
+                      E.GridMismatchError, ValueError, ROTATED),
+                 id="rotated-segment"),
+    pytest.param(Case(lambda e: xr_landcover.segment_mean(
+        rotated_cube(e), xr.ones_like(rotated_cube(e).isel(band=0, drop=True), dtype=np.int64)),
+                      E.GridMismatchError, ValueError, ROTATED),
+                 id="rotated-segment-mean"),
+    pytest.param(Case(lambda e: xr_landcover.segment_attributes(
+        e.cube, xr.ones_like(rotated_map(e), dtype=np.int64)),
+                      E.GridMismatchError, ValueError, ("segments", *ROTATED)),
+                 id="rotated-segments-of-attributes"),
+    pytest.param(Case(lambda e: xr_landcover.class_areas(rotated_map(e)),
+                      E.GridMismatchError, ValueError, ("classes", *ROTATED)),
+                 id="rotated-class-areas"),
+    pytest.param(Case(lambda e: xr_landcover.accuracy(rotated_map(e), e.polygons, "id"),
+                      E.GridMismatchError, ValueError, ("class_map", *ROTATED)),
+                 id="rotated-accuracy"),
+    pytest.param(Case(lambda e: xr_landcover.plot_rgb(rotated_cube(e)),
+                      E.GridMismatchError, ValueError, ROTATED),
+                 id="rotated-plot"),
+    # -- things that are not class maps -------------------------------------------------------
+    pytest.param(Case(lambda e: xr_landcover.accuracy(e.class_map, float_reference(e)),
+                      E.InvalidParameterError, ValueError,
+                      ("reference", "non-integer values (", ".7", "truncated"), lazy=False),
+                 id="accuracy-float-reference-raster"),
+    pytest.param(Case(lambda e: xr_landcover.accuracy(confidence(e), e.polygons, "id"),
+                      E.InvalidInputTypeError, TypeError,
+                      ("class_map", "float32", "probability of the winning class",
+                       "not a class map", "astype")),
+                 id="accuracy-confidence-as-map"),
+    pytest.param(Case(lambda e: xr_landcover.accuracy_points(confidence(e), 10),
+                      E.InvalidInputTypeError, TypeError, ("class_map", "float32",
+                                                           "not a class map")),
+                 id="points-confidence-as-map"),
+    pytest.param(Case(lambda e: xr_landcover.class_areas(confidence(e)),
+                      E.InvalidInputTypeError, TypeError, ("classes", "float32",
+                                                           "not a class map")),
+                 id="class-areas-confidence"),
+    pytest.param(Case(lambda e: xr_landcover.class_areas(
+        masked_map(e, masked_map(e).data + 0.5)),
+                      E.InvalidParameterError, ValueError, ("non-integer values", "2.5"),
+                      lazy=False),
+                 id="class-areas-float-fraction"),
+    pytest.param(Case(lambda e: xr_landcover.to_geotiff(
+        masked_map(e, masked_map(e).data + 0.5), e.tmp / "fraction.tif"),
+                      E.InvalidParameterError, ValueError, ("non-integer values", "truncated"),
+                      lazy=False),
+                 id="geotiff-masked-map-with-fractions"),
+    pytest.param(Case(lambda e: xr_landcover.class_areas(
+        e.class_map.expand_dims(time=2, scenario=2)),
+                      E.DimensionError, ValueError, ("one leading dim", "('time', 'scenario'",
+                                                     "isel(time=0)")),
+                 id="class-areas-two-leading-dims"),
+    # -- STAC: checked at load_stac time ------------------------------------------------------
+    pytest.param(Case(lambda e: xr_landcover.load_stac(stac_item(e, geometry=False),
+                                                       bbox=(10.0, 10.0, 11.0, 11.0)),
+                      E.STACError, ValueError, ("bbox", "touches none")),
+                 id="stac-no-geometry-bbox-outside"),
+    pytest.param(Case(lambda e: xr_landcover.load_stac(stac_item(e, "deleted")),
+                      E.RasterFileNotFoundError, FileNotFoundError,
+                      ("asset 'green'", "item 'scene'", "not found", "green.tif",
+                       "bands=[...]")),
+                 id="stac-asset-file-missing"),
+    pytest.param(Case(lambda e: xr_landcover.load_stac(stac_item(e, "not-a-raster")),
+                      E.RasterReadError, OSError,
+                      ("asset 'green'", "cannot read", "as a raster", "bands=[...]")),
+                 id="stac-asset-not-a-raster"),
+    pytest.param(Case(lambda e: xr_landcover.stac_item_from_rasters("scene", {}, "2020-05-18"),
+                      E.InvalidParameterError, ValueError, ("assets is empty", "{'red'")),
+                 id="stac-item-no-assets"),
+    pytest.param(Case(lambda e: xr_landcover.stac_item_from_rasters("scene", [e.good],
+                                                                    "2020-05-18"),
+                      E.InvalidInputTypeError, TypeError, ("assets", "mapping", "list")),
+                 id="stac-item-assets-a-list"),
+    # -- raw dependency errors, wrapped --------------------------------------------------------
+    pytest.param(Case(lambda e: xr_landcover.accuracy(e.class_map, text_file(e, "ref.gpkg")),
+                      E.SamplesError, ValueError,
+                      ("reference", "ref.gpkg", "vector file", "raster of class values")),
+                 id="accuracy-reference-not-a-vector"),
+    pytest.param(Case(lambda e: xr_landcover.accuracy(e.class_map, text_file(e, "ref2.tif")),
+                      E.SamplesError, ValueError,
+                      ("reference", "ref2.tif", "as a raster of class values")),
+                 id="accuracy-reference-not-a-raster"),
+    pytest.param(Case(lambda e: segment(inf_cube(e)).compute(),
+                      E.InvalidParameterError, ValueError,
+                      ("cube", "infinite values", "position [1]", "np.isfinite"), lazy=False),
+                 id="segment-infinite-values"),
+    pytest.param(Case(lambda e: quiet(xr_landcover.train, e.cube, e.polygons, "id",
+                                      estimator=KMeans(n_clusters=3, n_init=1)),
+                      E.InvalidInputTypeError, TypeError,
+                      ("estimator", "KMeans", "clusterer", "classifier")),
+                 id="estimator-kmeans"),
+    pytest.param(Case(lambda e: quiet(xr_landcover.train, e.cube, e.polygons, "id",
+                                      estimator=LinearRegression()),
+                      E.InvalidInputTypeError, TypeError,
+                      ("estimator", "LinearRegression", "regressor", "classifier")),
+                 id="estimator-regressor"),
+]
 
 CASES += FILL_BANDS_MODEL_CASES + OUTPUT_CASES + INPUT_CASES
 

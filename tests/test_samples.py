@@ -5,17 +5,19 @@ from __future__ import annotations
 import threading
 import warnings
 
+import dask
 import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
 import shapely
-from conftest import L8_78
+from conftest import L8_78, rotated_transform, write_raster
 
 import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.classification.samples import extract_samples
-from xr_landcover.errors import MissingCRSError, NoSamplesError, SamplesError
+from xr_landcover.errors import GridMismatchError, MissingCRSError, NoSamplesError, SamplesError
 
 L8_POINTS = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT_points.gpkg"
 
@@ -226,3 +228,34 @@ def test_bad_geometries_and_inputs(nc_cube, polygons, nc_polygons_path):
         extract_samples(nc_cube, polygons.geometry.to_list(), "id")
     with pytest.raises(ValueError, match="max_samples_per_class"):
         extract_samples(nc_cube, polygons, "id", max_samples_per_class=-3)
+
+
+def test_rotated_grid_is_refused_before_a_pixel_is_read(tmp_path, no_compute):
+    """A rotated GeoTIFF: each chunk's search box came from two corners only, so classes were
+    dropped and counts changed with the chunking. Refused at call time, naming the transform
+    and the fix; the suggested north-up warp trains with every class."""
+    transform = rotated_transform(degrees=20)
+    values = np.zeros((3, 48, 48), np.uint8)
+    values[:, :, :24] = [[[40]], [[90]], [[30]]]
+    values[:, :24, 24:] = [[[120]], [[60]], [[20]]]
+    values[:, 24:, 24:] = [[[10]], [[30]], [[160]]]
+    path = write_raster(tmp_path / "rotated.tif", values, transform=transform)
+    cube = xr_landcover.open_image(path, band_names=["red", "green", "blue"], chunks=16)
+    centres = [transform * (12.5, 24.5), transform * (36.5, 10.5), transform * (36.5, 36.5)]
+    samples = gpd.GeoDataFrame({"id": [1, 2, 3]}, crs="EPSG:32618",
+                               geometry=[shapely.Point(c).buffer(40) for c in centres])
+    with pytest.raises(GridMismatchError, match=r"rotated or sheared .* b and d must be 0\)"
+                                                r".*gdalwarp -of VRT in.tif north_up.vrt"):
+        quiet_extract(cube, samples, "id")
+    assert no_compute.calls == 0
+    # the fix the message gives: GDAL's warper to a north-up grid (here through rasterio)
+    from rasterio.vrt import WarpedVRT
+
+    with rasterio.open(path) as src, WarpedVRT(src) as vrt:
+        assert vrt.transform.b == vrt.transform.d == 0
+        rasterio.shutil.copy(vrt, tmp_path / "north_up.tif", driver="GTiff")
+    north_up = xr_landcover.open_image(tmp_path / "north_up.tif", nodata=0, chunks=16,
+                                       band_names=["red", "green", "blue"])
+    with dask.config.set(scheduler="sync"):
+        found = quiet_extract(north_up, samples, "id")
+    assert {c.value for c in found.classes} == {1, 2, 3}

@@ -7,7 +7,8 @@ import math
 import dask
 import numpy as np
 import pytest
-from conftest import synthetic_cube
+import xarray as xr
+from conftest import rotated_transform, synthetic_cube, write_raster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pivots import make_pivot_scene, pivot_recovery
@@ -466,3 +467,29 @@ def test_blocks_prepare_their_own_halo_from_chunks_in_the_input_dtype(dtype, str
                                                       spectral_radius=12, color_space="luv",
                                                       min_segment_size=6,
                                                       stretch=stretch).values)
+
+
+def test_rotated_grid_is_refused_by_segment_and_segment_mean(tmp_path, no_compute):
+    """Outputs of a rotated image were written without the rotation: refused at call time."""
+    from xr_landcover import GridMismatchError, open_image
+
+    path = write_raster(tmp_path / "rotated.tif", blocky_image(0).astype("uint8"),
+                        transform=rotated_transform(degrees=30))
+    cube = open_image(path)
+    with pytest.raises(GridMismatchError, match=r"cube's grid is rotated or sheared"):
+        segment(cube)
+    with pytest.raises(GridMismatchError, match=r"rotated or sheared.*gdalwarp"):
+        cube.landcover.segment()
+    ids = xr.ones_like(cube.isel(band=0, drop=True), dtype=np.int64)
+    with pytest.raises(GridMismatchError, match=r"rotated or sheared"):
+        segment_mean(cube, ids)
+    assert no_compute.calls == 0
+
+
+def test_infinite_values_are_named_not_a_raw_histogram_error():
+    img = blocky_image(1)
+    img[2, 5, 7] = np.inf
+    seg = segment(make_cube(img, chunks={"y": 12, "x": 12}))  # lazy: found when computed
+    with pytest.raises(InvalidParameterError, match=r"position \[2\].*infinite values.*"
+                                                    r"cube.where\(np.isfinite\(cube\)\)"):
+        seg.compute()

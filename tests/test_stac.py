@@ -187,3 +187,44 @@ def test_band_names_must_match_band_count():
         stac_item_from_rasters(
             "x", {"rgbn": RGBN / "rgbn.tif"}, "2016-01-01", band_names={"rgbn": ["a", "b"]}
         )
+
+
+def _small_item(folder, names=("red", "green")):
+    from conftest import write_raster
+
+    values = np.arange(2 * 16 * 16, dtype="uint8").reshape(2, 16, 16) + 1
+    assets = {n: write_raster(folder / f"{n}.tif", values[i]) for i, n in enumerate(names)}
+    return stac_item_from_rasters("small", assets, "2020-05-18"), assets
+
+
+def test_item_without_geometry_is_placed_by_its_assets(tmp_path, no_compute):
+    """No geometry and a bbox far away gave a cube of zeros: the assets' headers place it."""
+    item, assets = _small_item(tmp_path)
+    west, south, east, north = item.bbox
+    item.geometry, item.bbox = None, None
+    with pytest.raises(xr_landcover.STACError, match="touches none of the items"):
+        xr_landcover.load_stac([item], bbox=(10.0, 10.0, 11.0, 11.0))
+    cube = xr_landcover.load_stac([item], bbox=(west, south, east, north))  # still loads
+    assert no_compute.calls == 0
+    no_compute.forbid = False
+    np.testing.assert_array_equal(cube.sel(band="red").values, _read(assets["red"])[0])
+
+
+def test_missing_or_broken_asset_is_reported_at_load_time(tmp_path, no_compute):
+    """A missing asset file surfaced only at compute time as a raw RasterioIOError."""
+    item, assets = _small_item(tmp_path)
+    assets["green"].unlink()
+    with pytest.raises(xr_landcover.RasterFileNotFoundError,
+                       match=r"asset 'green' of STAC item 'small': file not found: .*green.tif"):
+        xr_landcover.load_stac([item])
+    assert xr_landcover.load_stac([item], bands=["red"]).sizes["band"] == 1  # left out: fine
+    assets["green"].write_text("not a raster")
+    with pytest.raises(xr_landcover.RasterReadError, match="cannot read .*green.tif") as info:
+        xr_landcover.load_stac([item], bands=["green"])
+    assert isinstance(info.value.__cause__, rasterio.errors.RasterioIOError)
+    assert no_compute.calls == 0
+
+
+def test_item_from_no_rasters_is_refused():
+    with pytest.raises(xr_landcover.InvalidParameterError, match="assets is empty"):
+        stac_item_from_rasters("none", {}, "2020-05-18")

@@ -34,6 +34,9 @@ __all__ = [
     "require_cube",
     "require_crs",
     "require_class_map",
+    "require_north_up",
+    "require_whole_classes",
+    "CLASS_ATTRS",
     "require_same_grid",
     "same_crs",
     "check_number",
@@ -80,6 +83,41 @@ def require_crs(da: xr.DataArray, name: str = "cube") -> xr.DataArray:
     return da
 
 
+def require_north_up(da: xr.DataArray, name: str = "cube") -> xr.DataArray:
+    """``da`` if its grid is north-up (no rotation or shear in its affine transform), else
+    :class:`GridMismatchError` naming the transform and the fix.
+
+    A rotated or sheared GeoTIFF opens with 1-D ``x``/``y`` coordinates that are not the
+    pixels' positions; every function here works on north-up grids, so such a grid is refused
+    at call time (before any pixel is read) rather than half supported.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, rioxarray
+    >>> from affine import Affine
+    >>> da = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"))
+    >>> da = da.rio.write_transform(Affine.rotation(30) * Affine.scale(10, -10))
+    >>> require_north_up(da)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.GridMismatchError: the cube's grid is rotated or sheared ...
+    """
+    try:
+        t = da.rio.transform()
+    except Exception:  # noqa: BLE001  (no spatial dims or coordinates: nothing to check)
+        return da
+    scale = max(abs(t.a), abs(t.e), abs(t.b), abs(t.d))
+    if scale and max(abs(t.b), abs(t.d)) > 1e-9 * scale:
+        terms = ", ".join(f"{v:.6g}" for v in (t.a, t.b, t.c, t.d, t.e, t.f))
+        raise GridMismatchError(
+            f"the {name}'s grid is rotated or sheared (affine transform a, b, c, d, e, f = "
+            f"{terms}; b and d must be 0): xr_landcover works on north-up grids only. Warp "
+            "the file to a north-up grid first and open that, e.g. gdalwarp -of VRT in.tif "
+            "north_up.vrt (a small file, no pixel copied) or rio warp in.tif north_up.tif"
+        )
+    return da
+
+
 def require_cube(cube: Any, name: str = "cube", *, crs: bool = True,
                  single_image: str | None = None) -> xr.DataArray:
     """``cube`` as a band cube ``(..., "band", "y", "x")``, or the error that says why not.
@@ -121,12 +159,19 @@ def require_cube(cube: Any, name: str = "cube", *, crs: bool = True,
         )
     if cube.dims[-3:] != CUBE_DIMS:
         cube = cube.transpose(..., *CUBE_DIMS)
+    require_north_up(cube, name)
     return require_crs(cube, name) if crs else cube
 
 
 def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = False) -> xr.DataArray:
     """``classes`` as a ``("y", "x")`` map, or the error that says why not (a band cube or a
-    time series is named as such, with the selection that fixes it)."""
+    time series is named as such, with the selection that fixes it).
+
+    A class map holds integer classes; a float array is one only when it carries class
+    attributes (:data:`CLASS_ATTRS`: a map masked with ``where``, NaN = no class), and its
+    values are then checked to be whole where they are counted
+    (:func:`require_whole_classes`). A float array without them (a confidence layer, a band)
+    is refused. A rotated grid is refused (:func:`require_north_up`)."""
     classes = require_dataarray(classes, name)
     if classes.ndim != 2 or set(classes.dims) != {"y", "x"}:
         hint = (" (a band cube? classify it first)" if "band" in classes.dims else "")
@@ -134,9 +179,53 @@ def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = Fals
             f"a class map must have dims ('y', 'x'); {name} has {classes.dims}{hint}. "
             f"Select one time step or band first, e.g. {name}.isel(time=0)"
         )
+    kind = classes.dtype.kind
+    if kind not in "iub" and not (kind == "f" and any(k in classes.attrs for k in CLASS_ATTRS)):
+        what = classes.attrs.get("long_name") or classes.name
+        what = f" ('{what}')" if what else ""
+        raise InvalidInputTypeError(
+            f"{name} must be a class map of integer classes; got a {classes.dtype} array"
+            f"{what} without class attributes (flag_values): a continuous layer such as a "
+            "confidence or a band is not a class map. Pass the class map from classify "
+            f"(e.g. result['landcover']), or convert whole-number classes with "
+            f"{name}.astype('uint8')"
+        )
     if classes.dims != ("y", "x"):
         classes = classes.transpose("y", "x")
+    require_north_up(classes, name)
     return require_crs(classes, name) if crs else classes
+
+
+#: Attributes that make a float array a (masked) class map rather than a measurement.
+CLASS_ATTRS = ("flag_values", "class_names", "colormap")
+
+
+def require_whole_classes(values: np.ndarray, name: str = "class_map") -> np.ndarray:
+    """``values`` if none of its finite values has a fraction, else
+    :class:`InvalidParameterError` naming ``name``: class values of a float array (a map
+    masked with ``where``, a float reference raster) are never truncated to integers.
+
+    Examples
+    --------
+    >>> require_whole_classes(np.array([1.0, np.nan, 2.0]))
+    array([ 1., nan,  2.])
+    >>> require_whole_classes(np.array([1.7, 2.0]), "reference")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.InvalidParameterError: the reference holds non-integer values (1.7 ...
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        finite = values[np.isfinite(values)]
+        fraction = finite[finite != np.round(finite)]
+        if fraction.size:
+            shown = ", ".join(f"{v:g}" for v in np.unique(fraction)[:3])
+            raise InvalidParameterError(
+                f"the {name} holds non-integer values ({shown} ...): class values are whole "
+                "numbers, and these would be truncated. Pass integer classes (a class map or "
+                "class raster), not a continuous layer such as a confidence or a band"
+            )
+    return values
 
 
 def require_same_grid(a: xr.DataArray, b: xr.DataArray, names: tuple[str, str] = ("cube",
@@ -158,6 +247,8 @@ def require_same_grid(a: xr.DataArray, b: xr.DataArray, names: tuple[str, str] =
 not on the same grid; ...
     """
     first, second = names
+    require_north_up(a, first)
+    require_north_up(b, second)
     if fix is None:
         fix = (f"bring the {second} onto the {first}'s pixel grid with "
                f"{second}.rio.reproject_match({first}, resampling=Resampling.nearest)")

@@ -14,6 +14,7 @@ and colours.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,10 +25,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._validate import require_class_map, require_whole_classes
 from .colors import RGB, class_colors, flag_meanings
-from .errors import InvalidInputTypeError, RasterFileNotFoundError, RasterReadError
+from .errors import (
+    DimensionError,
+    InvalidInputTypeError,
+    RasterFileNotFoundError,
+    RasterReadError,
+)
 
-__all__ = ["ClassMap", "ClassTable", "class_areas", "class_map_attrs", "open_classmap"]
+__all__ = ["ClassMap", "ClassTable", "class_areas", "class_map_attrs", "open_classmap",
+           "restore_class_dtype"]
 
 
 def _numbers(value: Any) -> list[int]:
@@ -248,31 +256,54 @@ def class_map_attrs(
     }
 
 
-def _count_values(block: np.ndarray, nodata) -> dict[int, int]:
-    values = np.asarray(block).ravel()
+def _count_values(block: np.ndarray, nodata, row0: int | None = None) -> dict:
+    """``{value: pixels}`` of a block; with ``row0`` (the block's first row) ``{(value, row):
+    pixels}``, for maps whose pixel area changes with the row (a geographic CRS)."""
+    values = np.asarray(require_whole_classes(block, "class map"))
     ok = np.isfinite(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
     if nodata is not None:
         ok &= values != nodata
-    present, counts = np.unique(values[ok], return_counts=True)
-    return {int(v): int(c) for v, c in zip(present, counts)}
+    if row0 is None:
+        present, counts = np.unique(values[ok], return_counts=True)
+        return {int(v): int(c) for v, c in zip(present, counts)}
+    rows = np.broadcast_to(np.arange(row0, row0 + values.shape[0])[:, None], values.shape)
+    pairs = np.stack([values[ok].astype(np.int64), rows[ok]])
+    present, counts = np.unique(pairs, axis=1, return_counts=True)
+    return {(int(v), int(r)): int(c) for (v, r), c in zip(present.T, counts)}
 
 
-def count_classes(classes: xr.DataArray, nodata=None) -> dict[int, int]:
-    """Pixels of each value present in ``classes`` (fill and NaN left out): one ``np.unique``
-    per block, summed in a small reduction. The cost follows the values present, not the
-    dtype's range."""
+def _count_parts(classes: xr.DataArray, nodata, by_row: bool) -> list:
+    """One delayed :func:`_count_values` per block of ``classes``."""
     import dask
     import dask.array as dsa
 
     data = classes.data
     if not isinstance(data, dsa.Array):
-        return _count_values(np.asarray(data), nodata)
-    parts = [dask.delayed(_count_values)(block, nodata) for block in data.to_delayed().ravel()]
-    total: dict[int, int] = {}
-    for part in dask.compute(*parts):  # small: one {value: count} per block
+        data = dsa.from_array(np.asarray(data), chunks=-1)
+    row_starts = np.concatenate([[0], np.cumsum(data.chunks[0])])
+    blocks = data.to_delayed()
+    return [dask.delayed(_count_values)(blocks[index], nodata,
+                                        int(row_starts[index[0]]) if by_row else None)
+            for index in np.ndindex(blocks.shape)]
+
+
+def _sum_counts(parts) -> dict:
+    total: dict = {}
+    for part in parts:
         for v, c in part.items():
             total[v] = total.get(v, 0) + c
     return total
+
+
+def count_classes(classes: xr.DataArray, nodata=None, *, by_row: bool = False) -> dict:
+    """Pixels of each value present in ``classes`` (fill and NaN left out): one ``np.unique``
+    per block, summed in a small reduction. The cost follows the values present, not the
+    dtype's range. ``by_row``: ``{(value, row): pixels}`` of a ``("y", "x")`` map instead.
+    A float map's values must be whole (:func:`~xr_landcover._validate.require_whole_classes`).
+    """
+    import dask
+
+    return _sum_counts(dask.compute(*_count_parts(classes, nodata, by_row)))  # small
 
 
 def pixel_area_m2(classes: xr.DataArray) -> float:
@@ -287,23 +318,101 @@ def pixel_area_m2(classes: xr.DataArray) -> float:
         return np.nan
 
 
-def class_areas(classes: xr.DataArray) -> pd.DataFrame:
-    """Pixels and area (hectares, when the CRS is in metres) of each class of a class map.
+def row_areas_m2(classes: xr.DataArray) -> np.ndarray:
+    """Area in square metres of one pixel of each row of a map on a geographic (longitude,
+    latitude) CRS, on its ellipsoid.
 
-    The counts are one lazy ``np.unique`` per block, summed: a small reduction.
+    A cell bounded by two meridians and two parallels maps to an exact rectangle in the
+    cylindrical equal-area projection of the same ellipsoid, so its area there is its area on
+    the ellipsoid (no approximation of the cell's edges by geodesics).
+    """
+    import pyproj
+
+    crs = pyproj.CRS.from_wkt(classes.rio.crs.to_wkt())
+    ellipsoid = crs.ellipsoid
+    cea = pyproj.Proj(proj="cea", a=ellipsoid.semi_major_metre,
+                      b=ellipsoid.semi_minor_metre, lon_0=0)
+    t = classes.rio.transform()
+    unit = crs.geodetic_crs.axis_info[0].unit_conversion_factor  # radians per unit
+    to_degrees = np.degrees(unit)
+    edges = t.f + t.e * np.arange(classes.sizes["y"] + 1)  # latitudes of the row edges
+    lat = np.clip(edges * to_degrees, -90.0, 90.0)
+    _, y = cea(np.zeros_like(lat), lat)
+    x0, _ = cea(0.0, 0.0)
+    x1, _ = cea(abs(t.a) * to_degrees, 0.0)
+    return np.abs(np.diff(y)) * abs(x1 - x0)
+
+
+def _geographic(classes: xr.DataArray) -> bool:
+    crs = classes.rio.crs
+    return crs is not None and crs.is_geographic
+
+
+def _class_table_2d(classes: xr.DataArray, table: ClassMap, counts: dict,
+                    row_areas: np.ndarray | None) -> pd.DataFrame:
+    if row_areas is not None:  # counts per (value, row): the area of each row's pixels
+        pixels_of: dict[int, int] = {}
+        area_of: dict[int, list] = {}
+        for (v, r), c in sorted(counts.items()):  # rows in order: the same sum for any chunks
+            pixels_of[v] = pixels_of.get(v, 0) + c
+            area_of.setdefault(v, []).append(c * row_areas[r])
+        counts = pixels_of
+    # values present but not listed in flag_values are shown too (named by value): their
+    # pixels never vanish from the table
+    unlisted = [v for v in sorted(counts) if v not in table.values]
+    values = list(table.values) + unlisted
+    names = list(table.names) + [str(v) for v in unlisted]
+    pixels = np.array([counts.get(v, 0) for v in values], dtype=np.int64)
+    if row_areas is None:
+        hectares = pixels * pixel_area_m2(classes) / 1e4
+    else:
+        hectares = np.array([math.fsum(area_of.get(v, [])) / 1e4 for v in values])
+    total = pixels.sum()
+    return pd.DataFrame(
+        {
+            "name": names,
+            "pixels": pixels,
+            "hectares": hectares,
+            "percent": 100.0 * pixels / total if total else np.zeros(len(values)),
+        },
+        index=pd.Index(values, name="value"),
+    )
+
+
+def class_areas(classes: xr.DataArray) -> pd.DataFrame:
+    """Pixels and area (hectares) of each class of a class map.
+
+    The counts are one lazy ``np.unique`` per block, summed: a small reduction. On a
+    projected CRS a pixel's area is its size in the CRS's units; on a geographic CRS
+    (longitude, latitude) it is the cell's area on the CRS's ellipsoid, row by row; without
+    a CRS the hectares are NaN.
 
     Parameters
     ----------
     classes : xarray.DataArray
         A class map from :func:`~xr_landcover.classify` (or any integer map; its classes are
-        read by :meth:`ClassMap.from_dataarray`).
+        read by :meth:`ClassMap.from_dataarray`), ``("y", "x")``, or with one leading dim
+        such as ``time`` (one table per step). A float map counts only when it is a class
+        map masked with ``where`` (class attributes kept, NaN = no class, whole values).
 
     Returns
     -------
     pandas.DataFrame
         Index ``value``; columns ``name``, ``pixels``, ``hectares``, ``percent`` (of the
         classified pixels; nodata is left out): the classes of ``flag_values`` in order, then
-        any other value present in the map, named by its value.
+        any other value present in the map, named by its value. A map with a leading dim
+        gives one table per step, stacked: index ``(<dim>, value)``.
+
+    Raises
+    ------
+    InvalidInputTypeError
+        Not a DataArray, or a float array without class attributes (a confidence layer).
+    InvalidParameterError
+        A float map holds values with a fraction.
+    DimensionError
+        More than one dim besides ``("y", "x")``.
+    GridMismatchError
+        The map's grid is rotated or sheared.
 
     Examples
     --------
@@ -314,26 +423,95 @@ def class_areas(classes: xr.DataArray) -> pd.DataFrame:
     >>> class_areas(m)["pixels"].tolist()
     [2, 1]
     """
-    if not isinstance(classes, xr.DataArray) or not np.issubdtype(classes.dtype, np.integer):
-        raise InvalidInputTypeError("class_areas needs an integer class map (a DataArray)")
+    import dask
+
+    if not isinstance(classes, xr.DataArray):
+        raise InvalidInputTypeError(
+            f"class_areas needs a class map (an xarray.DataArray); got {type(classes).__name__}"
+        )
+    extra = [d for d in classes.dims if d not in ("y", "x")]
+    if len(extra) > 1:
+        raise DimensionError(
+            f"class_areas counts a ('y', 'x') map, or one table per step of one leading dim; "
+            f"classes has dims {classes.dims}: select steps first, e.g. "
+            f"classes.isel({extra[0]}=0)"
+        )
+    steps = ([classes] if not extra
+             else [classes.isel({extra[0]: i}) for i in range(classes.sizes[extra[0]])])
+    steps = [require_class_map(s, "classes") for s in steps]
     table = ClassMap.from_dataarray(classes)
-    counts = count_classes(classes, table.nodata)
-    # values present but not listed in flag_values are shown too (named by value): their
-    # pixels never vanish from the table
-    unlisted = [v for v in sorted(counts) if v not in table.values]
-    values = list(table.values) + unlisted
-    names = list(table.names) + [str(v) for v in unlisted]
-    pixels = np.array([counts.get(v, 0) for v in values], dtype=np.int64)
-    total = pixels.sum()
-    return pd.DataFrame(
-        {
-            "name": names,
-            "pixels": pixels,
-            "hectares": pixels * pixel_area_m2(classes) / 1e4,
-            "percent": 100.0 * pixels / total if total else np.zeros(len(values)),
-        },
-        index=pd.Index(values, name="value"),
-    )
+    row_areas = row_areas_m2(steps[0]) if _geographic(steps[0]) else None
+    # one small reduction for every step together: a {value: count} per block
+    parts = [_count_parts(s, table.nodata, row_areas is not None) for s in steps]
+    done = dask.compute(*[p for step in parts for p in step])
+    counted, start = [], 0
+    for step in parts:
+        counted.append(_sum_counts(done[start:start + len(step)]))
+        start += len(step)
+    tables = [_class_table_2d(s, table, c, row_areas) for s, c in zip(steps, counted)]
+    if not extra:
+        return tables[0]
+    dim = extra[0]
+    keys = (classes[dim].values.tolist() if dim in classes.coords
+            else list(range(classes.sizes[dim])))
+    return pd.concat(tables, keys=keys, names=[dim])
+
+
+def _to_classes(block: np.ndarray, fill, dtype) -> np.ndarray:
+    block = require_whole_classes(block, "class map")
+    return np.where(np.isfinite(block), block, fill).astype(dtype)
+
+
+def restore_class_dtype(da: xr.DataArray) -> xr.DataArray:
+    """A class map made float by masking (``classes.where(classes != 1)``: class attributes
+    kept, NaN where masked) back in its integer class dtype, NaN as the fill value; any other
+    array as it is.
+
+    The dtype is that of ``flag_values`` (else the smallest unsigned one that holds the
+    classes); the fill value the map's own, else 0 when 0 is no class, else the dtype's
+    largest value. Lazy: each block is converted when written, and a value with a fraction
+    raises :class:`~xr_landcover.errors.InvalidParameterError` then rather than being
+    truncated.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> m = xr.DataArray(np.array([[1, 2], [2, 3]], "uint8"), dims=("y", "x"),
+    ...                  attrs={"flag_values": np.array([1, 2, 3], "uint8")})
+    >>> back = restore_class_dtype(m.where(m != 1))
+    >>> back.dtype.name, back.values.tolist(), int(back.rio.nodata)
+    ('uint8', [[0, 2], [2, 3]], 0)
+    """
+    if (da.dtype.kind != "f" or set(da.dims) != {"y", "x"}
+            or not any(k in da.attrs for k in ("flag_values", "class_names", "colormap"))):
+        return da
+    import dask.array as dsa
+
+    classes = ClassMap.from_dataarray(da)
+    declared = np.asarray(da.attrs.get("flag_values", []))
+    values = list(classes.values)
+    if declared.dtype.kind in "iu":
+        dtype = declared.dtype
+    else:
+        high = max(values, default=0)
+        dtype = np.dtype("int16" if min(values, default=0) < 0 else
+                         "uint8" if high < 255 else "uint16" if high < 65535 else "uint32")
+    info = np.iinfo(dtype)
+    fill = classes.nodata
+    if fill is None or not float(fill).is_integer() or not info.min <= fill <= info.max:
+        fill = 0 if 0 not in values and info.min <= 0 else info.max
+    if fill in values:
+        raise InvalidInputTypeError(
+            f"this float class map (NaN = no class) cannot go back to {dtype}: every value "
+            f"of it is a class; convert it yourself with da.fillna(<fill>).astype(...) and "
+            "declare the fill with .rio.write_nodata(<fill>)"
+        )
+    data = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data),
+                                                                         chunks=-1)
+    out = da.copy(data=data.map_blocks(_to_classes, int(fill), dtype, dtype=dtype))
+    out.attrs = {**da.attrs, **classes.to_attrs(dtype), "_FillValue": int(fill)}
+    out.encoding.pop("_FillValue", None)
+    return out.rio.write_nodata(int(fill), encoded=False)
 
 
 def open_classmap(path, chunks: Any = None) -> xr.DataArray:

@@ -128,13 +128,25 @@ def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
     return 0
 
 
-def _pick_bands(cube, bands: Sequence[str] | None):
-    """The bands named on the command line (indexes or names), default the first three."""
+def _pick_bands(cube, bands: Sequence[str] | None, file: str):
+    """The bands named on the command line (0-based indexes or names), default the first
+    three; an unknown one is an error that lists the bands the file has."""
+    from .errors import InvalidParameterError
+    from .segment.prepare import select_bands
+
     if not bands:
-        return cube.isel(band=list(range(min(3, cube.sizes["band"]))))
-    if all(b.lstrip("-").isdigit() for b in bands):
-        return cube.isel(band=[int(b) for b in bands])
-    return cube.sel(band=list(bands))
+        return select_bands(cube, None)
+    wanted = [int(b) if b.lstrip("-").isdigit() else b for b in bands]
+    try:
+        return select_bands(cube, wanted)
+    except InvalidParameterError as exc:
+        n, names = cube.sizes["band"], [str(b) for b in cube.band.values]
+        bad = next((b for b in bands if b not in names and not (
+            b.lstrip("-").isdigit() and -n <= int(b) < n)), bands[0])
+        raise InvalidParameterError(
+            f"--bands: {bad!r} is not a band of {file}; it has {n} bands: indexes 0..{n - 1} "
+            f"or names {names}"
+        ) from exc
 
 
 def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
@@ -143,7 +155,7 @@ def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
     from .io import open_image, to_geotiff
     from .segment import segment_mean
 
-    cube = _pick_bands(_open([args.file], args.nodata, args.chunks), args.bands)
+    cube = _pick_bands(_open([args.file], args.nodata, args.chunks), args.bands, args.file)
     segments = cube.landcover.segment(
         bands=list(range(cube.sizes["band"])),
         spectral_detail=args.spectral_detail,
@@ -175,6 +187,34 @@ def _cmd_accuracy(args: argparse.Namespace, console: _Console) -> int:
         report.to_dataframe().to_csv(args.csv)
         console.say(f"report written to {args.csv}")
     return 0
+
+
+#: Python advice in the library's messages, and what a command-line user does instead.
+_CLI_ADVICE = [
+    (r"set (?:it|one) with (samples|reference)\.set_crs\([^)]*\)(?: \(the CRS their "
+     r"coordinates are in\))?",
+     r"write the CRS of their coordinates into the \1 file, e.g. ogr2ogr -a_srs EPSG:.... "
+     "fixed.gpkg IN_FILE"),
+    (r"set one with \w+\.rio\.write_crs\([^)]*\)",
+     "define it in the raster file, e.g. gdal_edit.py -a_srs EPSG:.... FILE.tif"),
+    (r"Select or rename bands \(cube\.sel\(band=\[\.\.\.\]\), "
+     r"cube\.assign_coords\(band=\[\.\.\.\]\)\)",
+     "Give the raster files of the bands the model was trained on (see `xr-landcover info` "
+     "for the bands a file has)"),
+    (r"pass overwrite=True", "pass --overwrite"),
+    (r"overwrite=True", "--overwrite"),
+]
+
+
+def _cli_message(exc: BaseException) -> str:
+    """The one-line message of ``exc`` with the library's Python advice translated into the
+    command line's (flags, GDAL tools)."""
+    import re
+
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    for pattern, replacement in _CLI_ADVICE:
+        message = re.sub(pattern, replacement, message)
+    return message
 
 
 def _cmd_demo(args: argparse.Namespace, console: _Console) -> int:
@@ -290,9 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line, unless --debug
         if args.debug:
             raise
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        message = message.replace("pass overwrite=True", "pass --overwrite")
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {_cli_message(exc)}", file=sys.stderr)
         return 2
 
 

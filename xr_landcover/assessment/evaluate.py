@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from .._validate import require_class_map
+from .._validate import require_class_map, require_whole_classes
 from ..classmap import fill_value
 from ..errors import InvalidInputTypeError, NoSamplesError, SamplesError
 from .reference import (
@@ -108,7 +108,7 @@ def _accuracy_vector(
         raise NoSamplesError(
             f"all {len(mapped)} reference samples inside the map fall on nodata pixels"
         )
-    m = mapped[valid].astype(np.int64)
+    m = require_whole_classes(mapped[valid], "class_map").astype(np.int64)
     r = samples.classes[valid]
     map_values = set(map_names) | {int(v) for v in np.unique(m)}
     _check_common(map_values, {int(v) for v in np.unique(r)}, map_names)

@@ -41,7 +41,7 @@ import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from .._validate import check_choice, require_class_map
+from .._validate import check_choice, require_class_map, require_whole_classes
 from ..classmap import ClassMap, class_areas, fill_value, pixel_area_m2
 from ..errors import (
     DimensionError,
@@ -108,7 +108,7 @@ def as_dask(data: Any) -> da.Array:
 
 
 def _count_block(block: np.ndarray, nodata: float | None) -> pd.Series:
-    values = block[valid_mask(block, nodata)]
+    values = require_whole_classes(block[valid_mask(block, nodata)], "class_map")
     uniq, counts = np.unique(values.astype(np.int64), return_counts=True)
     return pd.Series(counts, index=uniq, dtype=np.int64)
 
@@ -258,7 +258,15 @@ def read_reference(reference: Any) -> gpd.GeoDataFrame:
         path = Path(reference)
         if not path.exists():
             raise RasterFileNotFoundError(f"reference file not found: '{path}'")
-        gdf = read_vector_file(path)
+        try:
+            gdf = read_vector_file(path)
+        except SamplesError as exc:  # the library's reason follows the reader's "...: "
+            raise SamplesError(
+                f"reference: cannot read '{path}' as a vector file of points or polygons "
+                f"({_reason(str(exc).split(': ', 1)[-1])}). Pass a vector file GDAL reads "
+                "(.gpkg, .shp, .geojson...), a raster of class values (.tif, .vrt...) or a "
+                "GeoDataFrame"
+            ) from exc
     if len(gdf) == 0:
         raise NoSamplesError("the reference holds no feature")
     if gdf.crs is None:
@@ -479,11 +487,26 @@ def is_raster_path(reference: Any) -> bool:
     )
 
 
+def _reason(exc: BaseException | str) -> str:
+    """The first sentence of a library's message, without its advice."""
+    return str(exc).split(";")[0].strip().rstrip(".")
+
+
 def open_reference_raster(path: str | os.PathLike) -> xr.DataArray:
     """A reference raster file, lazily (1024 x 1024 chunks), its values as stored."""
+    import rasterio
+
     if not Path(path).exists():
         raise RasterFileNotFoundError(f"reference raster not found: '{path}'")
-    return rioxarray.open_rasterio(path, chunks={"band": 1, "y": 1024, "x": 1024}, masked=False)
+    try:
+        return rioxarray.open_rasterio(path, chunks={"band": 1, "y": 1024, "x": 1024},
+                                       masked=False)
+    except (rasterio.errors.RasterioError, OSError) as exc:
+        raise SamplesError(
+            f"reference: cannot read '{path}' as a raster of class values ({_reason(exc)}). "
+            "Pass a GeoTIFF (or any raster GDAL reads) of integer classes, a vector file of "
+            "points or polygons, or a GeoDataFrame"
+        ) from exc
 
 
 def _pair_counts(
@@ -492,6 +515,8 @@ def _pair_counts(
     m_valid = valid_mask(m, m_nodata)
     r_valid = valid_mask(r, r_nodata)
     both = m_valid & r_valid
+    require_whole_classes(m[both], "class_map")
+    require_whole_classes(r[r_valid], "reference")  # a float raster is never truncated
     pairs = pd.Series(
         1, index=pd.MultiIndex.from_arrays([m[both].astype(np.int64), r[both].astype(np.int64)])
     )

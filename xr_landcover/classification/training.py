@@ -24,6 +24,28 @@ from .model import LandcoverModel
 __all__ = ["train"]
 
 
+
+def _require_classifier(estimator) -> None:
+    """Refuse an estimator that scikit-learn knows is no classifier (a clusterer such as
+    ``KMeans``, a regressor, an outlier detector): it would fail deep in its own code or
+    predict values that are no class. Estimators without scikit-learn's tags pass."""
+    from sklearn.base import is_classifier, is_clusterer, is_outlier_detector, is_regressor
+
+    try:
+        if is_classifier(estimator):
+            return
+        kind = ("a clusterer (unsupervised: it ignores the training classes)"
+                if is_clusterer(estimator) else "a regressor" if is_regressor(estimator)
+                else "an outlier detector" if is_outlier_detector(estimator) else None)
+    except AttributeError:  # not a scikit-learn estimator: no tags to read
+        return
+    if kind:
+        raise InvalidInputTypeError(
+            f"estimator must be a classifier (fitted on the samples' classes); got "
+            f"{type(estimator).__name__}, {kind}. Pass a scikit-learn classifier, e.g. "
+            "RandomForestClassifier(), or a method name (method='random_trees')"
+        )
+
 def train(
     cube: xr.DataArray,
     samples,
@@ -107,6 +129,8 @@ def train(
         raise InvalidInputTypeError(
             f"estimator must have fit and predict methods; got {type(estimator).__name__}"
         )
+    if estimator is not None:
+        _require_classifier(estimator)
     method = method or ("estimator" if estimator is not None else "svm")
     if estimator is None and method not in METHODS:
         raise InvalidParameterError(

@@ -25,7 +25,7 @@ import rasterio.errors
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from ..classmap import ClassMap
+from ..classmap import ClassMap, restore_class_dtype
 from ..colors import flag_meanings
 from ..errors import (
     DimensionError,
@@ -260,12 +260,13 @@ def _geotiff_layer(da: xr.DataArray) -> xr.DataArray:
         raise InvalidInputTypeError(f"to_geotiff needs a DataArray, got {type(da).__name__}")
     if da.dims not in (("y", "x"), ("band", "y", "x")):
         if set(da.dims) in ({"y", "x"}, {"band", "y", "x"}):
-            return da.transpose(..., "y", "x")
+            return restore_class_dtype(da.transpose(..., "y", "x"))
         raise DimensionError(
             f"to_geotiff writes ('y', 'x') or ('band', 'y', 'x') arrays; got {da.dims}. "
             "Select one time step first, e.g. da.isel(time=0)"
         )
-    return da
+    # a class map masked with where() (float, NaN) is written as the class map it is
+    return restore_class_dtype(da)
 
 
 def _geotiff_dtype(da: xr.DataArray) -> np.dtype:

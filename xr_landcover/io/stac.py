@@ -139,6 +139,8 @@ def load_stac(
                 f"available: {sorted(known)}"
             )
 
+    headers = _check_assets(found, bands)  # every file there and a raster: cheap, headers only
+
     load_kwargs: dict[str, Any] = {
         "bands": bands,
         "groupby": groupby,
@@ -158,12 +160,10 @@ def load_stac(
         if not (minx < maxx and miny < maxy):
             raise InvalidParameterError(f"bbox must have minx < maxx and miny < maxy, got {bbox!r}")
         geom = odc.geo.geom.box(minx, miny, maxx, maxy, crs=bbox_crs or "EPSG:4326")
+        # an item without geometry is placed by its bbox, else by its assets' headers
         footprint = odc.geo.geom.unary_union(
-            [
-                odc.geo.geom.Geometry(item.geometry, crs="EPSG:4326")
-                for item in found
-                if item.geometry
-            ]
+            [odc.geo.geom.Geometry(shape, crs="EPSG:4326") for item in found
+             if (shape := _footprint(item, headers)) is not None]
         )
         if footprint is not None and not footprint.intersects(geom.to_crs("EPSG:4326")):
             raise STACError(
@@ -199,16 +199,89 @@ def load_stac(
     return cube
 
 
-def _stac_band_names(items: Sequence[Any]) -> set[str]:
-    """Asset keys, plus the band names and ``asset.N`` aliases of multi-band assets."""
-    names: set[str] = set()
+def _asset_names(key: str, asset: Any) -> set[str]:
+    """The names a band of ``asset`` answers to: its key, ``key.N``, its ``eo:bands`` names."""
+    names = {key}
+    for i, band in enumerate(asset.extra_fields.get("eo:bands", []), start=1):
+        names.add(f"{key}.{i}")
+        names.update(str(band[f]) for f in ("name", "common_name") if band.get(f))
+    return names
+
+
+def _is_raster_asset(asset: Any) -> bool:
+    """Whether odc-stac loads ``asset`` when no band is named: a data asset that is an image
+    or declares raster bands (thumbnails and metadata are not loaded, so not checked)."""
+    if {"thumbnail", "overview", "metadata"} & set(asset.roles or []):
+        return False
+    media = (asset.media_type or "").lower()
+    return ("tiff" in media or "jp2" in media or "raster:bands" in asset.extra_fields
+            or "eo:bands" in asset.extra_fields)
+
+
+def _check_assets(items: Sequence[Any], bands: Sequence[str] | None) -> dict:
+    """Open the header of every asset that will be loaded, so that a missing or unreadable
+    file is reported now (naming the item, the asset and the file) rather than as a raw
+    ``RasterioIOError`` when the cube is computed. Only headers are read.
+
+    Returns ``{item id: (crs, bounds)}`` of each item's first checked asset (to place items
+    that declare no geometry)."""
+    from urllib.parse import urlparse
+
+    import rasterio
+
+    from ..errors import RasterReadError
+
+    headers: dict = {}
     for item in items:
         for key, asset in item.assets.items():
-            names.add(key)
-            for i, band in enumerate(asset.extra_fields.get("eo:bands", []), start=1):
-                names.add(f"{key}.{i}")
-                names.update(str(band[f]) for f in ("name", "common_name") if band.get(f))
-    return names
+            chosen = (_is_raster_asset(asset) if bands is None
+                      else bool(_asset_names(key, asset) & set(bands)))
+            if not chosen:
+                continue
+            href = asset.get_absolute_href() or asset.href
+            url = urlparse(href)
+            local = url.scheme in ("", "file") or len(url.scheme) == 1  # C:\ on Windows
+            path = url.path if url.scheme == "file" else href
+            fix = ("correct the asset's href (or restore the file), or leave the band out "
+                   "with bands=[...]")
+            if local and not Path(path).exists():
+                raise RasterFileNotFoundError(
+                    f"asset '{key}' of STAC item '{item.id}': file not found: '{path}'; {fix}"
+                )
+            try:
+                with rasterio.open(path) as src:
+                    headers.setdefault(item.id, (src.crs, tuple(src.bounds)))
+            except rasterio.errors.RasterioError as exc:
+                raise RasterReadError(
+                    f"asset '{key}' of STAC item '{item.id}': cannot read '{href}' as a raster "
+                    f"({str(exc).rstrip('.')}); {fix}"
+                ) from exc
+    return headers
+
+
+def _footprint(item: Any, headers: dict) -> dict | None:
+    """The item's footprint (GeoJSON, longitude/latitude): its geometry, else its bbox, else
+    the bounds of its first asset's header."""
+    from shapely.geometry import box, mapping
+
+    if item.geometry:
+        return item.geometry
+    if item.bbox:
+        west, south, *_ = item.bbox
+        east, north = item.bbox[-3:-1] if len(item.bbox) == 6 else item.bbox[2:4]
+        return mapping(box(west, south, east, north))
+    if item.id in headers and headers[item.id][0] is not None:
+        from rasterio.warp import transform_bounds
+
+        crs, bounds = headers[item.id]
+        return mapping(box(*transform_bounds(crs, "EPSG:4326", *bounds, densify_pts=21)))
+    return None
+
+
+def _stac_band_names(items: Sequence[Any]) -> set[str]:
+    """Asset keys, plus the band names and ``asset.N`` aliases of multi-band assets."""
+    return {name for item in items for key, asset in item.assets.items()
+            for name in _asset_names(key, asset)}
 
 
 def _stac_chunks(chunks: Any) -> dict[str, int]:
@@ -264,6 +337,16 @@ def stac_item_from_rasters(
     from pyproj import Transformer
     from shapely.geometry import box, mapping
 
+    if not isinstance(assets, Mapping):
+        raise InvalidInputTypeError(
+            "assets must be a mapping of band name to raster path, e.g. {'red': 'B4.tif'}; "
+            f"got {type(assets).__name__}"
+        )
+    if not assets:
+        raise InvalidParameterError(
+            "assets is empty: an item needs at least one raster, e.g. "
+            "stac_item_from_rasters('scene', {'red': 'B4.tif'}, '2020-05-18')"
+        )
     if isinstance(datetime, str):
         datetime = dt.datetime.fromisoformat(datetime)
     if datetime.tzinfo is None:

@@ -25,6 +25,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from .._validate import require_north_up
 from ..errors import DimensionError, InvalidInputTypeError, InvalidParameterError
 from .params import SegmentParameters
 
@@ -70,7 +71,7 @@ def check_cube(cube) -> xr.DataArray:
             f"segmentation works on one image; this cube has extra dims {extra}: select one, "
             f"e.g. cube.isel({extra[0]}=0)"
         )
-    return cube.transpose("band", "y", "x")
+    return require_north_up(cube.transpose("band", "y", "x"))
 
 
 def _band_indices(cube: xr.DataArray, bands) -> list[int]:
@@ -143,8 +144,22 @@ def _apply_stretch(block, limits):
     return np.floor(scaled + 0.5).astype(np.float32)  # 8-bit levels, NaN stays NaN
 
 
+def _require_finite(block):
+    """``block`` (bands, y, x) unless a band holds +inf or -inf: the stretch's limits are
+    percentiles between each band's min and max, which an infinite value has not."""
+    infinite = np.isinf(block).reshape(block.shape[0], -1).any(axis=1)
+    if infinite.any():
+        raise InvalidParameterError(
+            f"cube: band(s) at position {np.flatnonzero(infinite).tolist()} of the segmented "
+            "bands hold infinite values (inf): the stretch to 8 bits needs finite values. "
+            "Mark them as nodata first, e.g. cube.where(np.isfinite(cube))"
+        )
+    return block
+
+
 def _block_minmax(block):
     """(bands, y, x) -> (2, bands): each band's nanmin and nanmax (NaN for an all-NaN band)."""
+    _require_finite(block)
     # fmin/fmax skip NaN without warnings: no warnings.catch_warnings here, which is not
     # thread-safe and would corrupt the warning filters of other threads (dask runs this).
     flat = block.reshape(block.shape[0], -1)
