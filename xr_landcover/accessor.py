@@ -62,6 +62,14 @@ class LandcoverAccessor:
         ]
         return "\n".join(lines)
 
+    # -- spectral indices -----------------------------------------------------------------------
+    def with_indices(self, indices: Sequence[str] | str) -> xr.DataArray:
+        """This cube with spectral-index bands (``"ndvi"``, ``"nbr"``...) appended, lazily: see
+        :func:`xr_landcover.with_indices`."""
+        from .indices import with_indices
+
+        return with_indices(self._require_cube(), indices)
+
     # -- segmentation ---------------------------------------------------------------------------
     def segment(self, bands=None, spectral_detail: float = DEFAULT_SPECTRAL_DETAIL,
                 spatial_detail: float = DEFAULT_SPATIAL_DETAIL,

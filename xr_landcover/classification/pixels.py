@@ -26,6 +26,7 @@ from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
 )
+from ..indices import add_indices
 from ._common import check_bands, class_map_dtype, classification_output, warn_if_other_crs
 from .model import LandcoverModel
 
@@ -197,6 +198,8 @@ def classify(
             f"got {type(model).__name__}"
         )
     cube = require_cube(cube, crs=False)
+    if model.indices:  # the model's spectral indices, added where the cube lacks them
+        cube = add_indices(cube, model.indices)
     if segments is not None or model.feature == "segments":
         from .segments import classify_segments
 

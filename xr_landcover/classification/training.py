@@ -18,6 +18,7 @@ from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
 )
+from ..indices import INDICES_ATTR
 from .estimators import METHODS, make_estimator
 from .model import LandcoverModel
 
@@ -139,6 +140,8 @@ def train(
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
     res = cube.rio.resolution()
+    # the spectral indices with_indices added (classify adds them to a cube without them)
+    indices = tuple(i for i in cube.attrs.get(INDICES_ATTR, ()) if i in ts.bands)
     return LandcoverModel(
         classes=tuple(ts.classes),
         bands=tuple(ts.bands),
@@ -155,4 +158,5 @@ def train(
         },
         feature="pixels" if segments is None else "segments",
         attributes=tuple(getattr(ts, "features", ())),
+        indices=indices,
     )
