@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .accessor import LandcoverAccessor
 from .assessment import AccuracyReport, accuracy, accuracy_points
 from .change import change_map, change_table
-from .classification import LandcoverModel, classify, train
+from .classification import LandcoverModel, classify, cluster, train
 from .classmap import ClassMap, class_areas, open_classmap
 from .errors import (
     BandMismatchError,
@@ -126,4 +126,5 @@ __all__ = [
     "change_table",
     "change_map",
     "with_indices",
+    "cluster",
 ]

@@ -104,6 +104,15 @@ def train(
             f"extra parameters {sorted(params)} only go with method=...; set them on your "
             "estimator instead"
         )
+    from sklearn.base import ClusterMixin
+
+    if isinstance(estimator, ClusterMixin):
+        raise InvalidParameterError(
+            f"estimator: {type(estimator).__name__} is a clustering estimator, not a classifier; "
+            "train needs labelled samples. For unsupervised classes use "
+            "cube.landcover.cluster(n_classes, method='kmeans' or 'isodata') "
+            "(xr_landcover.cluster)"
+        )
     if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
         raise InvalidInputTypeError(
             f"estimator must have fit and predict methods; got {type(estimator).__name__}"
