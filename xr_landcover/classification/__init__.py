@@ -5,6 +5,7 @@ Modules: :mod:`~.model` (:class:`LandcoverModel`, its files), :mod:`~.estimators
 name), :mod:`~.samples` (training pixels from polygons/points), :mod:`~.segments`
 (object-based training and classification), :mod:`~.training`, :mod:`~.pixels`
 (:func:`classify`), :mod:`~.clustering` (:func:`cluster`: unsupervised classes),
+:mod:`~.time_features` (a time series' dates as features, ``band@date``),
 :mod:`~.accelerate` (exact fast kernels), :mod:`~._common` (helpers shared
 by pixels and segments). The subpackage is called ``classification``, not ``classify``, so that
 importing it never shadows the function :func:`xr_landcover.classify` on the package

@@ -50,7 +50,8 @@ def _stored_indices(indices, bands) -> tuple[str, ...]:
     from ..indices import INDICES
 
     indices = [str(i) for i in indices]
-    unknown = [i for i in indices if i not in INDICES or i not in [str(b) for b in bands]]
+    names = {str(b).rsplit("@", 1)[0] for b in bands}  # a time series' band@date too
+    unknown = [i for i in indices if i not in INDICES or i not in names]
     if unknown:
         raise ValueError(f"unknown spectral indices {unknown} in the recipe")
     return tuple(indices)
@@ -102,6 +103,11 @@ class LandcoverModel:
     indices : tuple of str
         Spectral indices (:func:`xr_landcover.with_indices`) among :attr:`bands`: classify
         adds them to a cube that lacks them. Empty for models saved before indices existed.
+    time_dim : str or None
+        For a model trained on a time series ``(time, band, y, x)``: the dim whose dates make
+        the features ``band@date`` (:mod:`~xr_landcover.classification.time_features`);
+        classify stacks a cube's dates the same way. None for single-date models (and files
+        saved before time series existed).
     format_version : int
         Version of the saved-file format.
     """
@@ -117,6 +123,7 @@ class LandcoverModel:
     format_version: int = FORMAT_VERSION
     attributes: tuple[str, ...] = ()
     indices: tuple[str, ...] = ()
+    time_dim: str | None = None
 
     # -- views --------------------------------------------------------------------------------
     @property
@@ -169,6 +176,8 @@ class LandcoverModel:
             + (f" ({', '.join(self.attributes)})" if self.attributes else ""),
             f"bands: {', '.join(self.bands)}"
             + (f" (indices added by classify: {', '.join(self.indices)})" if self.indices
+               else "")
+            + (f"; a time series: band@date along {self.time_dim!r}" if self.time_dim
                else ""),
             f"trained on: {crs_name}, {res}; "
             f"max {cap if cap else 'all'} {'segments' if self.feature == 'segments' else 'pixels'}"
@@ -221,6 +230,7 @@ class LandcoverModel:
             "feature": self.feature,
             "attributes": list(self.attributes),
             "indices": list(self.indices),
+            "time_dim": self.time_dim,
             "crs": self.crs,
             "resolution": list(self.resolution) if self.resolution else None,
             "available": [[int(k), int(v)] for k, v in training.get("available", {}).items()],
@@ -352,6 +362,8 @@ class LandcoverModel:
                 format_version=version,
                 attributes=tuple(str(a) for a in payload.get("attributes", [])),
                 indices=_stored_indices(payload.get("indices", []), payload["bands"]),
+                time_dim=(None if payload.get("time_dim") is None
+                          else str(payload["time_dim"])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"'{path}' is an incomplete model file: {exc}") from None

@@ -13,7 +13,7 @@ from typing import Any
 
 import xarray as xr
 
-from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS
+from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_cube
 from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
@@ -21,6 +21,7 @@ from ..errors import (
 from ..indices import INDICES_ATTR
 from .estimators import METHODS, make_estimator
 from .model import LandcoverModel
+from .time_features import feature_base_names, stack_dates
 
 __all__ = ["train"]
 
@@ -43,7 +44,10 @@ def train(
     Parameters
     ----------
     cube : xarray.DataArray
-        Band cube ``("band", "y", "x")`` with a CRS (lazy; only chunks under samples are read).
+        Band cube ``("band", "y", "x")`` with a CRS (lazy; only chunks under samples are read),
+        or a time series ``(time, band, y, x)``: then every date's bands are features, named
+        ``band@date`` (:mod:`~xr_landcover.classification.time_features`), and the model
+        classifies a cube with the same dates into one ``(y, x)`` map.
     samples : GeoDataFrame or path
         Training polygons or points in any CRS; see :func:`~.samples.extract_samples`
         for ``class_field``, ``name_field`` and ``color_fields``.
@@ -117,6 +121,8 @@ def train(
         raise InvalidInputTypeError(
             f"estimator must have fit and predict methods; got {type(estimator).__name__}"
         )
+    # a (time, band, y, x) cube: every date's bands are features, named band@date
+    cube, time_dim = stack_dates(require_cube(cube))
     method = method or ("estimator" if estimator is not None else "svm")
     if estimator is None and method not in METHODS:
         raise InvalidParameterError(
@@ -150,7 +156,8 @@ def train(
         raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
     res = cube.rio.resolution()
     # the spectral indices with_indices added (classify adds them to a cube without them)
-    indices = tuple(i for i in cube.attrs.get(INDICES_ATTR, ()) if i in ts.bands)
+    indices = tuple(i for i in cube.attrs.get(INDICES_ATTR, ())
+                    if i in feature_base_names(ts.bands))
     return LandcoverModel(
         classes=tuple(ts.classes),
         bands=tuple(ts.bands),
@@ -168,4 +175,5 @@ def train(
         feature="pixels" if segments is None else "segments",
         attributes=tuple(getattr(ts, "features", ())),
         indices=indices,
+        time_dim=time_dim,
     )
