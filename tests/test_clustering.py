@@ -183,7 +183,8 @@ def test_errors_name_the_argument():
     for kwargs, error, words in cases:
         with pytest.raises(error, match=words):
             c.landcover.cluster(**kwargs)
-    with pytest.raises(E.DimensionError, match=r"clustering takes one image.*isel\(time=0\)"):
+    with pytest.raises(E.DimensionError, match=r"'time' has no coordinate values.*"
+                       r"isel\(time=0\)"):
         xr_landcover.cluster(c.expand_dims(time=2), 3)
     empty = cube(16, np.full((3, N, N), np.nan, np.float32))
     with pytest.raises(E.NoSamplesError, match="0 valid pixels"):
@@ -245,3 +246,28 @@ def test_same_map_under_each_openblas_kernel():
     for core, result in results.items():
         assert result["kmeans"] == here["kmeans"], core
         assert result["isodata"] == here["isodata"], core
+
+
+def test_a_time_series_clusters_on_every_date():
+    """Two dates. Rows alternate between two spectra on the first date; the left half keeps
+    them on the second, the right half swaps them. Only both dates together tell the four
+    kinds of pixel apart: 4 clusters of the series each lie in one half."""
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    a, b = np.array([60.0, 60.0, 60.0]), np.array([140.0, 80.0, 30.0])
+    odd = (np.arange(N) % 2 == 1)[:, None] & np.ones((1, N), bool)
+    right = np.zeros((N, N), bool)
+    right[:, N // 2:] = True
+    first = np.where(odd[..., None], b, a)
+    second = np.where((odd ^ right)[..., None], b, a)
+    dates = [cube(16, (v.transpose(2, 0, 1) + rng.normal(0, 3, (3, N, N))).astype(np.float32))
+             for v in (first, second)]
+    series = xr.concat(dates, dim="time").assign_coords(
+        time=np.array(["2020-01-01", "2020-07-01"], dtype="datetime64[ns]"))
+    series = series.rio.write_crs(dates[0].rio.crs)
+    out = series.landcover.cluster(4, random_state=0, sample_size=3000)
+    assert out.dims == ("y", "x") and len(out.attrs["flag_values"]) == 4
+    labels = out.values
+    for value in range(1, 5):
+        assert len(np.unique(right[labels == value])) == 1

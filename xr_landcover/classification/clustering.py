@@ -53,6 +53,7 @@ from ..classmap import class_map_attrs
 from ..colors import QUALITATIVE_PALETTE, class_colors
 from ..errors import InvalidInputTypeError, NoSamplesError
 from ._common import class_map_dtype, wrap_like
+from .time_features import stack_dates
 
 __all__ = ["cluster", "sample_valid_pixels", "nearest_centre", "isodata", "CLUSTER_METHODS",
            "DEFAULT_CLUSTER_SAMPLE_SIZE"]
@@ -315,7 +316,8 @@ def cluster(
     Parameters
     ----------
     cube : xarray.DataArray
-        Band cube ``("band", "y", "x")`` with a CRS.
+        Band cube ``("band", "y", "x")`` with a CRS, or a time series ``(time, band, y, x)``
+        whose dates' bands are all features (as :func:`xr_landcover.train` takes them).
     n_classes : int
         Clusters (k-means), or the most clusters (ISODATA: ArcGIS's "maximum number of
         classes"); at least 2.
@@ -352,7 +354,7 @@ def cluster(
     InvalidParameterError, InvalidInputTypeError
         A parameter out of range or of the wrong type (the message names it).
     DimensionError
-        The cube has extra dims such as ``time``.
+        More than one extra dim, or a ``time`` dim without dates.
     NoSamplesError
         Fewer valid (or distinct) pixels than ``n_classes``, or every cluster smaller than
         ``min_samples_per_cluster``.
@@ -365,7 +367,8 @@ def cluster(
     >>> clusters.attrs["flag_meanings"]
     'cluster_1 cluster_2 cluster_3 cluster_4 cluster_5'
     """
-    cube = require_cube(cube, single_image="clustering")
+    # a time series (time, band, y, x): every date's bands are features, as in train
+    cube = stack_dates(require_cube(cube))[0]
     check_number("n_classes", n_classes, 2, 254, integer=True)
     check_choice("method", method, CLUSTER_METHODS)
     check_number("max_iterations", max_iterations, 1, integer=True)
