@@ -271,3 +271,17 @@ def test_a_time_series_clusters_on_every_date():
     labels = out.values
     for value in range(1, 5):
         assert len(np.unique(right[labels == value])) == 1
+
+
+def test_prediction_uses_direct_differences_not_the_norm_expansion():
+    """Far from the origin, ||x||^2 - 2 x.c + ||c||^2 (what BLAS-based predictors such as
+    KMeans.predict compute) cancels catastrophically; the map's arithmetic (differences first)
+    does not: every pixel 0.4 from centre 0 and 0.6 from centre 1 gets centre 0."""
+    from xr_landcover.classification.clustering import _predict_block
+
+    offset = 1e8
+    centres = np.array([[offset, offset], [offset + 1.0, offset + 1.0]])
+    block = np.full((2, 4, 5), offset + 0.4)
+    block += np.linspace(-0.05, 0.05, 20).reshape(4, 5)
+    labels = _predict_block(block, centres, np.zeros(2), np.ones(2), None, np.uint8, 0)
+    assert np.all(labels == 1)  # cluster 1 = centre 0
