@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .accessor import LandcoverAccessor
 from .assessment import AccuracyReport, accuracy, accuracy_points
 from .change import change_map, change_table
-from .classification import LandcoverModel, classify, train
+from .classification import LandcoverModel, classify, cluster, train
 from .classmap import ClassMap, class_areas, open_classmap
 from .errors import (
     BandMismatchError,
@@ -31,6 +31,7 @@ from .errors import (
     SamplesError,
     STACError,
 )
+from .indices import with_indices
 from .io import load_stac, open_image, open_zarr, stac_item_from_rasters, to_geotiff, to_zarr
 
 # Imported on first use (PEP 562): geopandas, numba and matplotlib load only for the work that
@@ -124,4 +125,6 @@ __all__ = [
     "segments_to_polygons",
     "change_table",
     "change_map",
+    "with_indices",
+    "cluster",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_MIN_SEGMENT_SIZE",
     "DEFAULT_ACCURACY_POINTS",
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_CLUSTER_SAMPLE_SIZE",
     "require_dataarray",
     "require_cube",
     "require_crs",
@@ -53,6 +54,8 @@ DEFAULT_SPATIAL_DETAIL = 15
 DEFAULT_MIN_SEGMENT_SIZE = 20
 #: Points drawn by ``accuracy_points``.
 DEFAULT_ACCURACY_POINTS = 500
+#: Valid pixels that unsupervised clusters are fitted on.
+DEFAULT_CLUSTER_SAMPLE_SIZE = 20000
 #: Longest side, in pixels, of the overview that maps draw (static and web maps alike).
 DEFAULT_MAX_PIXELS = 1500
 

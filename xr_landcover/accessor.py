@@ -13,6 +13,7 @@ import xarray as xr
 
 from ._validate import (
     DEFAULT_ACCURACY_POINTS,
+    DEFAULT_CLUSTER_SAMPLE_SIZE,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SAMPLES_PER_CLASS,
     DEFAULT_MIN_SEGMENT_SIZE,
@@ -61,6 +62,14 @@ class LandcoverAccessor:
             f"{chunks}",
         ]
         return "\n".join(lines)
+
+    # -- spectral indices -----------------------------------------------------------------------
+    def with_indices(self, indices: Sequence[str] | str) -> xr.DataArray:
+        """This cube with spectral-index bands (``"ndvi"``, ``"nbr"``...) appended, lazily: see
+        :func:`xr_landcover.with_indices`."""
+        from .indices import with_indices
+
+        return with_indices(self._require_cube(), indices)
 
     # -- segmentation ---------------------------------------------------------------------------
     def segment(self, bands=None, spectral_detail: float = DEFAULT_SPECTRAL_DETAIL,
@@ -126,6 +135,22 @@ class LandcoverAccessor:
         from .classification import classify
 
         return classify(self._require_cube(), model, confidence=confidence, segments=segments)
+
+    def cluster(self, n_classes: int, method: str = "kmeans", max_iterations: int = 20,
+                min_samples_per_cluster: int = 20,
+                sample_size: int = DEFAULT_CLUSTER_SAMPLE_SIZE,
+                random_state: int | None = None, *, max_merge_distance: float = 0.5,
+                max_merge_per_iteration: int = 5) -> xr.DataArray:
+        """Unsupervised classes (k-means or ISODATA) of this cube, as a lazy class map: see
+        :func:`xr_landcover.cluster`."""
+        from .classification import cluster
+
+        return cluster(self._require_cube(), n_classes, method=method,
+                       max_iterations=max_iterations,
+                       min_samples_per_cluster=min_samples_per_cluster,
+                       sample_size=sample_size, random_state=random_state,
+                       max_merge_distance=max_merge_distance,
+                       max_merge_per_iteration=max_merge_per_iteration)
 
     def to_geotiff(self, path, overwrite: bool = False, compress: str = "deflate",
                    tile_size: int = 256, lock: Any = None):

@@ -44,6 +44,19 @@ TRUSTED_TYPES = (
 )
 
 
+def _stored_indices(indices, bands) -> tuple[str, ...]:
+    """The index recipe of a model file, checked: known index names among the model's bands
+    (files from before indices existed have none)."""
+    from ..indices import INDICES
+
+    indices = [str(i) for i in indices]
+    names = {str(b).rsplit("@", 1)[0] for b in bands}  # a time series' band@date too
+    unknown = [i for i in indices if i not in INDICES or i not in names]
+    if unknown:
+        raise ValueError(f"unknown spectral indices {unknown} in the recipe")
+    return tuple(indices)
+
+
 def describe_estimator(est) -> str:
     """The estimator's type, with the steps of a pipeline and the estimator a wrapper holds."""
     from sklearn.pipeline import Pipeline
@@ -87,6 +100,14 @@ class LandcoverModel:
     attributes : tuple of str
         For ``feature="segments"``: the columns of :func:`xr_landcover.segment_attributes`
         the estimator expects, in order (empty for pixel models).
+    indices : tuple of str
+        Spectral indices (:func:`xr_landcover.with_indices`) among :attr:`bands`: classify
+        adds them to a cube that lacks them. Empty for models saved before indices existed.
+    time_dim : str or None
+        For a model trained on a time series ``(time, band, y, x)``: the dim whose dates make
+        the features ``band@date`` (:mod:`~xr_landcover.classification.time_features`);
+        classify stacks a cube's dates the same way. None for single-date models (and files
+        saved before time series existed).
     format_version : int
         Version of the saved-file format.
     """
@@ -101,6 +122,8 @@ class LandcoverModel:
     feature: str = "pixels"
     format_version: int = FORMAT_VERSION
     attributes: tuple[str, ...] = ()
+    indices: tuple[str, ...] = ()
+    time_dim: str | None = None
 
     # -- views --------------------------------------------------------------------------------
     @property
@@ -151,7 +174,11 @@ class LandcoverModel:
             f"LandcoverModel: {self.method} ({describe_estimator(self.estimator)}), "
             f"features: {self.feature}"
             + (f" ({', '.join(self.attributes)})" if self.attributes else ""),
-            f"bands: {', '.join(self.bands)}",
+            f"bands: {', '.join(self.bands)}"
+            + (f" (indices added by classify: {', '.join(self.indices)})" if self.indices
+               else "")
+            + (f"; a time series: band@date along {self.time_dim!r}" if self.time_dim
+               else ""),
             f"trained on: {crs_name}, {res}; "
             f"max {cap if cap else 'all'} {'segments' if self.feature == 'segments' else 'pixels'}"
             f" per class, seed {seed}",
@@ -202,6 +229,8 @@ class LandcoverModel:
             "method": self.method,
             "feature": self.feature,
             "attributes": list(self.attributes),
+            "indices": list(self.indices),
+            "time_dim": self.time_dim,
             "crs": self.crs,
             "resolution": list(self.resolution) if self.resolution else None,
             "available": [[int(k), int(v)] for k, v in training.get("available", {}).items()],
@@ -332,6 +361,9 @@ class LandcoverModel:
                 feature=str(payload.get("feature", "pixels")),
                 format_version=version,
                 attributes=tuple(str(a) for a in payload.get("attributes", [])),
+                indices=_stored_indices(payload.get("indices", []), payload["bands"]),
+                time_dim=(None if payload.get("time_dim") is None
+                          else str(payload["time_dim"])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"'{path}' is an incomplete model file: {exc}") from None

@@ -26,8 +26,10 @@ from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
 )
+from ..indices import add_indices
 from ._common import check_bands, class_map_dtype, classification_output, warn_if_other_crs
 from .model import LandcoverModel
+from .time_features import stack_dates
 
 __all__ = ["classify", "labels_follow_probabilities", "PREDICT_BATCH"]
 
@@ -142,7 +144,9 @@ def classify(
     ----------
     cube : xarray.DataArray
         Band cube ``(..., "band", "y", "x")`` with the model's band names (any order); extra
-        leading dims such as ``time`` are kept.
+        leading dims such as ``time`` are kept. For a model trained on a time series
+        (``model.time_dim``), a ``(time, band, y, x)`` cube with the same dates: the map is
+        then one ``(y, x)``.
     model : LandcoverModel
         From :func:`xr_landcover.train` or :meth:`LandcoverModel.load`.
     confidence : bool, default False
@@ -197,6 +201,10 @@ def classify(
             f"got {type(model).__name__}"
         )
     cube = require_cube(cube, crs=False)
+    if model.indices:  # the model's spectral indices, added where the cube lacks them
+        cube = add_indices(cube, model.indices)
+    if model.time_dim:  # a time-series model: the dates' bands are its features, band@date
+        cube = stack_dates(cube, model.time_dim)[0]
     if segments is not None or model.feature == "segments":
         from .segments import classify_segments
 

@@ -13,13 +13,15 @@ from typing import Any
 
 import xarray as xr
 
-from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS
+from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_cube
 from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
 )
+from ..indices import INDICES_ATTR
 from .estimators import METHODS, make_estimator
 from .model import LandcoverModel
+from .time_features import feature_base_names, stack_dates
 
 __all__ = ["train"]
 
@@ -40,10 +42,13 @@ def _require_classifier(estimator) -> None:
     except AttributeError:  # not a scikit-learn estimator: no tags to read
         return
     if kind:
+        unsupervised = (" For unsupervised classes use cube.landcover.cluster(n_classes, "
+                        "method='kmeans' or 'isodata') (xr_landcover.cluster)."
+                        if kind.startswith("a clusterer") else "")
         raise InvalidInputTypeError(
             f"estimator must be a classifier (fitted on the samples' classes); got "
             f"{type(estimator).__name__}, {kind}. Pass a scikit-learn classifier, e.g. "
-            "RandomForestClassifier(), or a method name (method='random_trees')"
+            f"RandomForestClassifier(), or a method name (method='random_trees').{unsupervised}"
         )
 
 def train(
@@ -64,7 +69,10 @@ def train(
     Parameters
     ----------
     cube : xarray.DataArray
-        Band cube ``("band", "y", "x")`` with a CRS (lazy; only chunks under samples are read).
+        Band cube ``("band", "y", "x")`` with a CRS (lazy; only chunks under samples are read),
+        or a time series ``(time, band, y, x)``: then every date's bands are features, named
+        ``band@date`` (:mod:`~xr_landcover.classification.time_features`), and the model
+        classifies a cube with the same dates into one ``(y, x)`` map.
     samples : GeoDataFrame or path
         Training polygons or points in any CRS; see :func:`~.samples.extract_samples`
         for ``class_field``, ``name_field`` and ``color_fields``.
@@ -131,6 +139,8 @@ def train(
         )
     if estimator is not None:
         _require_classifier(estimator)
+    # a (time, band, y, x) cube: every date's bands are features, named band@date
+    cube, time_dim = stack_dates(require_cube(cube))
     method = method or ("estimator" if estimator is not None else "svm")
     if estimator is None and method not in METHODS:
         raise InvalidParameterError(
@@ -163,6 +173,9 @@ def train(
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
     res = cube.rio.resolution()
+    # the spectral indices with_indices added (classify adds them to a cube without them)
+    indices = tuple(i for i in cube.attrs.get(INDICES_ATTR, ())
+                    if i in feature_base_names(ts.bands))
     return LandcoverModel(
         classes=tuple(ts.classes),
         bands=tuple(ts.bands),
@@ -179,4 +192,6 @@ def train(
         },
         feature="pixels" if segments is None else "segments",
         attributes=tuple(getattr(ts, "features", ())),
+        indices=indices,
+        time_dim=time_dim,
     )
