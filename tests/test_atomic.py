@@ -25,6 +25,7 @@ from xr_landcover.io._atomic import (
     STAGING_SUFFIX,
     atomic_directory,
     atomic_file,
+    host_tag,
     new_token,
     scratch_path,
     staging_name,
@@ -36,8 +37,10 @@ INTERRUPTIONS = pytest.mark.parametrize(
 
 
 def scheme(name: str, suffix: str) -> re.Pattern:
-    """The one naming scheme of staged paths: ``.<name>.<12 hex digits><suffix>``."""
-    return re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{12}}{re.escape(suffix)}")
+    """The one naming scheme of staged paths, ``.<name>.<12 hex digits>.<pid>@<host><suffix>``,
+    owned by this process."""
+    return re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{12}}\.{os.getpid()}@{host_tag()}"
+                      rf"{re.escape(suffix)}")
 
 
 def listing(folder: Path) -> list[str]:
@@ -65,11 +68,13 @@ def make_store(path: Path, chunks: dict[str, bytes]) -> Path:
 
 def test_staging_name_is_hidden_beside_the_target():
     target = Path("/data/out/classes.tif")
-    assert staging_name(target, "0123456789ab") == Path("/data/out/.classes.tif.0123456789ab.tmp")
+    me = f"{os.getpid()}@{host_tag()}"
+    assert staging_name(target, "0123456789ab") == \
+        Path(f"/data/out/.classes.tif.0123456789ab.{me}.tmp")
     assert staging_name(str(target), "0123456789ab", OLD_SUFFIX).name == \
-        ".classes.tif.0123456789ab.old"
-    assert staging_name(target, "0123456789ab", SCRATCH_SUFFIX).name == \
-        ".classes.tif.0123456789ab.stage"
+        f".classes.tif.0123456789ab.{me}.old"
+    assert staging_name(target, "0123456789ab", SCRATCH_SUFFIX, "42@0a1b2c3d").name == \
+        ".classes.tif.0123456789ab.42@0a1b2c3d.stage"
     assert (STAGING_SUFFIX, OLD_SUFFIX, SCRATCH_SUFFIX) == (".tmp", ".old", ".stage")
 
 
