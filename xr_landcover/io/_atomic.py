@@ -51,7 +51,9 @@ __all__ = [
     "STAGING_SUFFIX",
     "atomic_directory",
     "atomic_file",
+    "disk_full_error",
     "host_tag",
+    "nearly_full",
     "new_token",
     "owner_alive",
     "owner_tag",
@@ -328,7 +330,8 @@ def disk_full_error(path: PathLike, needed: int | None = None) -> DiskFullError:
 
 
 @contextmanager
-def reporting_disk_full(path: PathLike, needed: int | None = None) -> Iterator[None]:
+def reporting_disk_full(path: PathLike, needed: int | None = None,
+                        margin: int = FULL_MARGIN) -> Iterator[None]:
     """Turn an error raised inside the block by a full disk into a
     :class:`~xr_landcover.errors.DiskFullError` naming the disk and ``path`` (cause chained).
 
@@ -344,30 +347,34 @@ def reporting_disk_full(path: PathLike, needed: int | None = None) -> Iterator[N
         The output being written.
     needed : int, optional
         Bytes the write needs at most, for the message.
+    margin : int, default :data:`FULL_MARGIN`
+        Less than this free after a failure is a full disk: a writer that deletes its partial
+        output on failure (GDAL's copy does) gives the space back before the error arrives, so
+        pass what it needed.
     """
     try:
         yield
     except LandcoverError:  # already says what is wrong (a DiskFullError included)
         raise
     except Exception as exc:
-        if _says_disk_full(exc) or _nearly_full(Path(path).parent):
+        if _says_disk_full(exc) or nearly_full(Path(path).parent, margin):
             raise disk_full_error(path, needed) from exc
         raise
 
 
-def _nearly_full(folder: Path) -> bool:
-    """Whether the writable file system holding ``folder`` has less than :data:`FULL_MARGIN`
+def nearly_full(folder: Path, margin: int = FULL_MARGIN) -> bool:
+    """Whether the writable file system holding ``folder`` has less than ``margin`` bytes
     free (a read-only or pseudo file system, which shows 0 bytes free, is not full)."""
     try:
         st = os.statvfs(folder if str(folder) else ".")
     except (OSError, AttributeError):  # no statvfs (Windows): the disk usage alone
         try:
-            return 0 < shutil.disk_usage(folder).free < FULL_MARGIN
+            return 0 < shutil.disk_usage(folder).free < margin
         except OSError:
             return False
     if st.f_flag & getattr(os, "ST_RDONLY", 1) or st.f_blocks == 0:
         return False
-    return st.f_bavail * st.f_frsize < FULL_MARGIN
+    return st.f_bavail * st.f_frsize < margin
 
 
 def _remove(path: Path) -> None:

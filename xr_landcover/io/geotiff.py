@@ -12,6 +12,7 @@ target until the end, and removed on any error or interrupt.
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from collections.abc import Mapping
@@ -34,7 +35,13 @@ from ..errors import (
     InvalidParameterError,
     OutputNotWritableError,
 )
-from ._atomic import atomic_file, reporting_disk_full, scratch_path
+from ._atomic import (
+    atomic_file,
+    disk_full_error,
+    nearly_full,
+    reporting_disk_full,
+    scratch_path,
+)
 from ._paths import PathLike, check_output_path
 
 __all__ = ["COMPRESSIONS", "COPY_CACHE_MB", "copy_cache_env", "supported_compressions",
@@ -313,9 +320,20 @@ def to_geotiffs(
         if sources:
             dsa.store(sources, targets,
                       lock=lock if lock is not None else get_scheduler_lock(sources[0]))
+        # GDAL may fail to write a tile to a full disk without raising (libtiff only prints
+        # "No space left on device"): a stage whose disk has less than a tile free is suspect
+        for da, path, stage in zip(arrays, paths, stages):
+            count = da.sizes["band"] if da.dims[0] == "band" else 1
+            if nearly_full(path.parent, tile_size ** 2 * count * _geotiff_dtype(da).itemsize):
+                raise disk_full_error(path, sum(sizes) + max(sizes)) from OSError(
+                    errno.ENOSPC, os.strerror(errno.ENOSPC), str(stage))
         # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
-        for stage, final in zip(stages, finals):
-            with warnings.catch_warnings(), rasterio.Env(**copy_cache_env()):
+        for stage, final, path in zip(stages, finals, paths):
+            # GDAL deletes a copy that failed, giving the space back: a copy that failed with
+            # less free than the stage's size (the most it needs) ran out of space
+            margin = stage.stat().st_size + (1 << 16)
+            with (warnings.catch_warnings(), rasterio.Env(**copy_cache_env()),
+                  reporting_disk_full(path, sum(sizes) + max(sizes), margin)):
                 warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
                 rasterio.shutil.copy(
                     stage, final, driver="GTiff", tiled=True, blockxsize=tile_size,
