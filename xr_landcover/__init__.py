@@ -16,6 +16,7 @@ from .classmap import ClassMap, class_areas, open_classmap
 from .errors import (
     BandMismatchError,
     DimensionError,
+    DiskFullError,
     GridMismatchError,
     InvalidInputTypeError,
     InvalidParameterError,
@@ -104,6 +105,7 @@ __all__ = [
     "OutputExistsError",
     "STACError",
     "OutputNotWritableError",
+    "DiskFullError",
     "plot_classes",
     "plot_rgb",
     "plot_segments",
