@@ -10,8 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import subprocess
+import sys
+import time
+import warnings
 from pathlib import Path
 
+import psutil
 import pytest
 
 from xr_landcover.errors import (
@@ -25,7 +30,10 @@ from xr_landcover.io._atomic import (
     STAGING_SUFFIX,
     atomic_directory,
     atomic_file,
+    host_tag,
     new_token,
+    owner_alive,
+    owner_tag,
     scratch_path,
     staging_name,
 )
@@ -36,8 +44,10 @@ INTERRUPTIONS = pytest.mark.parametrize(
 
 
 def scheme(name: str, suffix: str) -> re.Pattern:
-    """The one naming scheme of staged paths: ``.<name>.<12 hex digits><suffix>``."""
-    return re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{12}}{re.escape(suffix)}")
+    """The one naming scheme of staged paths, ``.<name>.<12 hex digits>.<pid>@<host><suffix>``,
+    owned by this process."""
+    return re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{12}}\.{os.getpid()}@{host_tag()}"
+                      rf"{re.escape(suffix)}")
 
 
 def listing(folder: Path) -> list[str]:
@@ -65,11 +75,13 @@ def make_store(path: Path, chunks: dict[str, bytes]) -> Path:
 
 def test_staging_name_is_hidden_beside_the_target():
     target = Path("/data/out/classes.tif")
-    assert staging_name(target, "0123456789ab") == Path("/data/out/.classes.tif.0123456789ab.tmp")
+    me = f"{os.getpid()}@{host_tag()}"
+    assert staging_name(target, "0123456789ab") == \
+        Path(f"/data/out/.classes.tif.0123456789ab.{me}.tmp")
     assert staging_name(str(target), "0123456789ab", OLD_SUFFIX).name == \
-        ".classes.tif.0123456789ab.old"
-    assert staging_name(target, "0123456789ab", SCRATCH_SUFFIX).name == \
-        ".classes.tif.0123456789ab.stage"
+        f".classes.tif.0123456789ab.{me}.old"
+    assert staging_name(target, "0123456789ab", SCRATCH_SUFFIX, "42@0a1b2c3d").name == \
+        ".classes.tif.0123456789ab.42@0a1b2c3d.stage"
     assert (STAGING_SUFFIX, OLD_SUFFIX, SCRATCH_SUFFIX) == (".tmp", ".old", ".stage")
 
 
@@ -336,6 +348,101 @@ def test_scratch_deleted_early_is_fine(tmp_path):
         scratch.write_bytes(b"uncompressed")
         scratch.unlink()  # to_geotiff frees the stage's disk space as soon as it is copied
     assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Stale stages: left by a killed writer, removed at the next write of the same target
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dead_pid() -> int:
+    """The id of a process that ran and is gone (reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not psutil.pid_exists(child.pid)  # the premise: nobody has taken the id since
+    return child.pid
+
+
+def test_stale_stages_of_a_dead_writer_are_removed_at_the_next_write(tmp_path, dead_pid):
+    target = tmp_path / "classes.tif"
+    target.write_bytes(b"old")
+    gone = owner_tag(dead_pid)
+    left = [staging_name(target, new_token(), STAGING_SUFFIX, gone),
+            staging_name(target, new_token(), SCRATCH_SUFFIX, gone)]
+    for path in left:
+        path.write_bytes(b"x" * 2_000_000)
+    store = make_store(staging_name(target, new_token(), STAGING_SUFFIX, gone), {"c/0": b"1"})
+    with pytest.warns(UserWarning) as caught:
+        with atomic_file(target, overwrite=True) as staging:
+            assert listing(tmp_path) == ["classes.tif"]  # removed before the write begins
+            staging.write_bytes(b"new")
+    [warning] = [w for w in caught if "staged path" in str(w.message)]
+    message = str(warning.message)
+    assert f"removed 3 staged path(s) of '{target}' left by an interrupted write" in message
+    assert left[1].name in message and "(2.0 MB)" in message and store.name in message
+    assert f"process [{dead_pid}] is gone" in message
+    assert listing(tmp_path) == ["classes.tif"] and target.read_bytes() == b"new"
+
+
+def test_nothing_but_a_dead_writers_stages_of_this_target_is_removed(tmp_path, dead_pid):
+    """A live writer's stage (this process, or another running one), another machine's, one
+    of another target, names outside the scheme and the user's own files all stay."""
+    target = tmp_path / "classes.tif"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        try:
+            kept = [
+                staging_name(target, new_token()),  # this process: a concurrent write
+                staging_name(target, new_token(), SCRATCH_SUFFIX, owner_tag(live.pid)),
+                staging_name(target, new_token(), STAGING_SUFFIX, f"{dead_pid}@0badc0de"),
+                staging_name(tmp_path / "other.tif", new_token(), owner=owner_tag(dead_pid)),
+                tmp_path / ".classes.tif.0123456789ab.tmp",  # the scheme before owners
+                tmp_path / f".classes.tif.notes.{dead_pid}@{host_tag()}.tmp",
+                tmp_path / ".classes.tif.bak",
+                tmp_path / "classes.tif.0123456789ab.tmp",  # not hidden: not ours
+            ]
+            for path in kept:
+                path.write_bytes(b"keep")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with atomic_file(target) as staging:
+                    staging.write_bytes(b"new")
+            assert not caught  # nothing removed: no warning either
+            assert listing(tmp_path) == sorted([p.name for p in kept] + ["classes.tif"])
+        finally:
+            live.kill()
+
+
+def test_a_store_moved_aside_by_a_killed_write_is_put_back(tmp_path, dead_pid):
+    """Killed between the two renames of atomic_directory: the target is gone, the old store
+    is at ``.old``. The next write puts it back first (so overwrite=False refuses)."""
+    target = tmp_path / "classes.zarr"
+    token, gone = new_token(), owner_tag(dead_pid)
+    old = make_store(staging_name(target, token, OLD_SUFFIX, gone), {"zarr.json": b"old"})
+    new = make_store(staging_name(target, token, STAGING_SUFFIX, gone), {"zarr.json": b"new"})
+    before = tree(old)
+    with pytest.warns(UserWarning, match=rf"put '{re.escape(str(target))}' back from "
+                                         rf"'{re.escape(old.name)}'") as caught:
+        with pytest.raises(OutputExistsError), atomic_directory(target):
+            pass
+    assert f"removed 1 staged path(s) of '{target}'" in str(caught[0].message)
+    assert new.name in str(caught[0].message)
+    assert listing(tmp_path) == ["classes.zarr"] and tree(target) == before
+
+
+def test_a_killed_unreaped_writer_is_gone(tmp_path):
+    """A zombie (killed, not yet waited for) still has its process id: it is not alive."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        for _ in range(500):
+            if psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE:
+                break
+            time.sleep(0.01)
+        assert psutil.pid_exists(child.pid)  # the premise: the id is still taken
+        assert not owner_alive(child.pid)
+    finally:
+        child.wait()
+    assert owner_alive(os.getpid())
 
 
 # --------------------------------------------------------------------------------------------

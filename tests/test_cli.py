@@ -237,3 +237,85 @@ def test_errors_give_the_command_line_fix_not_python_advice(nc_band_files, nc_po
         assert err.startswith("error: ") and expected[what] in err, err
         for python in ("set_crs(", "write_crs(", ".sel(", "assign_coords(", "=True"):
             assert python not in err, err
+
+
+# --------------------------------------------------------------------------------------------
+# Commands with several outputs check every one before any work
+# --------------------------------------------------------------------------------------------
+
+
+def listing(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_classify_refuses_an_existing_confidence_file_before_writing_the_map(
+        nc_band_files, trained, tmp_path):
+    _, model = trained
+    conf = tmp_path / "lc_confidence.tif"
+    conf.write_bytes(b"keep me")
+    args = ["classify", *map(str, nc_band_files), "-o", str(tmp_path / "lc.tif"), "--confidence"]
+    result = run(*args, "--model", str(model))
+    assert result.returncode == 2, result.stderr
+    assert "lc_confidence.tif" in result.stderr and "--overwrite" in result.stderr
+    assert listing(tmp_path) == ["lc_confidence.tif"]  # no class map written
+    assert conf.read_bytes() == b"keep me"
+    # checked before the model is even read
+    result = run(*args, "--model", str(tmp_path / "none.skops"))
+    assert result.returncode == 2 and "lc_confidence.tif" in result.stderr
+    assert "not found" not in result.stderr
+
+
+def test_accuracy_csv_is_not_overwritten_without_overwrite(nc_polygons_path, classified,
+                                                           tmp_path):
+    _, out, *_ = classified
+    csv = tmp_path / "report.csv"
+    csv.write_text("keep me")
+    args = ["accuracy", str(out), "--reference", str(nc_polygons_path), "--csv", str(csv)]
+    result = run(*args)
+    assert result.returncode == 2 and "report.csv" in result.stderr
+    assert "--overwrite" in result.stderr and "overall accuracy" not in result.stdout.lower()
+    assert csv.read_text() == "keep me" and listing(tmp_path) == ["report.csv"]
+    # checked before the map is read
+    missing = run("accuracy", str(tmp_path / "none.tif"), "--reference", str(nc_polygons_path),
+                  "--csv", str(csv))
+    assert missing.returncode == 2 and "report.csv" in missing.stderr
+    result = run(*args, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert "forest" in pd.read_csv(csv, index_col=0).index.astype(str).tolist()
+    assert listing(tmp_path) == ["report.csv"]
+
+
+def test_train_refuses_an_existing_model_file_before_reading_or_fitting(nc_band_files,
+                                                                        tmp_path):
+    out = tmp_path / "model.skops"
+    out.write_bytes(b"keep me")
+    # the samples do not exist: refusing the output first is the only way to say so
+    result = run("train", *map(str, nc_band_files), "--samples", str(tmp_path / "none.shp"),
+                 "-o", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "model.skops" in result.stderr and "--overwrite" in result.stderr
+    assert "not found" not in result.stderr and "samples:" not in result.stdout
+    assert out.read_bytes() == b"keep me" and listing(tmp_path) == ["model.skops"]
+
+
+def test_segment_refuses_an_existing_mean_output_before_segmenting(tmp_path):
+    from xr_landcover import datasets
+
+    mean = tmp_path / "mean.tif"
+    mean.write_bytes(b"keep me")
+    result = run("segment", str(datasets.l8_rgb_uint8_path()), "-o", str(tmp_path / "seg.tif"),
+                 "--mean-output", str(mean))
+    assert result.returncode == 2 and "mean.tif" in result.stderr
+    assert "--overwrite" in result.stderr and "segments;" not in result.stdout
+    assert listing(tmp_path) == ["mean.tif"] and mean.read_bytes() == b"keep me"
+
+
+def test_an_output_that_is_a_folder_is_refused_with_its_flag(tmp_path):
+    from xr_landcover import datasets
+
+    result = run("segment", str(datasets.l8_rgb_uint8_path()), "-o", str(tmp_path),
+                 "--overwrite")
+    assert result.returncode == 2 and "is a folder" in result.stderr
+    empty = run("segment", str(datasets.l8_rgb_uint8_path()), "-o", "")
+    assert empty.returncode == 2 and "--output is empty" in empty.stderr
+    assert listing(tmp_path) == []

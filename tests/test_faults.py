@@ -13,11 +13,15 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pathlib
 import pickle
 import signal
+import subprocess
+import sys
+import warnings
 import zipfile
 
 import dask
@@ -108,6 +112,273 @@ def test_interrupted_write_keeps_the_previous_file(model, tmp_path, exception, s
     with dask.config.set(scheduler=scheduler), pytest.raises(type(exception)):
         xr_landcover.to_geotiff(broken, other)
     assert [p.name for p in tmp_path.iterdir()] == ["landcover.tif"]
+
+
+# --------------------------------------------------------------------------------------------
+# A writing process killed outright (SIGKILL): the old output survives; the stale stages go at
+# the next write of the same target, with a warning; a live writer's stage is never touched
+# --------------------------------------------------------------------------------------------
+
+#: A real writer in its own process. argv: kind (geotiff|zarr), target, where to stall
+#: ("blocks": in the middle of the blocks; "copy": after GeoTIFF's compressing copy into the
+#: staged file, before the rename; "renames": zarr's old store moved aside, the new one not yet
+#: renamed), value written. It prints "stalled" once there, then sleeps until killed. The
+#: stall hooks wrap the real calls (the real copy runs to its end); nothing is replaced.
+WRITER = """
+import os, sys, time
+import numpy as np, dask, dask.array as dsa, xarray as xr, rioxarray
+import xr_landcover
+
+kind, target, where, value = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+def stall():
+    print("stalled", flush=True)
+    time.sleep(600)
+
+def block(b, block_info=None):
+    if where == "blocks" and block_info and block_info[0]["chunk-location"] == (2, 1):
+        stall()
+    return b
+
+n = 512
+rng = np.random.default_rng(value)  # noise: the compressed copy is as big as the stage
+data = dsa.from_array(rng.integers(0, 250, (n, n), dtype="uint8") + value, chunks=128)
+da = xr.DataArray(data.map_blocks(block, dtype="uint8"), dims=("y", "x"), name="landcover",
+                  coords={"y": 5000.0 - 10 * np.arange(n) - 5, "x": 10 * np.arange(n) + 5.0})
+da = da.rio.write_crs("EPSG:32618")
+if where == "copy":
+    import rasterio.shutil
+    real_copy = rasterio.shutil.copy
+    def copy(src, dst, **kwargs):
+        real_copy(src, dst, **kwargs)
+        stall()
+    rasterio.shutil.copy = copy
+if where == "renames":
+    real_replace = os.replace
+    def replace(src, dst):
+        real_replace(src, dst)
+        if str(dst).endswith(".old"):
+            stall()
+    os.replace = replace
+with dask.config.set(scheduler="sync"):
+    if kind == "geotiff":
+        xr_landcover.to_geotiff(da, target, overwrite=True)
+    else:
+        xr_landcover.to_zarr(da, target, overwrite=True)
+print("done", flush=True)
+"""
+
+
+def start_writer(kind: str, target, where: str, value: int = 1) -> subprocess.Popen:
+    """A writer process (:data:`WRITER`) stalled at ``where``, once it says it is there."""
+    root = pathlib.Path(xr_landcover.__file__).resolve().parents[1]  # this checkout's package
+    child = subprocess.Popen([sys.executable, "-c", WRITER, kind, str(target), where,
+                              str(value)], cwd=root, stdout=subprocess.PIPE, text=True)
+    line = child.stdout.readline()
+    assert line == "stalled\n", f"the writer did not reach '{where}': {line!r}"
+    return child
+
+
+def kill(child: subprocess.Popen) -> None:
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL
+    child.stdout.close()
+
+
+def tree(folder) -> dict[str, str]:
+    return {str(p.relative_to(folder)): sha256(p) for p in sorted(pathlib.Path(folder).rglob("*"))
+            if p.is_file()}
+
+
+def write_map(kind: str, target, value: int = 0):
+    """The same map as :data:`WRITER` writes, written here and at once."""
+    import dask.array as dsa
+    import xarray as xr
+
+    n = 512
+    rng = np.random.default_rng(value)
+    data = dsa.from_array(rng.integers(0, 250, (n, n), dtype="uint8") + value, chunks=128)
+    da = xr.DataArray(data, dims=("y", "x"), name="landcover",
+                      coords={"y": 5000.0 - 10 * np.arange(n) - 5, "x": 10 * np.arange(n) + 5.0})
+    da = da.rio.write_crs("EPSG:32618")
+    write = xr_landcover.to_geotiff if kind == "geotiff" else xr_landcover.to_zarr
+    write(da, target, overwrite=True)
+    return da
+
+
+def snapshot(target) -> dict[str, str]:
+    return tree(target) if pathlib.Path(target).is_dir() else {"": sha256(target)}
+
+
+@pytest.mark.parametrize(("kind", "where"), [("geotiff", "blocks"), ("geotiff", "copy"),
+                                             ("zarr", "blocks"), ("zarr", "renames")])
+def test_sigkill_mid_write_keeps_the_old_output_and_the_next_write_cleans_up(tmp_path, kind,
+                                                                              where):
+    target = tmp_path / ("landcover.tif" if kind == "geotiff" else "landcover.zarr")
+    write_map(kind, target, value=0)
+    before = snapshot(target)
+    writer = start_writer(kind, target, where, value=1)
+    pid = writer.pid
+    kill(writer)
+    if where == "renames":  # killed between the renames: no store at the target for now
+        assert not target.exists()
+    else:
+        assert snapshot(target) == before  # the old output survived
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != target.name)
+    # the premise: the killed writer left its stages, named with its process id
+    assert left and all(f".{pid}@" in name for name in left), left
+    expected_left = {("geotiff", "blocks"): [".stage"], ("geotiff", "copy"): [".stage", ".tmp"],
+                     ("zarr", "blocks"): [".tmp"], ("zarr", "renames"): [".old", ".tmp"]}
+    assert sorted(pathlib.Path(n).suffix for n in left) == expected_left[kind, where]
+    with pytest.warns(UserWarning, match=rf"left by an interrupted write.*process \[{pid}\] "
+                                         "is gone"):
+        da = write_map(kind, target, value=2)
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # nothing left behind
+    back = (xr_landcover.open_image(target, masked=False).isel(band=0, drop=True)
+            if kind == "geotiff" else xr_landcover.open_zarr(target))
+    np.testing.assert_array_equal(back.values, da.values)
+
+
+def test_a_store_put_back_after_a_kill_between_the_renames_is_the_old_one(tmp_path):
+    import xarray as xr
+
+    target = tmp_path / "landcover.zarr"
+    write_map("zarr", target, value=0)
+    before = tree(target)
+    kill(start_writer("zarr", target, "renames", value=1))
+    assert not target.exists()  # the premise: killed with the old store moved aside
+    other = xr.DataArray(np.zeros((2, 2), "uint8"), dims=("y", "x"))
+    with pytest.warns(UserWarning, match="put .* back from"):
+        with pytest.raises(xr_landcover.OutputExistsError):  # it is back: not overwritten
+            xr_landcover.to_zarr(other, target)
+    assert tree(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("kind", ["geotiff", "zarr"])
+def test_a_live_writers_stage_is_never_removed(tmp_path, kind):
+    target = tmp_path / ("landcover.tif" if kind == "geotiff" else "landcover.zarr")
+    write_map(kind, target, value=0)
+    writer = start_writer(kind, target, "blocks", value=1)
+    try:
+        staged = sorted(p.name for p in tmp_path.iterdir() if p.name != target.name)
+        assert staged and all(f".{writer.pid}@" in n for n in staged)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            da = write_map(kind, target, value=2)  # a second writer of the same target
+        assert not [w for w in caught if "staged path" in str(w.message)]  # nothing removed
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, *staged])
+        assert writer.poll() is None  # still running, its stage untouched
+    finally:
+        kill(writer)
+    back = (xr_landcover.open_image(target, masked=False).isel(band=0, drop=True)
+            if kind == "geotiff" else xr_landcover.open_zarr(target))
+    np.testing.assert_array_equal(back.values, da.values)
+
+
+# --------------------------------------------------------------------------------------------
+# A full disk: a clear DiskFullError naming the disk and the path; the old output survives
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """An 8 MB tmpfs mounted for the test (root only), unmounted after it."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("the disk-full tests mount a small tmpfs, which needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def fill(disk, leave: int) -> None:
+    """Fill ``disk`` up to ``leave`` bytes free."""
+    import shutil
+
+    free = shutil.disk_usage(disk).free
+    (disk / "filler").write_bytes(b"\0" * (free - leave))
+    assert abs(shutil.disk_usage(disk).free - leave) < 16384
+
+
+def noise_map(n: int, dtype="uint8", seed=0):
+    """An ``n`` x ``n`` map of noise (incompressible: the compressed copy is as big)."""
+    import xarray as xr
+
+    values = np.random.default_rng(seed).integers(0, 250, (n, n)).astype(dtype)
+    da = xr.DataArray(values, dims=("y", "x"), name="landcover",
+                      coords={"y": 5000.0 - 10 * np.arange(n) - 5, "x": 10 * np.arange(n) + 5.0})
+    return da.rio.write_crs("EPSG:32618").chunk(256)
+
+
+def assert_says_disk_full(info, disk, target):
+    from xr_landcover.errors import DiskFullError
+
+    error = info.value
+    assert isinstance(error, DiskFullError) and isinstance(error, OSError)
+    assert error.errno == errno.ENOSPC
+    message = str(error)
+    assert f"no space left on tmpfs (mounted at {disk}" in message
+    assert f"while writing '{target}'" in message and "free some space" in message
+    assert error.__cause__ is not None  # the raw error, chained
+
+
+@pytest.mark.parametrize("step", ["stage", "copy"])
+def test_disk_full_geotiff_keeps_the_old_file(small_disk, monkeypatch, step):
+    """In the uncompressed stage, or in the compressing copy after the stage was complete
+    (the copy goes to a staged file, never into the target)."""
+    import rasterio.shutil
+
+    target = small_disk / "landcover.tif"
+    xr_landcover.to_geotiff(noise_map(64), target)
+    before = sha256(target)
+    copies, real_copy = [], rasterio.shutil.copy
+
+    def recording_copy(src, dst, **kwargs):
+        copies.append(pathlib.Path(src).stat().st_size)
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(rasterio.shutil, "copy", recording_copy)
+    # a 2.4 MB stage: 1 MB free fills up in the stage, 3.9 MB in the (2.4 MB) copy
+    fill(small_disk, 1_000_000 if step == "stage" else 3_900_000)
+    with pytest.raises(OSError) as info:
+        xr_landcover.to_geotiff(noise_map(1536, seed=1), target, overwrite=True)
+    assert_says_disk_full(info, small_disk, target)
+    assert "the write needs up to 4.7 MB there" in str(info.value)
+    assert len(copies) == (step == "copy")  # the premise: where the disk filled up
+    if step == "stage":  # GDAL did not raise: the full disk was found before the copy
+        assert ".stage" in str(info.value.__cause__) and "No space left" in str(
+            info.value.__cause__)
+    assert sha256(target) == before
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "landcover.tif"]
+
+
+def test_disk_full_zarr_keeps_the_old_store(small_disk):
+    target = xr_landcover.to_zarr(noise_map(64), small_disk / "landcover.zarr")
+    before = tree(target)
+    fill(small_disk, 500_000)
+    with pytest.raises(OSError) as info:
+        xr_landcover.to_zarr(noise_map(1024, seed=1), target, overwrite=True)
+    assert_says_disk_full(info, small_disk, target)
+    assert tree(target) == before
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "landcover.zarr"]
+
+
+def test_disk_full_model_save_keeps_the_old_model(small_disk, model):
+    target = model.save(small_disk / "model.skops")
+    before = sha256(target)
+    fill(small_disk, 8192)
+    with pytest.raises(OSError) as info:
+        model.save(target, overwrite=True)
+    assert_says_disk_full(info, small_disk, target)
+    assert sha256(target) == before
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "model.skops"]
 
 
 # --------------------------------------------------------------------------------------------

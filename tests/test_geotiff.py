@@ -200,3 +200,47 @@ def test_layers_are_checked_before_any_work_and_replace_nothing_on_failure(both,
         to_geotiffs({tmp_path / "classes.tif": both.landcover, old: broken}, overwrite=True)
     assert old.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conf.tif"]  # nothing else left
+
+
+def test_float16_is_written_as_float32_exactly(tmp_path):
+    from conftest import synthetic_cube
+
+    values = np.array([[[0.1, 65504.0], [np.nan, -2.0 ** -24]]], np.float16)  # incl. extremes
+    cube = synthetic_cube(values, bands=["ndvi"], chunks={"band": 1, "y": 1, "x": 1})
+    assert cube.dtype == np.float16
+    out = xr_landcover.to_geotiff(cube, tmp_path / "half.tif")
+    with rasterio.open(out) as src:
+        assert src.dtypes == ("float32",)
+        back = src.read()
+    np.testing.assert_array_equal(back, values.astype(np.float32))  # every value kept exactly
+
+
+def test_every_compression_offered_is_really_used(both, tmp_path):
+    """The probe of GDAL's codecs is right: each compression offered is the file's, and a name
+    GDAL ignores (it would write an uncompressed file with a mere warning) is refused."""
+    from xr_landcover.errors import InvalidParameterError
+    from xr_landcover.io.geotiff import COMPRESSIONS, supported_compressions
+
+    offered = supported_compressions()
+    assert {"deflate", "lzw", "none"} <= set(offered) <= set(COMPRESSIONS)
+    small = both.landcover.isel(y=slice(0, 64), x=slice(0, 64))
+    for name in offered:
+        out = xr_landcover.to_geotiff(small, tmp_path / f"{name}.tif", compress=name.upper())
+        with rasterio.open(out) as src:
+            found = src.tags(ns="IMAGE_STRUCTURE").get("COMPRESSION", "none").lower()
+            np.testing.assert_array_equal(src.read(1), small.values)
+        assert found == name
+    with pytest.raises(InvalidParameterError, match=r"compress must be one of \['deflate'"):
+        xr_landcover.to_geotiff(small, tmp_path / "x.tif", compress="zip9000")
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_a_folder_at_the_path_is_refused_before_any_work(both, tmp_path, no_compute):
+    folder = tmp_path / "landcover.tif"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match="is a folder, and a file never replaces"):
+        xr_landcover.to_geotiff(both.landcover, folder, overwrite=True)
+    assert no_compute.calls == 0
+    assert (folder / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["keep.txt", "landcover.tif"]

@@ -210,3 +210,44 @@ def test_reader_handles_steps_and_integer_indices(nc_band_files):
         raw = src.read(1)
     np.testing.assert_array_equal(cube[0, ::7, 3].values, raw[::7, 3])
     np.testing.assert_array_equal(cube.isel(x=slice(10, 400, 3)).values[0], raw[:, 10:400:3])
+
+
+# --------------------------------------------------------------------------------------------
+# to_zarr(overwrite=True) replaces its own stores only
+# --------------------------------------------------------------------------------------------
+
+
+def _small_map():
+    from conftest import synthetic_class_map
+
+    return synthetic_class_map(np.array([[1, 2], [2, 1]], "uint8")).chunk(1)
+
+
+def test_to_zarr_overwrite_replaces_its_own_store_and_nothing_else(tmp_path, no_compute):
+    from xr_landcover.errors import OutputExistsError
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(b"precious")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "notes.txt").write_text("mine")
+    a_file = tmp_path / "classes.zarr"
+    a_file.write_bytes(b"not a store")
+    for target in (folder, a_file):
+        with pytest.raises(OutputExistsError, match="not a Zarr store written by to_zarr"):
+            xr_landcover.to_zarr(_small_map(), target, overwrite=True)
+    assert no_compute.calls == 0  # refused before any work
+    assert (folder / "holiday.jpg").read_bytes() == b"precious"
+    assert (folder / "sub" / "notes.txt").read_text() == "mine"
+    assert a_file.read_bytes() == b"not a store"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.zarr", "photos"]
+
+
+def test_to_zarr_overwrite_of_its_own_store_still_works(tmp_path):
+    from xr_landcover.io.zarr import written_by_to_zarr
+
+    store = xr_landcover.to_zarr(_small_map(), tmp_path / "classes.zarr")
+    assert written_by_to_zarr(store) and not written_by_to_zarr(tmp_path)
+    xr_landcover.to_zarr((_small_map() * 2).astype("uint8"), store, overwrite=True)
+    assert xr_landcover.open_zarr(store).values.tolist() == [[2, 4], [4, 2]]
+    assert [p.name for p in tmp_path.iterdir()] == ["classes.zarr"]

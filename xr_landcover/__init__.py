@@ -16,6 +16,7 @@ from .classmap import ClassMap, class_areas, open_classmap
 from .errors import (
     BandMismatchError,
     DimensionError,
+    DiskFullError,
     GridMismatchError,
     InvalidInputTypeError,
     InvalidParameterError,
@@ -105,6 +106,7 @@ __all__ = [
     "OutputExistsError",
     "STACError",
     "OutputNotWritableError",
+    "DiskFullError",
     "plot_classes",
     "plot_rgb",
     "plot_segments",

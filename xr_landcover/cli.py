@@ -56,6 +56,20 @@ def _indent(text: str) -> str:
     return "   " + str(text).replace("\n", "\n   ")
 
 
+def _check_outputs(overwrite: bool, **outputs: str | Path | None) -> None:
+    """Every output of a command may be written (``--flag=path``), checked before any work: a
+    command never writes part of its outputs and then refuses the rest."""
+    from .errors import InvalidParameterError
+    from .io import check_output_path
+
+    given = {flag: check_output_path(path, overwrite, name=f"--{flag.replace('_', '-')}")
+             for flag, path in outputs.items() if path is not None}
+    resolved = [p.resolve() for p in given.values()]
+    if len(set(resolved)) < len(resolved):
+        raise InvalidParameterError(
+            f"two outputs are the same file: {sorted(map(str, given.values()))}")
+
+
 # --------------------------------------------------------------------------------------------
 # subcommands
 # --------------------------------------------------------------------------------------------
@@ -72,6 +86,7 @@ def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
 
     from .classification.samples import read_samples, resolve_class_field
 
+    _check_outputs(args.overwrite, output=args.output)  # before reading or fitting anything
     cube = _open(args.files, args.nodata, args.chunks)
     samples = read_samples(args.samples)
     class_field, name_field = resolve_class_field(samples, args.class_field, args.name_field)
@@ -107,13 +122,15 @@ def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
     from .classmap import class_areas
     from .io import to_geotiffs
 
+    conf_path = (Path(args.output).with_name(Path(args.output).stem + "_confidence.tif")
+                 if args.confidence else None)
+    _check_outputs(args.overwrite, output=args.output, confidence=conf_path)  # both, first
     model = LandcoverModel.load(args.model)
     cube = _open(args.files, args.nodata, args.chunks)
     result = cube.landcover.classify(model, confidence=args.confidence)
     classes = result["landcover"] if args.confidence else result
     layers = {args.output: classes}
     if args.confidence:
-        conf_path = Path(args.output).with_name(Path(args.output).stem + "_confidence.tif")
         layers[conf_path] = result["confidence"]
     # one pass: the class map and the confidence come from the same predictions
     with console.progress(f"classifying {classes.sizes['y']} x {classes.sizes['x']} pixels ..."):
@@ -155,6 +172,7 @@ def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
     from .io import open_image, to_geotiff
     from .segment import segment_mean
 
+    _check_outputs(args.overwrite, output=args.output, mean_output=args.mean_output)
     cube = _pick_bands(_open([args.file], args.nodata, args.chunks), args.bands, args.file)
     segments = cube.landcover.segment(
         bands=list(range(cube.sizes["band"])),
@@ -178,13 +196,16 @@ def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
 def _cmd_accuracy(args: argparse.Namespace, console: _Console) -> int:
     from .assessment import accuracy
     from .classmap import open_classmap
+    from .io._atomic import atomic_file
 
+    _check_outputs(args.overwrite, csv=args.csv)  # before sampling the map
     class_map = open_classmap(args.map)  # values, names, colours and fill from the file
     with console.progress("sampling the map at the reference ..."):
         report = accuracy(class_map, args.reference, class_field=args.class_field)
     console.say(repr(report))
     if args.csv:
-        report.to_dataframe().to_csv(args.csv)
+        with atomic_file(args.csv, overwrite=args.overwrite) as staging:
+            report.to_dataframe().to_csv(staging)
         console.say(f"report written to {args.csv}")
     return 0
 
@@ -314,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--reference", required=True, help="vector file of reference points")
     acc.add_argument("--class-field", default=None, help="reference class column (auto)")
     acc.add_argument("--csv", default=None, help="write the report table to this CSV file")
+    acc.add_argument("--overwrite", action="store_true", help="replace an existing CSV file")
     return parser
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "ModelFileNotFoundError",
     "OutputExistsError",
     "OutputNotWritableError",
+    "DiskFullError",
     "STACError",
 ]
 
@@ -87,6 +88,11 @@ class OutputExistsError(LandcoverError, FileExistsError):
 class OutputNotWritableError(LandcoverError, PermissionError):
     """An output cannot be created where asked (read-only folder or file system, a file where
     a folder is expected)."""
+
+
+class DiskFullError(LandcoverError, OSError):
+    """An output ran out of disk space part-way (``errno`` is ``ENOSPC``); the message names the
+    disk and the path, and the old output, if any, is left as it was."""
 
 
 class STACError(LandcoverError, ValueError):

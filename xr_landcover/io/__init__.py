@@ -13,7 +13,8 @@ open_image`` keeps working):
   :func:`check_output_path`), :mod:`~xr_landcover.io._header` (a raster's header and grid
   comparisons), :mod:`~xr_landcover.io._atomic` (``atomic_file``, ``atomic_directory``,
   ``scratch_path``: every file or store written appears complete or not at all, staged as
-  ``.<name>.<token>.tmp`` beside it).
+  ``.<name>.<token>.<pid>@<host>.tmp`` beside it; what a killed writer left is removed at the
+  next write of the same target; a full disk is a ``DiskFullError``).
 
 A *band cube* is an :class:`xarray.DataArray` with dims ``("band", "y", "x")`` (optionally a
 leading ``time``), a ``band`` coordinate of band names, CRS and transform through rioxarray and a

@@ -12,10 +12,12 @@ target until the end, and removed on any error or interrupt.
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from collections.abc import Mapping
 from contextlib import ExitStack
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,22 @@ from ..errors import (
     InvalidParameterError,
     OutputNotWritableError,
 )
-from ._atomic import atomic_file, scratch_path
+from ._atomic import (
+    atomic_file,
+    disk_full_error,
+    nearly_full,
+    reporting_disk_full,
+    scratch_path,
+)
 from ._paths import PathLike, check_output_path
 
-__all__ = ["COPY_CACHE_MB", "copy_cache_env", "to_geotiff", "to_geotiffs"]
+__all__ = ["COMPRESSIONS", "COPY_CACHE_MB", "copy_cache_env", "supported_compressions",
+           "to_geotiff", "to_geotiffs"]
+
+#: The lossless GeoTIFF compressions ``compress=`` may name (those GDAL was built with, see
+#: :func:`supported_compressions`). Lossy ones (JPEG, WebP) would change a class map's values.
+COMPRESSIONS = ("deflate", "lzw", "zstd", "lzma", "packbits", "lerc", "lerc_deflate",
+                "lerc_zstd", "none")
 
 
 class _WindowWriter:
@@ -92,6 +106,50 @@ def copy_cache_env() -> dict:
     return {"GDAL_CACHEMAX": COPY_CACHE_MB}
 
 
+@cache
+def _gdal_compresses(name: str) -> bool:
+    """Whether this GDAL writes GeoTIFFs with compression ``name`` (a 16 x 16 probe in memory:
+    GDAL ignores an unknown name with a mere warning, and some codecs are build options)."""
+    from rasterio.io import MemoryFile
+
+    if name == "none":
+        return True
+    try:
+        with warnings.catch_warnings(), MemoryFile() as mem:
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with mem.open(driver="GTiff", width=16, height=16, count=1, dtype="uint8",
+                          compress=name) as dst:
+                dst.write(np.zeros((1, 16, 16), "uint8"))
+            with mem.open() as src:
+                found = src.tags(ns="IMAGE_STRUCTURE").get("COMPRESSION", "")
+    except rasterio.errors.RasterioError:
+        return False
+    return found.lower() == name
+
+
+def supported_compressions() -> list[str]:
+    """The lossless compressions (:data:`COMPRESSIONS`) this GDAL build writes.
+
+    Examples
+    --------
+    >>> {"deflate", "lzw", "none"} <= set(supported_compressions())
+    True
+    """
+    return [name for name in COMPRESSIONS if _gdal_compresses(name)]
+
+
+def _check_compress(compress: Any) -> str:
+    """``compress`` as GDAL's lower-case name, or the error listing the valid ones."""
+    name = compress.lower() if isinstance(compress, str) else None
+    if name not in COMPRESSIONS or not _gdal_compresses(name):
+        error = InvalidParameterError if isinstance(compress, str) else InvalidInputTypeError
+        raise error(
+            f"compress must be one of {supported_compressions()} (lossless GeoTIFF "
+            f"compressions this GDAL writes); got {compress!r}"
+        )
+    return name
+
+
 def to_geotiff(
     da: xr.DataArray,
     path: PathLike,
@@ -123,7 +181,10 @@ def to_geotiff(
     overwrite : bool, default False
         Replace an existing file.
     compress : str, default "deflate"
-        GDAL compression (``"deflate"``, ``"lzw"``, ``"zstd"``, ``"none"``...).
+        Lossless GDAL compression, one of :data:`COMPRESSIONS` that this GDAL writes
+        (:func:`supported_compressions`): ``"deflate"``, ``"lzw"``, ``"zstd"``, ``"none"``...
+        Anything else is refused (GDAL would silently write an uncompressed file; JPEG or
+        WebP would change the values).
     tile_size : int, default 256
         Tile edge in pixels (a multiple of 16).
     lock : optional
@@ -138,13 +199,22 @@ def to_geotiff(
     Raises
     ------
     OutputExistsError
-        ``path`` exists and ``overwrite`` is False.
+        ``path`` exists and ``overwrite`` is False, or ``path`` is a folder.
     RasterFileNotFoundError
         The output folder does not exist.
     OutputNotWritableError
         The output folder cannot be written (read-only, or a file where a folder should be).
+    DiskFullError
+        The disk filled up part-way; the message names the disk and what the write needs.
     DimensionError
         Dims other than ``(y, x)`` / ``(band, y, x)`` (select a time step first).
+    InvalidParameterError, InvalidInputTypeError
+        A bad ``compress``, ``tile_size`` or ``path``, or a dtype GeoTIFF cannot hold.
+
+    Notes
+    -----
+    GeoTIFF has no 16-bit float type: a float16 array is written as float32 (exactly: every
+    float16 value is a float32 value) and reads back as float32.
 
     Examples
     --------
@@ -211,10 +281,19 @@ def to_geotiffs(
     import rasterio.shutil
     from dask.utils import get_scheduler_lock
 
+    if not isinstance(layers, Mapping):
+        raise InvalidInputTypeError(
+            f"layers must be a mapping of path to DataArray; got {type(layers).__name__}")
     arrays = [_geotiff_layer(da) for da in layers.values()]
+    if not isinstance(tile_size, int | np.integer) or isinstance(tile_size, bool):
+        raise InvalidInputTypeError(
+            f"tile_size must be a positive multiple of 16, an int such as 256; got "
+            f"{type(tile_size).__name__} {tile_size!r}")
     if tile_size <= 0 or tile_size % 16:
         raise InvalidParameterError(f"tile_size must be a positive multiple of 16, got {tile_size}")
-    paths = [check_output_path(path, overwrite) for path in layers]
+    tile_size = int(tile_size)
+    compress = _check_compress(compress)
+    paths = [check_output_path(path, overwrite, name="path") for path in layers]
     if len({p.resolve() for p in paths}) < len(paths):
         raise InvalidParameterError(f"two layers would be written to the same file: {paths}")
     with ExitStack() as staged:
@@ -223,6 +302,10 @@ def to_geotiffs(
         # land in the stage in any order); an error or interrupt removes both
         finals = [staged.enter_context(atomic_file(path, overwrite)) for path in paths]
         stages = [staged.enter_context(scratch_path(path)) for path in paths]
+        # a full disk is told as such while the stages still fill it (entered last: exits first)
+        sizes = [da.size * _geotiff_dtype(da).itemsize for da in arrays]
+        for path in paths:
+            staged.enter_context(reporting_disk_full(path, sum(sizes) + max(sizes)))
         sources, targets = [], []
         for da, path, stage in zip(arrays, paths, stages):
             _create_stage(da, path, stage, tile_size)
@@ -237,9 +320,20 @@ def to_geotiffs(
         if sources:
             dsa.store(sources, targets,
                       lock=lock if lock is not None else get_scheduler_lock(sources[0]))
+        # GDAL may fail to write a tile to a full disk without raising (libtiff only prints
+        # "No space left on device"): a stage whose disk has less than a tile free is suspect
+        for da, path, stage in zip(arrays, paths, stages):
+            count = da.sizes["band"] if da.dims[0] == "band" else 1
+            if nearly_full(path.parent, tile_size ** 2 * count * _geotiff_dtype(da).itemsize):
+                raise disk_full_error(path, sum(sizes) + max(sizes)) from OSError(
+                    errno.ENOSPC, os.strerror(errno.ENOSPC), str(stage))
         # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
-        for stage, final in zip(stages, finals):
-            with warnings.catch_warnings(), rasterio.Env(**copy_cache_env()):
+        for stage, final, path in zip(stages, finals, paths):
+            # GDAL deletes a copy that failed, giving the space back: a copy that failed with
+            # less free than the stage's size (the most it needs) ran out of space
+            margin = stage.stat().st_size + (1 << 16)
+            with (warnings.catch_warnings(), rasterio.Env(**copy_cache_env()),
+                  reporting_disk_full(path, sum(sizes) + max(sizes), margin)):
                 warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
                 rasterio.shutil.copy(
                     stage, final, driver="GTiff", tiled=True, blockxsize=tile_size,
@@ -260,17 +354,31 @@ def _geotiff_layer(da: xr.DataArray) -> xr.DataArray:
         raise InvalidInputTypeError(f"to_geotiff needs a DataArray, got {type(da).__name__}")
     if da.dims not in (("y", "x"), ("band", "y", "x")):
         if set(da.dims) in ({"y", "x"}, {"band", "y", "x"}):
-            return restore_class_dtype(da.transpose(..., "y", "x"))
+            return _geotiff_layer(da.transpose(..., "y", "x"))
         raise DimensionError(
             f"to_geotiff writes ('y', 'x') or ('band', 'y', 'x') arrays; got {da.dims}. "
             "Select one time step first, e.g. da.isel(time=0)"
         )
     # a class map masked with where() (float, NaN) is written as the class map it is
-    return restore_class_dtype(da)
+    da = restore_class_dtype(da)
+    from rasterio.dtypes import check_dtype
+
+    if not check_dtype(_geotiff_dtype(da)):
+        raise InvalidInputTypeError(
+            f"to_geotiff cannot write {da.dtype} data: a GeoTIFF holds integers (uint8 ... "
+            f"int64), floats (float32, float64) or complex numbers. Convert it first, e.g. "
+            f"da.astype('float32')"
+        )
+    return da
 
 
 def _geotiff_dtype(da: xr.DataArray) -> np.dtype:
-    return np.dtype("uint8") if da.dtype == bool else da.dtype
+    """The file's dtype: booleans as uint8, float16 (no GeoTIFF type) as float32, exactly."""
+    if da.dtype == bool:
+        return np.dtype("uint8")
+    if da.dtype == np.float16:
+        return np.dtype("float32")
+    return da.dtype
 
 
 def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> None:

@@ -14,13 +14,14 @@ import xarray as xr
 from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
+    OutputExistsError,
     RasterFileNotFoundError,
 )
 from ._atomic import atomic_directory
 from ._paths import PathLike, check_output_path
 from .rasters import DEFAULT_CHUNK_SIZE
 
-__all__ = ["open_zarr", "to_zarr"]
+__all__ = ["open_zarr", "to_zarr", "written_by_to_zarr"]
 
 
 def _regular_chunks(da: xr.DataArray, size: int = DEFAULT_CHUNK_SIZE) -> xr.DataArray:
@@ -68,8 +69,9 @@ def to_zarr(
     store : str or path
         The store folder to create (a local path; its parent folder must exist).
     overwrite : bool, default False
-        Replace an existing store. The old store is moved aside, the new one renamed into
-        place, then the old one deleted.
+        Replace an existing store written by :func:`to_zarr`. The old store is moved aside,
+        the new one renamed into place, then the old one deleted. Anything else at ``store``
+        (an ordinary folder, another tool's store, a file) is refused, never deleted.
 
     Returns
     -------
@@ -78,7 +80,8 @@ def to_zarr(
     Raises
     ------
     OutputExistsError
-        ``store`` exists and ``overwrite`` is False.
+        ``store`` exists and ``overwrite`` is False, or it is not a store written by
+        :func:`to_zarr`.
     RasterFileNotFoundError
         The parent folder does not exist.
     OutputNotWritableError
@@ -105,7 +108,14 @@ def to_zarr(
         )
     if not isinstance(da, xr.DataArray):
         raise InvalidInputTypeError(f"to_zarr needs a DataArray, got {type(da).__name__}")
-    store = check_output_path(store, overwrite)
+    store = check_output_path(store, overwrite, name="store", kind="store")
+    if store.exists() and not written_by_to_zarr(store):  # only our own stores are replaced
+        what = "a folder" if store.is_dir() else "a file"
+        raise OutputExistsError(
+            f"'{store}' is {what} that is not a Zarr store written by to_zarr; overwrite=True "
+            "only replaces those (nothing else is ever deleted): give another store path, or "
+            "move or remove it yourself"
+        )
 
     name = str(da.name) if da.name is not None else "data"
     da = _regular_chunks(da.rename(name))
@@ -136,6 +146,32 @@ def to_zarr(
     with atomic_directory(store, overwrite) as staging:
         ds.to_zarr(staging, mode="w", consolidated=False)
     return store
+
+
+def written_by_to_zarr(store: PathLike) -> bool:
+    """Whether ``store`` is a Zarr store written by :func:`to_zarr` (a group holding an array
+    that carries the ``xr_landcover_attrs`` attribute :func:`to_zarr` always writes).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np, xarray as xr
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> store = to_zarr(xr.DataArray(np.zeros((2, 2), "uint8"), dims=("y", "x")),
+    ...                 folder / "classes.zarr")
+    >>> written_by_to_zarr(store), written_by_to_zarr(folder)
+    (True, False)
+    """
+    import zarr
+
+    store = Path(store)
+    if not store.is_dir():
+        return False
+    try:
+        group = zarr.open_group(str(store), mode="r")
+        return any("xr_landcover_attrs" in array.attrs for _, array in group.arrays())
+    except Exception:  # anything zarr cannot open as a group is not ours
+        return False
 
 
 def open_zarr(store: PathLike, name: str | None = None, chunks: Any = None) -> xr.DataArray:
