@@ -127,6 +127,25 @@ class LandcoverAccessor:
 
         return classify(self._require_cube(), model, confidence=confidence, segments=segments)
 
+    def predict_proba(self, model, segments: xr.DataArray | None = None) -> xr.DataArray:
+        """Per-class probabilities of this cube (per segment with ``segments=``), lazily: see
+        :func:`xr_landcover.predict_proba`."""
+        from .classification.probabilities import predict_proba
+
+        return predict_proba(self._require_cube(), model, segments=segments)
+
+    # -- after classification (postprocess/) --------------------------------------------------
+    def _require_probabilities(self) -> xr.DataArray:
+        from .classification.probabilities import require_probabilities
+
+        return require_probabilities(self._obj)
+
+    def label(self, confidence: bool = False) -> xr.DataArray | xr.Dataset:
+        """The class map of this probability cube: see :func:`xr_landcover.label`."""
+        from .postprocess import label
+
+        return label(self._require_probabilities(), confidence=confidence)
+
     def to_geotiff(self, path, overwrite: bool = False, compress: str = "deflate",
                    tile_size: int = 256, lock: Any = None):
         """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""

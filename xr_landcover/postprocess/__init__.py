@@ -1,0 +1,13 @@
+"""After classification: probability cubes to class maps, uncertainty, smoothing, reclassifying
+and ensembles.
+
+Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainty`, :mod:`~.reclassify`,
+:mod:`~.ensembles` (:func:`combine`). The probability cube itself comes from
+:func:`xr_landcover.predict_proba` (:mod:`xr_landcover.classification.probabilities`).
+"""
+
+from __future__ import annotations
+
+from .labels import label
+
+__all__ = ["label"]
