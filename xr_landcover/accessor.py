@@ -146,6 +146,13 @@ class LandcoverAccessor:
 
         return label(self._require_probabilities(), confidence=confidence)
 
+    def uncertainty(self, method: str = "entropy") -> xr.DataArray:
+        """How uncertain each pixel of this probability cube is: see
+        :func:`xr_landcover.postprocess.uncertainties.uncertainty`."""
+        from .postprocess import uncertainty
+
+        return uncertainty(self._require_probabilities(), method=method)
+
     def to_geotiff(self, path, overwrite: bool = False, compress: str = "deflate",
                    tile_size: int = 256, lock: Any = None):
         """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""

@@ -1,7 +1,7 @@
 """After classification: probability cubes to class maps, uncertainty, smoothing, reclassifying
 and ensembles.
 
-Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainty`, :mod:`~.reclassify`,
+Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainties`, :mod:`~.reclassify`,
 :mod:`~.ensembles` (:func:`combine`). The probability cube itself comes from
 :func:`xr_landcover.predict_proba` (:mod:`xr_landcover.classification.probabilities`).
 """
@@ -9,5 +9,6 @@ Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainty`, :mod:`~.reclassi
 from __future__ import annotations
 
 from .labels import label
+from .uncertainties import UNCERTAINTY_METHODS, uncertainty
 
-__all__ = ["label"]
+__all__ = ["UNCERTAINTY_METHODS", "label", "uncertainty"]
