@@ -24,7 +24,7 @@ def computed_everywhere(make, p):
     returns the numpy result."""
     results = []
     for chunks in CHUNKINGS:
-        q = p if chunks is None else p.chunk(chunks)
+        q = p if chunks is None else p.chunk({k: v for k, v in chunks.items() if k in p.dims})
         for scheduler in SCHEDULERS:
             with dask.config.set(scheduler=scheduler):
                 results.append(np.asarray(make(q).values))
@@ -109,3 +109,97 @@ def test_uncertainty_errors(proba):
     with pytest.raises(InvalidParameterError, match="at least two classes"):
         proba.isel({"class": [0]}).landcover.uncertainty()
     assert issubclass(InvalidParameterError, LandcoverError)
+
+
+# -- reclassify ------------------------------------------------------------------------------
+
+NAMES = ["developed", "herbaceous", "shrubland", "forest"]
+COLORS = [(200, 0, 0), (220, 220, 100), (180, 150, 80), (30, 120, 30)]
+
+
+@pytest.fixture
+def class_map():
+    rng = np.random.default_rng(3)
+    data = rng.choice([0, 1, 3, 4, 5], size=(30, 40)).astype(np.uint8)
+    return synthetic_class_map(data, values=[1, 3, 4, 5], names=NAMES, colors=COLORS)
+
+
+def test_reclassify_values_merges_and_rebuilds_the_attrs(class_map, no_compute):
+    out = class_map.chunk({"y": 8}).landcover.reclassify({3: 4, 5: 9})
+    assert no_compute.calls == 0 and isinstance(out.data, dsa.Array)
+    no_compute.forbid = False
+    got = computed_everywhere(lambda m: m.landcover.reclassify({3: 4, 5: 9}), class_map)
+    lut = {0: 0, 1: 1, 3: 4, 4: 4, 5: 9}
+    np.testing.assert_array_equal(got, np.vectorize(lut.get)(class_map.values))
+    assert out.dtype == np.uint8 and out.attrs["flag_values"].tolist() == [1, 4, 9]
+    # a merged class keeps the name and colour of the class whose value it keeps
+    assert out.attrs["class_names"] == ["developed", "shrubland", "forest"]
+    assert out.attrs["colormap"] == {1: COLORS[0], 4: COLORS[2], 9: COLORS[3]}
+    assert out.rio.nodata == 0 and out.rio.crs == class_map.rio.crs
+    assert out.attrs["flag_meanings"] == "developed shrubland forest"
+
+
+def test_reclassify_by_names_groups_and_new_fill(class_map):
+    out = class_map.landcover.reclassify({"vegetation": ["herbaceous", 4, "forest"]},
+                                         colors={"vegetation": (0, 200, 0)})
+    np.testing.assert_array_equal(out.values, np.where(np.isin(class_map.values, [3, 4, 5]), 3,
+                                                       class_map.values))
+    assert out.attrs["class_names"] == ["developed", "vegetation"]
+    assert out.attrs["colormap"][3] == (0, 200, 0)
+    # a class given value 0 moves the fill to 255; a value past 254 makes the map uint16
+    zero = class_map.landcover.reclassify({1: 0}, names={0: "urban"})
+    assert int(zero.attrs["_FillValue"]) == 255 and zero.rio.nodata == 255
+    np.testing.assert_array_equal(
+        zero.values, np.where(class_map.values == 0, 255,
+                              np.where(class_map.values == 1, 0, class_map.values)))
+    wide = class_map.landcover.reclassify({5: 300})
+    assert wide.dtype == np.uint16 and int(wide.max()) == 300
+    fresh = class_map.landcover.reclassify({3: 20, 4: 20})
+    assert fresh.attrs["class_names"] == ["developed", "forest", "herbaceous+shrubland"]
+    assert fresh.attrs["colormap"][20] == COLORS[1]
+
+
+def test_reclassify_probabilities_sums_merged_classes(proba):
+    p = proba.assign_attrs(class_names=NAMES)
+    got = computed_everywhere(
+        lambda q: q.landcover.reclassify({"vegetation": ["herbaceous", "shrubland"]}), p)
+    v = p.values.astype(np.float64)
+    expected = np.stack([v[0], v[1] + v[2], v[3]]).astype(np.float32)
+    np.testing.assert_array_equal(got, expected)
+    out = p.landcover.reclassify({"vegetation": ["herbaceous", "shrubland"]})
+    assert out.dims == ("class", "y", "x") and out["class"].values.tolist() == [1, 2, 4]
+    assert out.attrs["class_names"] == ["developed", "vegetation", "forest"]
+    classes = out.landcover.label()
+    assert classes.attrs["flag_values"].tolist() == [1, 2, 4]
+
+
+def test_reclassify_errors(class_map, proba):
+    bad = [
+        ({7: 1}, "7 .* is not a class"),
+        ({"x": ["water"]}, "names no class"),
+        ({"a": [3], "b": [3, 4]}, "in both 'a' and 'b'"),
+        ({3: 4, "b": [5]}, "all old class values"),
+        ({3: 70000}, "must be an integer in"),
+        ({3: 1}, None),  # fine: merges into developed
+        ({3: 20, 4: 21}, None),
+    ]
+    for mapping, message in bad:
+        if message is None:
+            class_map.landcover.reclassify(mapping)
+            continue
+        with pytest.raises(InvalidParameterError, match=message):
+            class_map.landcover.reclassify(mapping)
+    with pytest.raises(InvalidParameterError, match="several classes the name"):
+        class_map.landcover.reclassify({3: 20}, names={20: "forest"})
+    with pytest.raises(InvalidParameterError, match="names: \\[8\\]"):
+        class_map.landcover.reclassify({3: 20}, names={8: "x"})
+    with pytest.raises(LandcoverError, match="mapping must be a non-empty dict"):
+        class_map.landcover.reclassify([(3, 4)])
+    with pytest.raises(DimensionError, match="band cube"):
+        class_map.expand_dims(band=[1]).landcover.reclassify({3: 4})
+    with pytest.raises(LandcoverError, match="integer class map"):
+        class_map.astype(np.float32).landcover.reclassify({3: 4})
+    stray = class_map.copy(data=np.where(class_map.values == 5, 6, class_map.values))
+    lazy = stray.chunk({"y": 10}).landcover.reclassify({3: 4})
+    with pytest.raises(InvalidParameterError, match="holds value 6"):
+        lazy.compute()

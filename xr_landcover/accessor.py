@@ -153,6 +153,14 @@ class LandcoverAccessor:
 
         return uncertainty(self._require_probabilities(), method=method)
 
+    def reclassify(self, mapping: Mapping, names: Mapping | None = None,
+                   colors: Mapping | None = None) -> xr.DataArray:
+        """Give this class map's (or probability cube's) classes new values, merge, rename
+        and recolour them: see :func:`xr_landcover.postprocess.reclassification.reclassify`."""
+        from .postprocess import reclassify
+
+        return reclassify(self._obj, mapping, names=names, colors=colors)
+
     def to_geotiff(self, path, overwrite: bool = False, compress: str = "deflate",
                    tile_size: int = 256, lock: Any = None):
         """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""

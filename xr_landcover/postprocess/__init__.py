@@ -1,7 +1,7 @@
 """After classification: probability cubes to class maps, uncertainty, smoothing, reclassifying
 and ensembles.
 
-Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainties`, :mod:`~.reclassify`,
+Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainties`, :mod:`~.reclassification`,
 :mod:`~.ensembles` (:func:`combine`). The probability cube itself comes from
 :func:`xr_landcover.predict_proba` (:mod:`xr_landcover.classification.probabilities`).
 """
@@ -9,6 +9,7 @@ Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainties`, :mod:`~.reclas
 from __future__ import annotations
 
 from .labels import label
+from .reclassification import reclassify
 from .uncertainties import UNCERTAINTY_METHODS, uncertainty
 
-__all__ = ["UNCERTAINTY_METHODS", "label", "uncertainty"]
+__all__ = ["UNCERTAINTY_METHODS", "label", "reclassify", "uncertainty"]
