@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from conftest import random_probabilities, synthetic_class_map, synthetic_probabilities
 
-from xr_landcover.errors import DimensionError, InvalidParameterError, LandcoverError
+import xr_landcover
+from xr_landcover.errors import (
+    DimensionError,
+    GridMismatchError,
+    InvalidParameterError,
+    LandcoverError,
+)
 from xr_landcover.postprocess._arithmetic import exp, log
 
 CHUNKINGS = [None, {"class": 1, "y": 7, "x": 9}, {"class": -1, "y": 16, "x": 5}]
@@ -203,3 +209,87 @@ def test_reclassify_errors(class_map, proba):
     lazy = stray.chunk({"y": 10}).landcover.reclassify({3: 4})
     with pytest.raises(InvalidParameterError, match="holds value 6"):
         lazy.compute()
+
+
+# -- combine ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three(proba):
+    rng = np.random.default_rng(7)
+    others = [random_probabilities(rng, 4, 30, 40, nodata_share=0.05) for _ in range(2)]
+    return [proba] + others
+
+
+def numpy_combine(cubes, method, weights=None, uncertainty_method="entropy"):
+    p = np.stack([c.values.astype(np.float64) for c in cubes])
+    w = np.ones(len(cubes)) if weights is None else np.asarray(weights, np.float64)
+    w = w / w.sum()
+    out = np.full(p.shape[1:], np.nan)
+    for y in range(p.shape[2]):
+        for x in range(p.shape[3]):
+            px = p[:, :, y, x]
+            if np.isnan(px).any():
+                continue
+            if method == "average":
+                out[:, y, x] = (w[:, None] * px).sum(axis=0)
+                continue
+            u = np.array([numpy_uncertainty(q[:, None], uncertainty_method)[0] for q in px])
+            if (u == 0).any():
+                local = np.where(u == 0, w, 0.0)
+            else:
+                local = w / u
+            out[:, y, x] = (local[:, None] * px).sum(axis=0) / local.sum()
+    return out
+
+
+@pytest.mark.parametrize("method,weights,umethod", [
+    ("average", None, "entropy"), ("average", [1, 0, 3], "entropy"),
+    ("uncertainty", None, "entropy"), ("uncertainty", [2, 1, 1], "margin"),
+])
+def test_combine_is_the_weighted_average(three, method, weights, umethod, no_compute):
+    lazy = xr_landcover.combine(three, method=method, weights=weights,
+                                uncertainty_method=umethod)
+    assert no_compute.calls == 0 and isinstance(lazy.data, dsa.Array)
+    no_compute.forbid = False
+    mixed = [three[0].chunk({"y": 11}), three[1].chunk({"x": 7}), three[2]]
+    with dask.config.set(scheduler="threads"):
+        got = xr_landcover.combine(mixed, method=method, weights=weights,
+                                   uncertainty_method=umethod).values
+    np.testing.assert_array_equal(got, lazy.values)
+    expected = numpy_combine(three, method, weights, umethod)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, rtol=3e-7, atol=1e-7, equal_nan=True)
+    assert lazy.name == "probabilities" and lazy["class"].values.tolist() == [1, 2, 3, 4]
+
+
+def test_combine_uncertainty_prefers_the_confident_model():
+    sure = synthetic_probabilities(np.array([[[1.0]], [[0.0]]]))
+    unsure = synthetic_probabilities(np.array([[[0.4]], [[0.6]]]))
+    got = xr_landcover.combine([sure, unsure], method="uncertainty").values.ravel()
+    assert got.tolist() == [1.0, 0.0]
+    assert xr_landcover.combine([sure, unsure]).values.ravel().tolist() == [0.699999988079071,
+                                                                         0.30000001192092896]
+
+
+def test_combine_matches_classes_by_value_and_errors(three):
+    reordered = three[1].isel({"class": [2, 0, 3, 1]})
+    np.testing.assert_array_equal(xr_landcover.combine([three[0], reordered]).values,
+                                  xr_landcover.combine(three[:2]).values)
+    with pytest.raises(InvalidParameterError, match="at least two"):
+        xr_landcover.combine(three[:1])
+    with pytest.raises(LandcoverError, match="must be a list"):
+        xr_landcover.combine(three[0])
+    with pytest.raises(InvalidParameterError, match="method must be one of"):
+        xr_landcover.combine(three, method="vote")
+    with pytest.raises(InvalidParameterError, match="weights must be 3"):
+        xr_landcover.combine(three, weights=[1, 2])
+    with pytest.raises(InvalidParameterError, match="weights must be 3"):
+        xr_landcover.combine(three, weights=[1, -1, 1])
+    with pytest.raises(InvalidParameterError, match="has classes"):
+        xr_landcover.combine([three[0], three[1].isel({"class": [0, 1, 2]})])
+    with pytest.raises(GridMismatchError, match="probabilities\\[1\\]"):
+        xr_landcover.combine([three[0], three[1].isel(x=slice(1, None))])
+    classes = synthetic_class_map(np.ones((30, 40), np.uint8))
+    with pytest.raises(DimensionError, match="probabilities\\[1\\] must be a probability cube"):
+        xr_landcover.combine([three[0], classes])

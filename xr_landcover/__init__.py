@@ -49,6 +49,7 @@ _LAZY = {
     "segments_to_polygons": (".segment", "segments_to_polygons"),
     "predict_proba": (".classification.probabilities", "predict_proba"),
     "label": (".postprocess", "label"),
+    "combine": (".postprocess", "combine"),
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs
@@ -62,7 +63,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         plot_rgb,
         plot_segments,
     )
-    from .postprocess import label
+    from .postprocess import combine, label
     from .segment import segment_attributes, segment_mean, segments_to_polygons
 
 
@@ -119,6 +120,7 @@ __all__ = [
     "classify",
     "predict_proba",
     "label",
+    "combine",
     "class_areas",
     "ClassMap",
     "open_classmap",

@@ -8,8 +8,10 @@ Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainties`, :mod:`~.reclas
 
 from __future__ import annotations
 
+from .ensembles import COMBINE_METHODS, combine
 from .labels import label
 from .reclassification import reclassify
 from .uncertainties import UNCERTAINTY_METHODS, uncertainty
 
-__all__ = ["UNCERTAINTY_METHODS", "label", "reclassify", "uncertainty"]
+__all__ = ["COMBINE_METHODS", "UNCERTAINTY_METHODS", "combine", "label", "reclassify",
+           "uncertainty"]
