@@ -293,3 +293,83 @@ def test_combine_matches_classes_by_value_and_errors(three):
     classes = synthetic_class_map(np.ones((30, 40), np.uint8))
     with pytest.raises(DimensionError, match="probabilities\\[1\\] must be a probability cube"):
         xr_landcover.combine([three[0], classes])
+
+
+# -- Bayesian smoothing ----------------------------------------------------------------------
+
+
+def numpy_smooth(p, window_size, neigh_fraction, smoothness):
+    """The documented algorithm, one pixel and class at a time, with numpy's own log/exp and
+    the image mirrored at its border (numpy.pad 'symmetric')."""
+    k, ny, nx = p.shape
+    half = window_size // 2
+    sigma = np.broadcast_to(np.asarray(smoothness, np.float64), (k,))
+    q = np.clip(p.astype(np.float64), 1e-6, 1 - 1e-6)
+    x = np.log(q / (1 - q))
+    padded = np.pad(x, ((0, 0), (half, half), (half, half)), mode="symmetric")
+    post = np.full(x.shape, np.nan)
+    for i in range(ny):
+        for j in range(nx):
+            if np.isnan(x[0, i, j]):
+                continue
+            for c in range(k):
+                window = padded[c, i:i + window_size, j:j + window_size].ravel()
+                window = np.sort(window[np.isfinite(window)])[::-1]
+                top = window[:max(1, math.ceil(neigh_fraction * len(window)))]
+                m = top.mean()
+                s2 = top.var(ddof=1) if len(top) > 1 else 0.0
+                w = s2 / (s2 + sigma[c])
+                post[c, i, j] = w * x[c, i, j] + (1 - w) * m
+    out = 1 / (1 + np.exp(-post))
+    return out / out.sum(axis=0)
+
+
+@pytest.mark.parametrize("window_size,neigh_fraction,smoothness", [
+    (3, 0.5, 20.0), (5, 1.0, [5.0, 10.0, 20.0, 40.0]), (7, 0.3, 2.0),
+])
+def test_smooth_is_the_documented_algorithm(proba, window_size, neigh_fraction, smoothness,
+                                            no_compute):
+    lazy = proba.chunk({"y": 10}).landcover.smooth(window_size, neigh_fraction, smoothness)
+    assert no_compute.calls == 0 and isinstance(lazy.data, dsa.Array)
+    no_compute.forbid = False
+    got = computed_everywhere(
+        lambda q: q.landcover.smooth(window_size, neigh_fraction, smoothness), proba)
+    expected = numpy_smooth(proba.values, window_size, neigh_fraction, smoothness)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7, equal_nan=True)
+    # chunks smaller than the halo, and a time dim
+    tiny = proba.chunk({"y": 2, "x": 3}).landcover.smooth(window_size, neigh_fraction,
+                                                          smoothness)
+    np.testing.assert_array_equal(tiny.values, got)
+    series = proba.expand_dims(time=[1, 2]).chunk({"time": 1, "y": 13})
+    both = series.landcover.smooth(window_size, neigh_fraction, smoothness)
+    assert both.dims == ("time", "class", "y", "x")
+    np.testing.assert_array_equal(both.values[1], got)
+
+
+def test_smooth_removes_a_lone_pixel_and_keeps_attrs(proba):
+    p = np.full((2, 9, 9), 0.2, np.float32)
+    p[0] = 0.8
+    p[:, 4, 4] = [0.45, 0.55]
+    cube = synthetic_probabilities(p, names=["grass", "water"], colors=[(0, 200, 0),
+                                                                         (0, 0, 200)])
+    out = cube.landcover.smooth(window_size=5)
+    assert xr_landcover.label(cube).values[4, 4] == 2
+    assert (xr_landcover.label(out).values == 1).all()
+    assert out.attrs["class_names"] == ["grass", "water"] and out.rio.crs == cube.rio.crs
+    total = out.sum("class").values
+    np.testing.assert_allclose(total, 1, atol=1e-6)
+
+
+def test_smooth_errors(proba):
+    for kwargs, message in [
+        ({"window_size": 4}, "window_size must be odd"),
+        ({"window_size": 23}, "window_size must be an integer in"),
+        ({"neigh_fraction": 0}, "neigh_fraction must be a number"),
+        ({"smoothness": -1}, "smoothness must be a number > 0"),
+        ({"smoothness": [1, 2]}, "or 4 of them"),
+    ]:
+        with pytest.raises(InvalidParameterError, match=message):
+            proba.landcover.smooth(**kwargs)
+    with pytest.raises(DimensionError, match="a class map"):
+        synthetic_class_map(np.ones((3, 3), np.uint8)).landcover.smooth()

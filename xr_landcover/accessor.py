@@ -153,6 +153,15 @@ class LandcoverAccessor:
 
         return uncertainty(self._require_probabilities(), method=method)
 
+    def smooth(self, window_size: int = 9, neigh_fraction: float = 0.5,
+               smoothness: float | Sequence[float] = 20.0) -> xr.DataArray:
+        """Bayesian smoothing of this probability cube: see
+        :func:`xr_landcover.postprocess.smoothing.smooth`."""
+        from .postprocess import smooth
+
+        return smooth(self._require_probabilities(), window_size=window_size,
+                      neigh_fraction=neigh_fraction, smoothness=smoothness)
+
     def reclassify(self, mapping: Mapping, names: Mapping | None = None,
                    colors: Mapping | None = None) -> xr.DataArray:
         """Give this class map's (or probability cube's) classes new values, merge, rename

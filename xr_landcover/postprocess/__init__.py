@@ -1,8 +1,9 @@
 """After classification: probability cubes to class maps, uncertainty, smoothing, reclassifying
 and ensembles.
 
-Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainties`, :mod:`~.reclassification`,
-:mod:`~.ensembles` (:func:`combine`). The probability cube itself comes from
+Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainties`, :mod:`~.smoothing`,
+:mod:`~.reclassification`, :mod:`~.ensembles` (:func:`combine`). The probability cube itself
+comes from
 :func:`xr_landcover.predict_proba` (:mod:`xr_landcover.classification.probabilities`).
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 from .ensembles import COMBINE_METHODS, combine
 from .labels import label
 from .reclassification import reclassify
+from .smoothing import smooth
 from .uncertainties import UNCERTAINTY_METHODS, uncertainty
 
 __all__ = ["COMBINE_METHODS", "UNCERTAINTY_METHODS", "combine", "label", "reclassify",
-           "uncertainty"]
+           "smooth", "uncertainty"]
