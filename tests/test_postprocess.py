@@ -373,3 +373,87 @@ def test_smooth_errors(proba):
             proba.landcover.smooth(**kwargs)
     with pytest.raises(DimensionError, match="a class map"):
         synthetic_class_map(np.ones((3, 3), np.uint8)).landcover.smooth()
+
+
+# -- uncertainty_points ----------------------------------------------------------------------
+
+
+def numpy_points(u, n, min_uncertainty, min_distance, excluded=()):
+    """The greedy rule over the whole image, the plain way."""
+    rows, cols = np.nonzero(np.isfinite(u) & (u >= min_uncertainty))
+    order = np.lexsort((cols, rows, -u[rows, cols].astype(np.float64)))
+    kept = []
+    for k in order:
+        r, c = rows[k], cols[k]
+        if (r, c) in excluded:
+            continue
+        if all((r - a) ** 2 + (c - b) ** 2 >= min_distance ** 2 for a, b in kept):
+            kept.append((r, c))
+        if len(kept) == n:
+            break
+    return kept
+
+
+def pixels_of(points, grid):
+    inverse = ~grid.rio.transform()
+    cols, rows = inverse * (points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+    return list(zip(np.floor(rows).astype(int).tolist(), np.floor(cols).astype(int).tolist()))
+
+
+def test_uncertainty_points_are_the_greedy_rule(proba, monkeypatch):
+    from xr_landcover.postprocess import sampling
+
+    u = proba.landcover.uncertainty("margin").compute()
+    expected = numpy_points(u.values, 25, 0.5, 4.0)
+    for chunks, bins in [(None, 4096), ({"y": 7, "x": 11}, 4096), ({"y": 16}, 3)]:
+        monkeypatch.setattr(sampling, "BINS", bins)  # 3 bins: several bands are read
+        grid = u if chunks is None else u.chunk(chunks)
+        pts = grid.landcover.uncertainty_points(n=25, min_uncertainty=0.5, min_distance=4)
+        assert pixels_of(pts, u) == expected
+    assert list(pts.columns) == ["Classvalue", "Classname", "uncertainty", "geometry"]
+    assert (pts["Classvalue"] == -1).all() and pts.crs == u.rio.crs
+    np.testing.assert_array_equal(pts["uncertainty"], [u.values[r, c] for r, c in expected])
+    assert (np.diff(pts["uncertainty"]) <= 0).all()
+
+
+def test_uncertainty_points_avoid_exclude_and_warn_when_short(proba):
+    u = proba.landcover.uncertainty("entropy").compute()
+    first = u.landcover.uncertainty_points(n=10, min_uncertainty=0.3, min_distance=3)
+    accuracy = first.iloc[:4][["geometry"]]
+    pts = u.landcover.uncertainty_points(n=10, min_uncertainty=0.3, min_distance=3,
+                                         exclude=accuracy.to_crs("EPSG:4326"))
+    taken = set(pixels_of(accuracy, u))
+    assert not taken & set(pixels_of(pts, u))
+    assert pixels_of(pts, u) == numpy_points(u.values, 10, 0.3, 3.0, taken)
+    with pytest.warns(UserWarning, match="only .* of the 500 points"):
+        few = u.landcover.uncertainty_points(n=500, min_uncertainty=0.3, min_distance=8)
+    assert 0 < len(few) < 500
+    d = np.array(pixels_of(few, u), float)
+    gaps = np.sqrt(((d[:, None] - d[None]) ** 2).sum(-1)) + np.eye(len(d)) * 99
+    assert gaps.min() >= 8
+
+
+def test_uncertainty_points_errors(proba):
+    u = proba.landcover.uncertainty()
+    with pytest.raises(DimensionError, match="take its uncertainty first"):
+        proba.landcover.uncertainty_points()
+    with pytest.raises(LandcoverError, match="must hold floats"):
+        synthetic_class_map(np.ones((3, 3), np.uint8)).landcover.uncertainty_points()
+    with pytest.raises(InvalidParameterError, match="min_uncertainty must be a number in"):
+        u.landcover.uncertainty_points(min_uncertainty=2)
+    with pytest.raises(InvalidParameterError, match="n must be an integer >= 1"):
+        u.landcover.uncertainty_points(n=0)
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    with pytest.raises(InvalidParameterError, match="exclude must hold points"):
+        u.landcover.uncertainty_points(exclude=gpd.GeoDataFrame(
+            geometry=[box(0, 0, 1, 1)], crs=u.rio.crs))
+
+
+def test_uncertainty_points_break_ties_by_row_then_column():
+    flat = synthetic_probabilities(np.full((2, 12, 12), 0.5)).landcover.uncertainty("margin")
+    for chunks in (None, {"y": 5, "x": 3}):
+        grid = flat if chunks is None else flat.chunk(chunks)
+        pts = grid.landcover.uncertainty_points(n=6, min_distance=5)
+        assert pixels_of(pts, flat) == [(0, 0), (0, 5), (0, 10), (5, 0), (5, 5), (5, 10)]

@@ -162,6 +162,15 @@ class LandcoverAccessor:
         return smooth(self._require_probabilities(), window_size=window_size,
                       neigh_fraction=neigh_fraction, smoothness=smoothness)
 
+    def uncertainty_points(self, n: int = 100, min_uncertainty: float = 0.4,
+                           min_distance: float = 10, exclude=None):
+        """Where to add training data on this uncertainty map: see
+        :func:`xr_landcover.postprocess.sampling.uncertainty_points`."""
+        from .postprocess import uncertainty_points
+
+        return uncertainty_points(self._obj, n=n, min_uncertainty=min_uncertainty,
+                                  min_distance=min_distance, exclude=exclude)
+
     def reclassify(self, mapping: Mapping, names: Mapping | None = None,
                    colors: Mapping | None = None) -> xr.DataArray:
         """Give this class map's (or probability cube's) classes new values, merge, rename
