@@ -9,7 +9,9 @@ The map is never gathered: one pass counts its pixels in 4096 uncertainty bins (
 reduction); then the pixels of the top bins (about ``4 n`` of them) are read, sorted and
 picked; only when they do not give ``n`` points are the next bins read. The bins only bound
 memory: the greedy order is that of the whole image, so the points do not depend on the
-chunking.
+chunking. (A bin holds every pixel of its range: a map with very many equal values reads them
+at once.) The map is read at least twice: persist it, or write and reopen it, when it is
+costly to compute.
 """
 
 from __future__ import annotations
