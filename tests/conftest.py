@@ -170,3 +170,33 @@ def polygons():
     from xr_landcover import datasets
 
     return datasets.nc_training_polygons()
+
+
+def synthetic_probabilities(data, *, values=None, names=None, colors=None,
+                            origin=(500000.0, 4000000.0), res=10.0, crs="EPSG:32618",
+                            chunks=None) -> xr.DataArray:
+    """A probability cube ``(class, y, x)`` (float32) of ``data`` with the attrs
+    :func:`xr_landcover.predict_proba` writes: ``class`` coordinate (default 1..K),
+    ``class_names`` (default ``class_<v>``), ``colormap`` when ``colors`` are given; CRS and
+    transform written, NaN nodata. ``chunks`` as ``DataArray.chunk`` takes them."""
+    data = np.asarray(data, dtype=np.float32)
+    k, ny, nx = data.shape
+    values = list(values) if values is not None else list(range(1, k + 1))
+    names = list(names) if names is not None else [f"class_{v}" for v in values]
+    attrs = {"long_name": "class probability", "units": "1", "class_names": names}
+    if colors is not None:
+        attrs["colormap"] = {int(v): tuple(c) for v, c in zip(values, colors)}
+    p = xr.DataArray(data, dims=("class", "y", "x"), name="probabilities", attrs=attrs,
+                     coords={"class": np.asarray(values, np.int64), **grid_coords(ny, nx,
+                                                                                 origin, res)})
+    p = p.rio.write_crs(crs).rio.write_transform(from_origin(*origin, res, res))
+    p = p.rio.write_nodata(np.nan, encoded=False)
+    return p if chunks is None else p.chunk(chunks)
+
+
+def random_probabilities(rng, k, ny, nx, nodata_share=0.1, **kwargs) -> xr.DataArray:
+    """:func:`synthetic_probabilities` of Dirichlet-random class probabilities (sharp, with
+    near ties), NaN on about ``nodata_share`` of the pixels."""
+    p = rng.dirichlet(np.full(k, 0.7), size=(ny, nx)).transpose(2, 0, 1)
+    p[:, rng.random((ny, nx)) < nodata_share] = np.nan
+    return synthetic_probabilities(p, **kwargs)

@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 import xr_landcover
+from xr_landcover import postprocess
 from xr_landcover.accessor import LandcoverAccessor
 from xr_landcover.segment import segment
 
@@ -22,6 +23,14 @@ DELEGATES = {
     "plot_segments": (xr_landcover.plot_segments, "segments"),
     "accuracy": (xr_landcover.accuracy, "class_map"),
     "accuracy_points": (xr_landcover.accuracy_points, "class_map"),
+    "predict_proba": (xr_landcover.predict_proba, "cube"),
+    "label": (xr_landcover.label, "probabilities"),
+    "uncertainty": (postprocess.uncertainty, "probabilities"),
+    "smooth": (postprocess.smooth, "probabilities"),
+    "reclassify": (postprocess.reclassify, "classes"),
+    "uncertainty_points": (postprocess.uncertainty_points, "uncertainty"),
+    "cluster": (xr_landcover.cluster, "cube"),
+    "with_indices": (xr_landcover.with_indices, "cube"),
 }
 
 

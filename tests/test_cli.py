@@ -115,6 +115,26 @@ def test_classify_prints_class_areas(nc_band_files, trained, tmp_path, capsys):
     assert "class map written to" in printed and "hectares" in printed and "forest" in printed
 
 
+def test_classify_writes_probabilities(nc_band_files, trained, tmp_path, capsys):
+    import xr_landcover
+
+    _, model = trained
+    out, proba = tmp_path / "landcover.tif", tmp_path / "proba.tif"
+    args = ["classify", *map(str, nc_band_files), "--model", str(model), "-o", str(out),
+            "--probabilities", str(proba)]
+    assert cli.main(args) == 0
+    assert "probabilities written to" in capsys.readouterr().out
+    loaded = xr_landcover.LandcoverModel.load(model)
+    cube = xr_landcover.open_image(nc_band_files)
+    expected = xr_landcover.predict_proba(cube, loaded).compute()
+    with rasterio.open(proba) as src:
+        assert src.count == 6 and src.dtypes[0] == "float32" and np.isnan(src.nodata)
+        assert list(src.descriptions) == loaded.class_names
+        np.testing.assert_array_equal(src.read(), expected.values)
+    with rasterio.open(out) as src:  # the same class map as without --probabilities
+        np.testing.assert_array_equal(src.read(1), xr_landcover.classify(cube, loaded).values)
+
+
 def test_accuracy_against_reference_polygons(nc_polygons_path, classified, capsys):
     folder, out, *_ = classified
     csv = folder / "report.csv"

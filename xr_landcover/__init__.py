@@ -49,10 +49,14 @@ _LAZY = {
     "segment_attributes": (".segment", "segment_attributes"),
     "segment_mean": (".segment", "segment_mean"),
     "segments_to_polygons": (".segment", "segments_to_polygons"),
+    "predict_proba": (".classification.probabilities", "predict_proba"),
+    "label": (".postprocess", "label"),
+    "combine": (".postprocess", "combine"),
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import datasets
+    from .classification.probabilities import predict_proba
     from .plot import (
         compare,
         explore_classes,
@@ -61,6 +65,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         plot_rgb,
         plot_segments,
     )
+    from .postprocess import combine, label
     from .segment import segment_attributes, segment_mean, segments_to_polygons
 
 
@@ -116,6 +121,9 @@ __all__ = [
     "LandcoverModel",
     "train",
     "classify",
+    "predict_proba",
+    "label",
+    "combine",
     "class_areas",
     "ClassMap",
     "open_classmap",

@@ -152,6 +152,58 @@ class LandcoverAccessor:
                        max_merge_distance=max_merge_distance,
                        max_merge_per_iteration=max_merge_per_iteration)
 
+    def predict_proba(self, model, segments: xr.DataArray | None = None) -> xr.DataArray:
+        """Per-class probabilities of this cube (per segment with ``segments=``), lazily: see
+        :func:`xr_landcover.predict_proba`."""
+        from .classification.probabilities import predict_proba
+
+        return predict_proba(self._require_cube(), model, segments=segments)
+
+    # -- after classification (postprocess/) --------------------------------------------------
+    def _require_probabilities(self) -> xr.DataArray:
+        from .classification.probabilities import require_probabilities
+
+        return require_probabilities(self._obj)
+
+    def label(self, confidence: bool = False) -> xr.DataArray | xr.Dataset:
+        """The class map of this probability cube: see :func:`xr_landcover.label`."""
+        from .postprocess import label
+
+        return label(self._require_probabilities(), confidence=confidence)
+
+    def uncertainty(self, method: str = "entropy") -> xr.DataArray:
+        """How uncertain each pixel of this probability cube is: see
+        :func:`xr_landcover.postprocess.uncertainties.uncertainty`."""
+        from .postprocess import uncertainty
+
+        return uncertainty(self._require_probabilities(), method=method)
+
+    def smooth(self, window_size: int = 9, neigh_fraction: float = 0.5,
+               smoothness: float | Sequence[float] = 20.0) -> xr.DataArray:
+        """Bayesian smoothing of this probability cube: see
+        :func:`xr_landcover.postprocess.smoothing.smooth`."""
+        from .postprocess import smooth
+
+        return smooth(self._require_probabilities(), window_size=window_size,
+                      neigh_fraction=neigh_fraction, smoothness=smoothness)
+
+    def uncertainty_points(self, n: int = 100, min_uncertainty: float = 0.4,
+                           min_distance: float = 10, exclude=None):
+        """Where to add training data on this uncertainty map: see
+        :func:`xr_landcover.postprocess.sampling.uncertainty_points`."""
+        from .postprocess import uncertainty_points
+
+        return uncertainty_points(self._obj, n=n, min_uncertainty=min_uncertainty,
+                                  min_distance=min_distance, exclude=exclude)
+
+    def reclassify(self, mapping: Mapping, names: Mapping | None = None,
+                   colors: Mapping | None = None) -> xr.DataArray:
+        """Give this class map's (or probability cube's) classes new values, merge, rename
+        and recolour them: see :func:`xr_landcover.postprocess.reclassification.reclassify`."""
+        from .postprocess import reclassify
+
+        return reclassify(self._obj, mapping, names=names, colors=colors)
+
     def to_geotiff(self, path, overwrite: bool = False, compress: str = "deflate",
                    tile_size: int = 256, lock: Any = None):
         """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""

@@ -127,17 +127,34 @@ def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
     _check_outputs(args.overwrite, output=args.output, confidence=conf_path)  # both, first
     model = LandcoverModel.load(args.model)
     cube = _open(args.files, args.nodata, args.chunks)
-    result = cube.landcover.classify(model, confidence=args.confidence)
+    probabilities = None
+    if args.probabilities:
+        # the class map is the label of the probabilities: one prediction pass for all layers
+        from .postprocess import label
+
+        probabilities = cube.landcover.predict_proba(model)
+        result = label(probabilities, confidence=args.confidence)
+    else:
+        result = cube.landcover.classify(model, confidence=args.confidence)
     classes = result["landcover"] if args.confidence else result
     layers = {args.output: classes}
+    if probabilities is not None:
+        # one float32 band per class, named by the class (band descriptions), NaN = nodata
+        bands = probabilities.rename({"class": "band"}).assign_coords(
+            band=list(probabilities.attrs["class_names"]))
+        bands.attrs = {"long_name": "class probability"}
+        layers[args.probabilities] = bands.rio.write_nodata(float("nan"), encoded=False)
     if args.confidence:
         layers[conf_path] = result["confidence"]
     # one pass: the class map and the confidence come from the same predictions
     with console.progress(f"classifying {classes.sizes['y']} x {classes.sizes['x']} pixels ..."):
-        out, *conf_out = to_geotiffs(layers, overwrite=args.overwrite)
+        written = dict(zip(layers, to_geotiffs(layers, overwrite=args.overwrite)))
+    out = written[args.output]
     console.say(f"class map written to {out}")
-    if conf_out:
-        console.say(f"confidence written to {conf_out[0]}")
+    if args.confidence:
+        console.say(f"confidence written to {written[conf_path]}")
+    if probabilities is not None:
+        console.say(f"probabilities written to {written[args.probabilities]}")
     from .classmap import open_classmap
 
     # class areas from the file, not a recompute
@@ -317,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("files", nargs="+", help="raster file(s) on one grid")
     classify.add_argument("--model", required=True, help="model file from `train`")
     classify.add_argument("--confidence", action="store_true", help="also write OUT_confidence.tif")
+    classify.add_argument("--probabilities", default=None, metavar="PATH",
+                          help="also write the per-class probabilities (one band per class)")
     raster_options(classify)
     output_options(classify)
 

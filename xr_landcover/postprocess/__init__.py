@@ -1,0 +1,20 @@
+"""After classification: probability cubes to class maps, uncertainty, smoothing, reclassifying,
+ensembles, and where to add training data.
+
+Modules: :mod:`~.labels` (:func:`label`), :mod:`~.uncertainties`, :mod:`~.smoothing`,
+:mod:`~.reclassification`, :mod:`~.ensembles` (:func:`combine`), :mod:`~.sampling`
+(:func:`uncertainty_points`). The probability cube itself comes from
+:func:`xr_landcover.predict_proba` (:mod:`xr_landcover.classification.probabilities`).
+"""
+
+from __future__ import annotations
+
+from .ensembles import COMBINE_METHODS, combine
+from .labels import label
+from .reclassification import reclassify
+from .sampling import uncertainty_points
+from .smoothing import smooth
+from .uncertainties import UNCERTAINTY_METHODS, uncertainty
+
+__all__ = ["COMBINE_METHODS", "UNCERTAINTY_METHODS", "combine", "label", "reclassify",
+           "smooth", "uncertainty", "uncertainty_points"]
