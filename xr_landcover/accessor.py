@@ -208,6 +208,13 @@ class LandcoverAccessor:
                                undecided_value=undecided_value, only_isolated=only_isolated,
                                isolated_threshold=isolated_threshold)
 
+    def sieve(self, min_pixels: int, connectivity: int = 8) -> xr.DataArray:
+        """Merge regions smaller than ``min_pixels`` into their biggest neighbour, as GDAL's
+        sieve, lazily: see :func:`xr_landcover.postprocess.sieve`."""
+        from .postprocess import sieve
+
+        return sieve(self._obj, min_pixels=min_pixels, connectivity=connectivity)
+
     def to_zarr(self, store, overwrite: bool = False):
         """Write this array to a Zarr store, chunk by chunk and atomically: see
         :func:`xr_landcover.to_zarr`."""

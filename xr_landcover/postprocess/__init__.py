@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .majority import majority_filter
+from .sieve import sieve
 
-__all__ = ["majority_filter"]
+__all__ = ["majority_filter", "sieve"]
