@@ -174,3 +174,27 @@ def test_float_map_is_refused():
     classes = synthetic_class_map(speckled(0, (5, 5)).astype("float32"))
     with pytest.raises(InvalidInputTypeError, match="integer class map"):
         majority_filter(classes)
+
+
+def test_cli_majority_writes_otbs_result(tmp_path, capsys):
+    from xr_landcover import cli, open_classmap, to_geotiff
+
+    a = speckled(11, shape=(40, 50))
+    src = to_geotiff(synthetic_class_map(a, colors=[(9, 9, 9)] * 4), tmp_path / "map.tif")
+    out = tmp_path / "smooth.tif"
+    assert cli.main(["majority", str(src), "-o", str(out), "--radius", "2", "--ties",
+                     "undecided", "--undecided-value", "0", "--chunks", "16", "-q"]) == 0
+    got = open_classmap(out)
+    expected = majority_filter(synthetic_class_map(a), radius=2, ties="undecided").values
+    np.testing.assert_array_equal(got.values, expected)
+    assert got.attrs["colormap"][1] == (9, 9, 9)
+    if OTB:
+        np.testing.assert_array_equal(
+            got.values, run_otb_regularization(a, tmp_path, radius=2, suvbool=True))
+    # the output exists: refused without --overwrite, untouched; never the input itself
+    before = out.read_bytes()
+    assert cli.main(["majority", str(src), "-o", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err and out.read_bytes() == before
+    assert cli.main(["majority", str(src), "-o", str(src), "--overwrite"]) == 2
+    assert "is the input map" in capsys.readouterr().err
+    assert cli.main(["majority", str(src), "-o", str(out), "--overwrite", "-q"]) == 0

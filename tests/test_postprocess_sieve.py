@@ -112,3 +112,22 @@ def test_bad_parameters_are_named(kwargs, error, words):
 def test_float_map_is_refused():
     with pytest.raises(InvalidInputTypeError, match="integer class map"):
         sieve(synthetic_class_map(patchy(0, (5, 5), 2, 1.0).astype("float32")), 4)
+
+
+def test_cli_sieve_writes_gdals_result(tmp_path, capsys):
+    from xr_landcover import cli, open_classmap, to_geotiff
+
+    a = patchy(4, (50, 60), 4, 0.8, "speckle")
+    src = to_geotiff(synthetic_class_map(a), tmp_path / "map.tif")
+    out = tmp_path / "mmu.tif"
+    assert cli.main(["sieve", str(src), "-o", str(out), "--min-pixels", "6",
+                     "--connectivity", "4", "--chunks", "16", "-q"]) == 0
+    np.testing.assert_array_equal(open_classmap(out).values, gdal(a, 6, 4))
+    before = out.read_bytes()
+    assert cli.main(["sieve", str(src), "-o", str(out), "--min-pixels", "6"]) == 2
+    assert "--overwrite" in capsys.readouterr().err and out.read_bytes() == before
+    assert cli.main(["sieve", str(src), "-o", str(src), "--min-pixels", "6",
+                     "--overwrite"]) == 2
+    assert "is the input map" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: --min-pixels must be >= 1
+        cli.main(["sieve", str(src), "-o", str(out), "--min-pixels", "0"])
