@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 import xr_landcover
+from xr_landcover import postprocess
 from xr_landcover.accessor import LandcoverAccessor
 from xr_landcover.segment import segment
 
@@ -22,6 +23,8 @@ DELEGATES = {
     "plot_segments": (xr_landcover.plot_segments, "segments"),
     "accuracy": (xr_landcover.accuracy, "class_map"),
     "accuracy_points": (xr_landcover.accuracy_points, "class_map"),
+    "majority_filter": (postprocess.majority_filter, "classes"),
+    "sieve": (postprocess.sieve, "classes"),
 }
 
 
