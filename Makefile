@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 DEMO_OUT ?= demo_output
 
-.PHONY: demo test lint docs clean bench browser
+.PHONY: demo test lint docs clean bench browser otb
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: installing Debian's python3-venv"; \
@@ -34,7 +34,15 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(VENV)/.test-installed browser
+# The majority-filter tests compare with Orfeo ToolBox's command-line tools (Debian's otb-bin);
+# they skip, saying why, where it cannot be installed.
+otb:
+	@command -v otbcli_ClassificationMapRegularization >/dev/null 2>&1 || { \
+	  echo "installing Debian's otb-bin for the OTB comparisons"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq otb-bin >/dev/null \
+	  || echo "otb-bin could not be installed: the OTB comparisons will be skipped"; }
+
+test: $(VENV)/.test-installed browser otb
 	$(VENV)/bin/ruff check .
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 	$(PY) -m pytest xr_landcover tests notebooks --nbmake --nbmake-timeout=600

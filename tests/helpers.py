@@ -61,3 +61,31 @@ def assert_matches_sklearn(rep, m, r):
     np.testing.assert_allclose(rep.producers_accuracy.to_numpy(), rec, atol=1e-12)
     defined = ~np.isnan(f1)
     np.testing.assert_allclose(rep.f1.to_numpy()[defined], f1[defined], atol=1e-12)
+
+
+def run_otb_regularization(classes, folder, *, radius=1, suvbool=False, nodatalabel=0,
+                           undecidedlabel=0, onlyisolatedpixels=False, isolatedthreshold=1):
+    """``otbcli_ClassificationMapRegularization`` on the 2-D integer array ``classes`` (written
+    to and read back from GeoTIFFs in ``folder``); the output keeps the input's dtype."""
+    import subprocess
+    from pathlib import Path
+
+    import numpy as np
+    import rasterio
+    from conftest import write_raster
+
+    folder = Path(folder)
+    src = write_raster(folder / "otb_in.tif", classes)
+    dst = folder / "otb_out.tif"
+    pixel = {np.dtype("uint8"): "uint8", np.dtype("uint16"): "uint16",
+             np.dtype("int16"): "int16", np.dtype("int32"): "int32"}[np.dtype(classes.dtype)]
+    cmd = ["otbcli_ClassificationMapRegularization", "-io.in", str(src), "-io.out", str(dst),
+           pixel, "-ip.radius", str(radius), "-ip.suvbool", str(bool(suvbool)).lower(),
+           "-ip.nodatalabel", str(nodatalabel), "-ip.undecidedlabel", str(undecidedlabel),
+           "-ip.onlyisolatedpixels", str(bool(onlyisolatedpixels)).lower(),
+           "-ip.isolatedthreshold", str(isolatedthreshold)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+    with rasterio.open(dst) as f:
+        return f.read(1)

@@ -31,6 +31,8 @@ DELEGATES = {
     "uncertainty_points": (postprocess.uncertainty_points, "uncertainty"),
     "cluster": (xr_landcover.cluster, "cube"),
     "with_indices": (xr_landcover.with_indices, "cube"),
+    "majority_filter": (postprocess.majority_filter, "classes"),
+    "sieve": (postprocess.sieve, "classes"),
 }
 
 

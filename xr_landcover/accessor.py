@@ -274,6 +274,24 @@ class LandcoverAccessor:
         return accuracy_points(self._obj, n=n, strategy=strategy, allocation=allocation,
                                min_per_class=min_per_class, random_state=random_state)
 
+    # -- clean-up of class maps (postprocess/) -----------------------------------------------
+    def majority_filter(self, radius: int = 1, ties: str = "keep", undecided_value: int = 0,
+                        only_isolated: bool = False, isolated_threshold: int = 1) -> xr.DataArray:
+        """Majority filter of this class map, as OTB's ClassificationMapRegularization, lazily:
+        see :func:`xr_landcover.postprocess.majority_filter`."""
+        from .postprocess import majority_filter
+
+        return majority_filter(self._obj, radius=radius, ties=ties,
+                               undecided_value=undecided_value, only_isolated=only_isolated,
+                               isolated_threshold=isolated_threshold)
+
+    def sieve(self, min_pixels: int, connectivity: int = 8) -> xr.DataArray:
+        """Merge regions smaller than ``min_pixels`` into their biggest neighbour, as GDAL's
+        sieve, lazily: see :func:`xr_landcover.postprocess.sieve`."""
+        from .postprocess import sieve
+
+        return sieve(self._obj, min_pixels=min_pixels, connectivity=connectivity)
+
     def to_zarr(self, store, overwrite: bool = False):
         """Write this array to a Zarr store, chunk by chunk and atomically: see
         :func:`xr_landcover.to_zarr`."""

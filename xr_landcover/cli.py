@@ -1,4 +1,5 @@
-"""Command line interface: ``xr-landcover demo|info|train|classify|segment|accuracy``.
+"""Command line interface: ``xr-landcover demo|info|train|classify|segment|accuracy``, and the
+clean-up of class maps, ``majority|sieve``.
 
 Every error becomes one line ``error: ...`` on stderr and exit code 2 (``--debug`` shows the
 traceback instead). Long computations show dask's progress bar unless ``--quiet``.
@@ -12,6 +13,8 @@ Examples
     xr-landcover classify lsat7_2000_*.tif --model model.skops -o landcover.tif --confidence
     xr-landcover segment rgb.tif -o segments.tif --spectral-detail 15.5 --spatial-detail 15
     xr-landcover accuracy landcover.tif --reference points.gpkg --csv report.csv
+    xr-landcover majority landcover.tif -o smooth.tif --radius 2
+    xr-landcover sieve landcover.tif -o mmu.tif --min-pixels 9 --connectivity 8
 """
 
 from __future__ import annotations
@@ -254,6 +257,44 @@ def _cli_message(exc: BaseException) -> str:
         message = re.sub(pattern, replacement, message)
     return message
 
+def _open_map_for_cleanup(args: argparse.Namespace):
+    """The input class map, once its output is known to be writable and not the input."""
+    from .classmap import open_classmap
+    from .errors import InvalidParameterError, OutputExistsError
+
+    source, target = Path(args.map), Path(args.output)
+    if target.exists() and source.exists() and target.resolve() == source.resolve():
+        raise InvalidParameterError(
+            f"--output '{target}' is the input map: write the result to another file"
+        )
+    if target.exists() and not args.overwrite:
+        raise OutputExistsError(f"'{target}' exists; pass --overwrite to replace it")
+    chunks = {"y": args.chunks, "x": args.chunks} if args.chunks else None
+    return open_classmap(source, chunks=chunks)
+
+
+def _write_map(result, args: argparse.Namespace, console: _Console, what: str) -> int:
+    from .io import to_geotiff
+
+    with console.progress(f"{what} {result.sizes['y']} x {result.sizes['x']} pixels ..."):
+        out = to_geotiff(result, args.output, overwrite=args.overwrite)
+    console.say(f"class map written to {out}")
+    return 0
+
+
+def _cmd_majority(args: argparse.Namespace, console: _Console) -> int:
+    classes = _open_map_for_cleanup(args)
+    result = classes.landcover.majority_filter(
+        radius=args.radius, ties=args.ties, undecided_value=args.undecided_value,
+        only_isolated=args.only_isolated, isolated_threshold=args.isolated_threshold)
+    return _write_map(result, args, console, "majority filter over")
+
+
+def _cmd_sieve(args: argparse.Namespace, console: _Console) -> int:
+    classes = _open_map_for_cleanup(args)
+    result = classes.landcover.sieve(args.min_pixels, connectivity=args.connectivity)
+    return _write_map(result, args, console, "sieving")
+
 
 def _cmd_demo(args: argparse.Namespace, console: _Console) -> int:
     from .demo import run_demo
@@ -355,6 +396,28 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--class-field", default=None, help="reference class column (auto)")
     acc.add_argument("--csv", default=None, help="write the report table to this CSV file")
     acc.add_argument("--overwrite", action="store_true", help="replace an existing CSV file")
+
+    maj = command("majority", _cmd_majority,
+                  "majority filter of a class map (OTB's ClassificationMapRegularization)")
+    maj.add_argument("map", help="class map GeoTIFF (from `classify`)")
+    maj.add_argument("--radius", type=_positive_int, default=1, help="ball radius in pixels")
+    maj.add_argument("--ties", choices=["keep", "undecided"], default="keep",
+                     help="tied pixels keep their class (default) or become --undecided-value")
+    maj.add_argument("--undecided-value", type=int, default=0, help="label of tied pixels")
+    maj.add_argument("--only-isolated", action="store_true", help="change isolated pixels only")
+    maj.add_argument("--isolated-threshold", type=int, default=1,
+                     help="isolated: at most this many pixels of the ball have its class")
+    maj.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
+    output_options(maj)
+
+    sv = command("sieve", _cmd_sieve,
+                 "merge regions smaller than a minimum mapping unit (GDAL's sieve)")
+    sv.add_argument("map", help="class map GeoTIFF (from `classify`)")
+    sv.add_argument("--min-pixels", type=_positive_int, required=True,
+                    help="regions with fewer pixels take their biggest neighbour's class")
+    sv.add_argument("--connectivity", type=int, choices=[4, 8], default=8)
+    sv.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
+    output_options(sv)
     return parser
 
 
