@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS
@@ -139,6 +140,15 @@ def train(
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
     res = cube.rio.resolution()
+    # the fill value of the training cube: its nodata, or for a masked cube (NaN) the value
+    # the file declared (open_image(..., nodata=0) keeps it as the encoded nodata)
+    nodata = next((v for v in (cube.rio.nodata, cube.rio.encoded_nodata)
+                   if v is not None and np.isfinite(v)), None)
+    band_stats = None
+    if segments is None:  # what classify compares a sample of the cube with
+        low, median, high = np.percentile(ts.X, [1, 50, 99], axis=0)
+        band_stats = {"low": tuple(low.tolist()), "median": tuple(median.tolist()),
+                      "high": tuple(high.tolist())}
     return LandcoverModel(
         classes=tuple(ts.classes),
         bands=tuple(ts.bands),
@@ -155,4 +165,6 @@ def train(
         },
         feature="pixels" if segments is None else "segments",
         attributes=tuple(getattr(ts, "features", ())),
+        nodata=None if nodata is None else float(nodata),
+        band_stats=band_stats,
     )
