@@ -26,7 +26,13 @@ from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
 )
-from ._common import check_bands, class_map_dtype, classification_output, warn_if_other_crs
+from ._common import (
+    check_against_model,
+    check_bands,
+    class_map_dtype,
+    classification_output,
+    warn_if_other_crs,
+)
 from .model import LandcoverModel
 
 __all__ = ["classify", "labels_follow_probabilities", "PREDICT_BATCH"]
@@ -212,6 +218,7 @@ def classify(
         )
     cube = check_bands(require_crs(cube), model)
     warn_if_other_crs(cube, model)
+    cube = check_against_model(cube, model)
 
     data = cube.data
     if not isinstance(data, dsa.Array):
