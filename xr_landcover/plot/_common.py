@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
+from .._sample import warn_if_undeclared_fill
 from .._validate import DEFAULT_MAX_PIXELS, check_number, require_cube, require_dataarray
 from ..classmap import ClassMap, ClassTable
 from ..errors import (
@@ -249,6 +250,8 @@ def rgb_overview(
     nodata = cube.rio.nodata
     small = overview(cube.isel(band=positions), max_pixels)
     data = np.asarray(small.values, dtype=np.float64)
+    # the overview is the cheap sample: undeclared fill would also skew the stretch
+    warn_if_undeclared_fill(cube, data.reshape(data.shape[0], -1).T, name, stacklevel=4)
     invalid = ~np.isfinite(data)
     if nodata is not None and not np.isnan(nodata):
         invalid |= data == nodata
