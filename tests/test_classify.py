@@ -19,7 +19,7 @@ from sklearn.svm import LinearSVC
 import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.classmap import class_areas
-from xr_landcover.errors import BandMismatchError, InvalidParameterError
+from xr_landcover.errors import BandMismatchError, DimensionError, InvalidParameterError
 
 
 @pytest.fixture(scope="module")
@@ -360,3 +360,30 @@ def test_cube_on_another_scale_is_warned_about(l8_models, scale, no_compute):
     rec = [w for w in rec if issubclass(w.category, UserWarning)]
     assert len(rec) == 1 and "reflectance 0-1" in str(rec[0].message)
     assert no_compute.calls == 0
+
+
+# -- band identity ------------------------------------------------------------------------------
+
+
+def test_duplicate_band_names_are_refused(cube, forest, no_compute):
+    twice = cube.assign_coords(band=["blue", "green", "red", "nir", "swir1", "red"])
+    with pytest.raises(DimensionError, match=r"band coordinate names \['red'\] more than "
+                                             r"once.*assign_coords"):
+        xr_landcover.classify(twice, forest)
+    with pytest.raises(DimensionError, match=r"band coordinate names \['red'\] more than once"):
+        quiet_train(twice, datasets.nc_training_polygons(), "id", "label")
+
+
+def test_integer_band_labels_select_by_label_not_position(cube, polygons, no_compute):
+    """rioxarray's integer labels 1..6: a model trained on them, and a cube whose band
+    coordinate is reordered, select by label (a raw xarray KeyError before)."""
+    window = cube.isel(y=slice(150, 230), x=slice(200, 300))
+    labelled = window.assign_coords(band=[1, 2, 3, 4, 5, 6])
+    with dask.config.set(scheduler="sync"):
+        model = quiet_train(labelled, polygons, "id", "label", method="random_trees",
+                            max_samples_per_class=40, random_state=0, n_estimators=5)
+    assert model.bands == ("1", "2", "3", "4", "5", "6")
+    reordered = labelled.isel(band=[2, 0, 1, 5, 3, 4])  # labels 3, 1, 2, 6, 4, 5
+    out = xr_landcover.classify(reordered, model)
+    with dask.config.set(scheduler="sync"):
+        np.testing.assert_array_equal(out.values, xr_landcover.classify(labelled, model).values)

@@ -226,3 +226,22 @@ def test_bad_geometries_and_inputs(nc_cube, polygons, nc_polygons_path):
         extract_samples(nc_cube, polygons.geometry.to_list(), "id")
     with pytest.raises(ValueError, match="max_samples_per_class"):
         extract_samples(nc_cube, polygons, "id", max_samples_per_class=-3)
+
+
+def test_numeric_nodata_pixels_are_not_training_samples():
+    """The NC scene opened with masked=False (int16, nodata -32768) gives the very pixels of
+    the NaN-masked one: no pixel with nodata in any band (the agriculture polygon lies on
+    nodata, so that class is dropped either way)."""
+    polygons = datasets.nc_training_polygons()
+    raw = xr_landcover.open_image(datasets.nc_landsat7_path(), chunks=128, masked=False)
+    assert raw.dtype == np.int16 and raw.rio.nodata == -32768
+    with pytest.warns(UserWarning, match="agriculture"):
+        numeric = extract_samples(raw, polygons, "id", "label", max_samples_per_class=None)
+    with pytest.warns(UserWarning, match="agriculture"):
+        masked = extract_samples(datasets.nc_landsat7(chunks=128), polygons, "id", "label",
+                                 max_samples_per_class=None)
+    assert (numeric.X != -32768).all()
+    np.testing.assert_array_equal(numeric.rows, masked.rows)
+    np.testing.assert_array_equal(numeric.cols, masked.cols)
+    np.testing.assert_array_equal(numeric.X, masked.X)
+    assert numeric.available == masked.available

@@ -350,6 +350,29 @@ def test_stretch_limits_leave_out_declared_nodata():
     np.testing.assert_allclose(limits[1], np.percentile(valid, 98, axis=1), atol=2 * width.max())
 
 
+def test_integer_band_labels_select_by_label_and_duplicates_are_refused(no_compute):
+    """rioxarray's integer band labels: bands=[1, 2, 3] are labels (whatever the order of the
+    coordinate), a position that is not a label is refused; a band named twice is refused."""
+    from xr_landcover.errors import DimensionError
+
+    img = blocky_image(3, ny=32, nx=32, nb=4).astype(np.uint8)
+    cube = make_cube(img).assign_coords(band=[1, 2, 3, 4])
+    shuffled = cube.isel(band=[3, 1, 0, 2])  # labels 4, 2, 1, 3
+    a = segment(cube, bands=[1, 2, 3], spatial_radius=3)
+    b = segment(shuffled, bands=[1, 2, 3], spatial_radius=3)
+    c = segment(cube.assign_coords(band=["a", "b", "c", "d"]), bands=[0, 1, 2],
+                spatial_radius=3)
+    assert a.attrs["bands"] == b.attrs["bands"] == ["1", "2", "3"]
+    with pytest.raises(InvalidParameterError, match=r"bands: 0 is not a band label.*\[1, 2, 3, "
+                                                    r"4\].*by label"):
+        segment(cube, bands=[0, 1, 2])
+    with pytest.raises(DimensionError, match=r"names \['b'\] more than once"):
+        segment(cube.assign_coords(band=["a", "b", "b", "d"]))
+    with dask.config.set(scheduler="sync"):
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.values, c.values)
+
+
 def test_non_8bit_input_is_stretched_and_segmented():
     scene = make_pivot_scene(9, size=96)
     as16 = scene.image.astype(np.uint16) * 40 + 1000  # same picture, 16-bit range

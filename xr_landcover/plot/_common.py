@@ -17,6 +17,7 @@ from affine import Affine
 
 from .._sample import warn_if_undeclared_fill
 from .._validate import DEFAULT_MAX_PIXELS, check_number, require_cube, require_dataarray
+from .._validate import band_positions as band_positions_of
 from ..classmap import ClassMap, ClassTable
 from ..errors import (
     DimensionError,
@@ -196,7 +197,7 @@ def band_positions(cube: xr.DataArray, bands) -> list[int]:
         if all(b in names for b in DEFAULT_RGB):
             bands = DEFAULT_RGB
         elif n in (1, 3):
-            bands = list(range(n))
+            return list(range(n))
         else:
             raise InvalidParameterError(
                 f"this cube has no bands named red, green, blue (it has {names or n} bands): "
@@ -207,19 +208,7 @@ def band_positions(cube: xr.DataArray, bands) -> list[int]:
     bands = list(bands)
     if len(bands) not in (1, 3):
         raise InvalidParameterError(f"bands must name 1 or 3 bands, got {bands!r}")
-    out = []
-    for b in bands:
-        if isinstance(b, str):
-            if b not in names:
-                raise InvalidParameterError(f"band {b!r} is not in this cube; its bands: {names}")
-            out.append(names.index(b))
-        elif isinstance(b, int | np.integer) and not isinstance(b, bool):
-            if not -n <= b < n:
-                raise InvalidParameterError(f"band index {b} is out of range for {n} bands")
-            out.append(int(b) % n)
-        else:
-            raise InvalidParameterError(f"bands are names or integer positions, got {b!r}")
-    return out
+    return band_positions_of(cube, bands)
 
 
 def check_stretch(stretch) -> tuple[float, float] | None:

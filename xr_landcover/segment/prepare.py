@@ -26,6 +26,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from .._validate import band_positions, require_unique_bands
 from ..errors import DimensionError, InvalidInputTypeError, InvalidParameterError
 from .params import SegmentParameters
 
@@ -75,31 +76,20 @@ def check_cube(cube) -> xr.DataArray:
             f"segmentation works on one image; this cube has extra dims {extra}: select one, "
             f"e.g. cube.isel({extra[0]}=0)"
         )
+    require_unique_bands(cube)
     return cube.transpose("band", "y", "x")
 
 
 def _band_indices(cube: xr.DataArray, bands) -> list[int]:
-    """Positions of the chosen bands (default: the first three, or all if fewer)."""
+    """Positions of the chosen bands (default: the first three, or all if fewer); names, or
+    integers (labels on a cube with integer band labels: :func:`~xr_landcover._validate.
+    band_positions`)."""
     n = cube.sizes["band"]
     if bands is None:
         return list(range(min(3, n)))
     if isinstance(bands, int | str | np.integer):
         bands = [bands]
-    names = [str(b) for b in cube.band.values]
-    idx = []
-    for b in bands:
-        if isinstance(b, int | np.integer) and not isinstance(b, bool):
-            if not -n <= b < n:
-                raise InvalidParameterError(
-                    f"bands: index {b} is out of range for a cube of {n} bands (0..{n - 1})"
-                )
-            idx.append(int(b) % n)
-        elif isinstance(b, str) and b in names:
-            idx.append(names.index(b))
-        else:
-            raise InvalidParameterError(
-                f"bands: {b!r} is neither a band index (0..{n - 1}) nor a band name {names}"
-            )
+    idx = band_positions(cube, list(bands))
     if not idx:
         raise InvalidParameterError("bands must name at least one band")
     return idx
