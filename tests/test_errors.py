@@ -563,6 +563,29 @@ FILL_BANDS_MODEL_CASES: list = [
     pytest.param(Case(lambda e: LandcoverModel.load(e.good, max_bytes="1 GB"),
                       E.InvalidInputTypeError, TypeError, ("max_bytes", "integer")),
                  id="model-max-bytes-not-a-number"),
+    # -- band identity ------------------------------------------------------------------------
+    pytest.param(Case(lambda e: xr_landcover.classify(
+        e.cube.assign_coords(band=["red", "red", "blue"]), e.model), E.DimensionError,
+        ValueError, ("band coordinate", "['red']", "more than once", "assign_coords")),
+        id="classify-duplicate-band-names"),
+    pytest.param(Case(lambda e: quiet(xr_landcover.train, e.cube.assign_coords(
+                          band=["red", "blue", "blue"]), e.polygons, "id"),
+                      E.DimensionError, ValueError, ("['blue']", "more than once")),
+                 id="train-duplicate-band-names"),
+    pytest.param(Case(lambda e: segment(e.cube.assign_coords(band=["a", "a", "b"])),
+                      E.DimensionError, ValueError, ("band coordinate", "['a']")),
+                 id="segment-duplicate-band-names"),
+    pytest.param(Case(lambda e: segment(e.cube.assign_coords(band=[1, 2, 3]), bands=[0, 1, 2]),
+                      E.InvalidParameterError, ValueError,
+                      ("bands", "0 is not a band label", "[1, 2, 3]", "by label")),
+                 id="segment-integer-labels-position-given"),
+    pytest.param(Case(lambda e: xr_landcover.plot_rgb(e.cube.assign_coords(band=[3, 1, 2]),
+                                                      bands=[0, 1, 2]),
+                      E.InvalidParameterError, ValueError, ("0 is not a band label", "by label")),
+                 id="plot-rgb-integer-labels-position-given"),
+    pytest.param(Case(lambda e: xr_landcover.plot_rgb(e.cube.assign_coords(band=["r", "r", "b"])),
+                      E.DimensionError, ValueError, ("band coordinate", "['r']")),
+                 id="plot-rgb-duplicate-band-names"),
 ]
 
 # outputs: zarr onto a foreign folder, stale stages, multi-output checks, directories, disk full
