@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import struct
 import threading
 import warnings
+import zlib
+from pathlib import Path
 
 import xr_landcover
 
@@ -89,3 +92,38 @@ def run_otb_regularization(classes, folder, *, radius=1, suvbool=False, nodatala
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
     with rasterio.open(dst) as f:
         return f.read(1)
+
+
+def deflated_zeros(n_mib: int) -> tuple[bytes, int]:
+    """A raw deflate stream of ``n_mib`` MiB of zeros (a few KB per MiB) and its CRC-32, built
+    without compressing the zeros more than once: full-flush blocks are independent, so one
+    MiB's block repeated is a valid stream of the whole."""
+    mib = bytes(1 << 20)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = packer.compress(mib) + packer.flush(zlib.Z_FULL_FLUSH)
+    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush()  # an empty final block
+    crc = 0
+    for _ in range(n_mib):
+        crc = zlib.crc32(mib, crc)
+    return block * n_mib + final, crc
+
+
+def write_zip(path, members) -> Path:
+    """A zip archive written field by field: ``members`` are ``(name, deflated, crc, size)``
+    with ``size`` the uncompressed size the headers state (true or not)."""
+    body, directory, offset = [], [], 0
+    for name, data, crc, size in members:
+        name = name.encode()
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size,
+                            len(name), 0) + name + data
+        directory.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0,
+                                     crc, len(data), size, len(name), 0, 0, 0, 0, 0, offset)
+                         + name)
+        body.append(local)
+        offset += len(local)
+    directory = b"".join(directory)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members),
+                      len(directory), offset, 0)
+    path = Path(path)
+    path.write_bytes(b"".join(body) + directory + end)
+    return path

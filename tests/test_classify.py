@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import cloudpickle
 import dask
 import dask.array as dsa
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import L8_78, CountingScheduler
 from helpers import quiet_train
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +19,7 @@ from sklearn.svm import LinearSVC
 import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.classmap import class_areas
-from xr_landcover.errors import BandMismatchError, InvalidParameterError
+from xr_landcover.errors import BandMismatchError, DimensionError, InvalidParameterError
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +126,7 @@ def _svm_reference(window, svm):
 
 def test_time_dimension_is_broadcast(cube, forest):
     window = cube.isel(y=slice(0, 150), x=slice(100, 260))
-    later = window * 1.1  # a second date, a little brighter
+    later = (window * 1.1).rio.write_nodata(np.nan)  # a second date, a little brighter
     stack = xr.concat([window, later], dim="time").assign_coords(time=["2000", "2001"])
     stack = stack.transpose("time", "band", "y", "x").chunk({"time": 1, "y": 64, "x": 64})
     stack = stack.rio.write_crs(cube.rio.crs)
@@ -265,3 +268,122 @@ def test_confidence_comes_from_one_pass_where_labels_follow_the_probabilities(cu
 
     assert not labels_follow_probabilities(KNeighborsClassifier())
     assert labels_follow_probabilities(make_pipeline(StandardScaler(), RandomForestClassifier()))
+
+
+# -- numeric nodata, undeclared fill, another scale (issues 14 and 19) --------------------------
+
+L8_SCENE = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
+L8_POLYGONS = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT_polygons.gpkg"
+
+
+def l8_edge(**open_kwargs):
+    """A 256 x 256 crop of the Landsat 8 scene on its footprint edge (37 % undeclared 0 fill)."""
+    cube = xr_landcover.open_image(L8_SCENE, chunks=128, **open_kwargs)
+    return cube.isel(y=slice(100, 356), x=slice(420, 676))
+
+
+@pytest.fixture(scope="module")
+def l8_models():
+    """Random forests trained on the Landsat 8 scene with its fill declared (--nodata 0) and
+    without (the polygons lie inside the footprint: the same pixels either way)."""
+    kwargs = dict(class_field="name", method="random_trees", random_state=0, n_estimators=10)
+    declared = quiet_train(xr_landcover.open_image(L8_SCENE, nodata=0), L8_POLYGONS, **kwargs)
+    bare = quiet_train(xr_landcover.open_image(L8_SCENE), L8_POLYGONS, **kwargs)
+    return declared, bare
+
+
+def test_numeric_nodata_is_not_classified(cube, forest):
+    """The NC scene opened with masked=False (int16, nodata -32768): the 81,535 pixels with
+    nodata in any band get the fill, and the map equals the NaN-masked one pixel for pixel."""
+    raw = xr_landcover.open_image(datasets.nc_landsat7_path(), chunks=96, masked=False)
+    assert raw.dtype == np.int16 and raw.rio.nodata == -32768
+    numeric = xr_landcover.classify(raw, forest).values
+    masked = xr_landcover.classify(cube, forest).values
+    assert int((numeric != masked).sum()) == 0
+    assert int((numeric == 0).sum()) == 81535
+
+
+def test_model_applies_its_training_nodata_to_a_cube_that_declares_none(l8_models, no_compute):
+    declared, bare = l8_models
+    assert declared.nodata == 0 and bare.nodata is None
+    with pytest.warns(UserWarning, match="declares no nodata; the model was trained on a cube "
+                                         "whose nodata was 0") as record:
+        classes = xr_landcover.classify(l8_edge(), declared)
+    assert not [w for w in record if "far outside" in str(w.message)]
+    assert no_compute.calls == 0 and classes.rio.nodata == 0
+    with dask.config.set(scheduler="threads"):
+        applied = classes.values
+        expected = xr_landcover.classify(l8_edge(nodata=0), declared).values
+        fill = (l8_edge().values == 0).all(axis=0)
+    assert fill.mean() > 0.3
+    np.testing.assert_array_equal(applied, expected)
+    assert (applied[fill] == 0).all() and (applied[~fill] > 0).all()
+
+
+def test_undeclared_fill_warns_once_from_a_cheap_sample(l8_models):
+    """A model without nodata on a cube without nodata: one warning naming the share of
+    zeros and the fix; the sample reads a few windows (counted), not the cube."""
+    _, bare = l8_models
+    edge = l8_edge()
+    read = []
+
+    def count(block):
+        if block.size:
+            read.append(block.shape)
+        return block
+
+    edge = edge.copy(data=edge.data.rechunk(32).map_blocks(count, dtype=edge.dtype))
+    with dask.config.set(scheduler=CountingScheduler(forbid=True)):
+        with pytest.warns(UserWarning) as record:
+            xr_landcover.classify(edge, bare)
+    fill = [str(w.message) for w in record if "declares no nodata" in str(w.message)]
+    assert len(fill) == 1, [str(w.message) for w in record]
+    assert "0 in every band" in fill[0] and "write_nodata(0)" in fill[0]
+    assert "--nodata 0" in fill[0]
+    assert 0 < len(read) <= 9 < edge.data.npartitions  # 9 windows of 64 px: 64 blocks exist
+
+
+@pytest.mark.parametrize("scale", [10.0, 1 / 10000])
+def test_cube_on_another_scale_is_warned_about(l8_models, scale, no_compute):
+    """The same cube x 10, or as 'reflectance' (/ 10000), against a model trained on digital
+    numbers: one warning naming the bands and the training range. The cube as trained on:
+    none."""
+    declared, _ = l8_models
+    edge = l8_edge(nodata=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        xr_landcover.classify(edge, declared)  # control: on the model's scale, no warning
+    scaled = (edge * scale).rio.write_nodata(np.nan).rio.write_crs(edge.rio.crs)
+    with pytest.warns(UserWarning, match=r"far outside the range the model was trained on "
+                                         r"\(1: median [\d.e+-]+, trained on [\d.]+\.\.") as rec:
+        xr_landcover.classify(scaled, declared)
+    rec = [w for w in rec if issubclass(w.category, UserWarning)]
+    assert len(rec) == 1 and "reflectance 0-1" in str(rec[0].message)
+    assert no_compute.calls == 0
+
+
+# -- band identity ------------------------------------------------------------------------------
+
+
+def test_duplicate_band_names_are_refused(cube, forest, no_compute):
+    twice = cube.assign_coords(band=["blue", "green", "red", "nir", "swir1", "red"])
+    with pytest.raises(DimensionError, match=r"band coordinate names \['red'\] more than "
+                                             r"once.*assign_coords"):
+        xr_landcover.classify(twice, forest)
+    with pytest.raises(DimensionError, match=r"band coordinate names \['red'\] more than once"):
+        quiet_train(twice, datasets.nc_training_polygons(), "id", "label")
+
+
+def test_integer_band_labels_select_by_label_not_position(cube, polygons, no_compute):
+    """rioxarray's integer labels 1..6: a model trained on them, and a cube whose band
+    coordinate is reordered, select by label (a raw xarray KeyError before)."""
+    window = cube.isel(y=slice(150, 230), x=slice(200, 300))
+    labelled = window.assign_coords(band=[1, 2, 3, 4, 5, 6])
+    with dask.config.set(scheduler="sync"):
+        model = quiet_train(labelled, polygons, "id", "label", method="random_trees",
+                            max_samples_per_class=40, random_state=0, n_estimators=5)
+    assert model.bands == ("1", "2", "3", "4", "5", "6")
+    reordered = labelled.isel(band=[2, 0, 1, 5, 3, 4])  # labels 3, 1, 2, 6, 4, 5
+    out = xr_landcover.classify(reordered, model)
+    with dask.config.set(scheduler="sync"):
+        np.testing.assert_array_equal(out.values, xr_landcover.classify(labelled, model).values)

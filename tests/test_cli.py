@@ -339,3 +339,35 @@ def test_an_output_that_is_a_folder_is_refused_with_its_flag(tmp_path):
     empty = run("segment", str(datasets.l8_rgb_uint8_path()), "-o", "")
     assert empty.returncode == 2 and "--output is empty" in empty.stderr
     assert listing(tmp_path) == []
+
+
+def test_classify_applies_the_nodata_the_model_was_trained_with(tmp_path, capsys):
+    """Landsat 8 L1 declares no nodata: train with --nodata 0, classify without it. The fill
+    outside the footprint is fill in the map (not 'developed'), with a warning that says so."""
+    import warnings
+
+    from conftest import L8_78
+
+    import xr_landcover
+
+    scene = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
+    polygons = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT_polygons.gpkg"
+    crop = tmp_path / "edge.tif"
+    xr_landcover.to_geotiff(xr_landcover.open_image(scene).isel(y=slice(100, 356),
+                                                              x=slice(420, 676)), crop)
+    model = tmp_path / "model.skops"
+    assert cli.main(["-q", "train", str(scene), "--samples", str(polygons), "--nodata", "0",
+                     "--method", "random_trees", "--class-field", "name", "-o",
+                     str(model)]) == 0
+    out = tmp_path / "landcover.tif"
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        assert cli.main(["-q", "classify", str(crop), "--model", str(model), "-o",
+                         str(out)]) == 0
+    assert any("trained on a cube whose nodata was 0" in str(w.message) for w in record)
+    with rasterio.open(crop) as src:
+        fill = (src.read() == 0).all(axis=0)
+    with rasterio.open(out) as src:
+        classes, fill_value = src.read(1), src.nodata
+    assert fill.mean() > 0.3
+    assert (classes[fill] == fill_value).all() and (classes[~fill] != fill_value).all()

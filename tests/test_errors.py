@@ -84,6 +84,7 @@ import pytest
 import shapely
 import xarray as xr
 from conftest import CountingScheduler, synthetic_cube, write_raster
+from helpers import deflated_zeros, write_zip
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LinearRegression
 
@@ -519,7 +520,75 @@ CASES = [
 
 # -- wave 2, real-world inputs (issue 14) ----------------------------------------------------
 # undeclared fill, data on another scale, band identity, models that contradict themselves
-FILL_BANDS_MODEL_CASES: list = []
+
+
+def edited_model(env, name, edit) -> Path:
+    """The env model saved with its payload edited by ``edit(payload)``."""
+    import skops.io as sio
+
+    payload = env.model._payload()
+    edit(payload)
+    path = env.tmp / name
+    sio.dump(payload, path)
+    return path
+
+
+def zip_bomb(env) -> Path:
+    """A 2 MB model file whose one member inflates to 2 GiB of zeros."""
+    path = env.tmp / "bomb.skops"
+    if not path.exists():
+        data, crc = deflated_zeros(2047)
+        write_zip(path, [("schema.json", data, crc, 2047 << 20)])
+    return path
+
+
+FILL_BANDS_MODEL_CASES: list = [
+    # -- models that contradict themselves (checked at load) ----------------------------------
+    pytest.param(Case(lambda e: LandcoverModel.load(edited_model(
+        e, "fewer_bands.skops", lambda p: p.update(bands=p["bands"][:-1]))),
+        E.ModelFileError, ValueError, ("fewer_bands.skops", "2 bands", "expects 3 features",
+                                       "train the model again")),
+        id="model-bands-contradict-estimator"),
+    pytest.param(Case(lambda e: LandcoverModel.load(edited_model(
+        e, "fewer_classes.skops", lambda p: p.update(classes=p["classes"][:-1]))),
+        E.ModelFileError, ValueError, ("fewer_classes.skops", "classes_ [1, 2, 3]",
+                                       "train the model again")),
+        id="model-classes-contradict-estimator"),
+    pytest.param(Case(lambda e: LandcoverModel.load(edited_model(
+        e, "twice.skops", lambda p: p.update(bands=["red", "red", "blue"]))),
+        E.ModelFileError, ValueError, ("twice.skops", "same band twice", "'red', 'red'")),
+        id="model-band-listed-twice"),
+    # -- hostile archives ------------------------------------------------------------------------
+    pytest.param(Case(lambda e: LandcoverModel.load(zip_bomb(e)), E.ModelFileError, ValueError,
+                      ("bomb.skops", "would inflate to 2,146,435,072 bytes", "max_bytes=")),
+                 id="model-zip-bomb"),
+    pytest.param(Case(lambda e: LandcoverModel.load(e.good, max_bytes="1 GB"),
+                      E.InvalidInputTypeError, TypeError, ("max_bytes", "integer")),
+                 id="model-max-bytes-not-a-number"),
+    # -- band identity ------------------------------------------------------------------------
+    pytest.param(Case(lambda e: xr_landcover.classify(
+        e.cube.assign_coords(band=["red", "red", "blue"]), e.model), E.DimensionError,
+        ValueError, ("band coordinate", "['red']", "more than once", "assign_coords")),
+        id="classify-duplicate-band-names"),
+    pytest.param(Case(lambda e: quiet(xr_landcover.train, e.cube.assign_coords(
+                          band=["red", "blue", "blue"]), e.polygons, "id"),
+                      E.DimensionError, ValueError, ("['blue']", "more than once")),
+                 id="train-duplicate-band-names"),
+    pytest.param(Case(lambda e: segment(e.cube.assign_coords(band=["a", "a", "b"])),
+                      E.DimensionError, ValueError, ("band coordinate", "['a']")),
+                 id="segment-duplicate-band-names"),
+    pytest.param(Case(lambda e: segment(e.cube.assign_coords(band=[1, 2, 3]), bands=[0, 1, 2]),
+                      E.InvalidParameterError, ValueError,
+                      ("bands", "0 is not a band label", "[1, 2, 3]", "by label")),
+                 id="segment-integer-labels-position-given"),
+    pytest.param(Case(lambda e: xr_landcover.plot_rgb(e.cube.assign_coords(band=[3, 1, 2]),
+                                                      bands=[0, 1, 2]),
+                      E.InvalidParameterError, ValueError, ("0 is not a band label", "by label")),
+                 id="plot-rgb-integer-labels-position-given"),
+    pytest.param(Case(lambda e: xr_landcover.plot_rgb(e.cube.assign_coords(band=["r", "r", "b"])),
+                      E.DimensionError, ValueError, ("band coordinate", "['r']")),
+                 id="plot-rgb-duplicate-band-names"),
+]
 
 # outputs: zarr onto a foreign folder, stale stages, multi-output checks, directories, disk full
 def _folder_of_photos(env) -> Path:

@@ -30,7 +30,7 @@ import pytest
 import rasterio
 import skops.io as sio
 from conftest import write_raster
-from helpers import fail_on_third_block, quiet_train
+from helpers import deflated_zeros, fail_on_third_block, quiet_train, write_zip
 
 import xr_landcover
 from xr_landcover import datasets
@@ -529,3 +529,76 @@ def test_renamed_type_in_schema_is_refused(model, tmp_path):
     with pytest.raises(ModelFileError, match=r"subprocess\.Popen"):
         LandcoverModel.load(tampered)
     assert sha256(path) != sha256(tampered)
+
+
+# --------------------------------------------------------------------------------------------
+# Archives that inflate hugely (zip bombs)
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_zip_bomb_is_real(tmp_path):
+    """Control: the builder makes valid archives that inflate to what they state (checked on a
+    16 MiB one; the 2 GiB bomb below repeats the same block more often)."""
+    data, crc = deflated_zeros(16)
+    path = write_zip(tmp_path / "bomb.skops", [("schema.json", data, crc, 16 << 20)])
+    assert path.stat().st_size < 20_000
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None  # every CRC checks out
+        assert len(archive.read("schema.json")) == 16 << 20
+    big, _ = deflated_zeros(2047)
+    assert len(big) < 3_000_000
+
+
+def test_zip_bomb_model_is_refused_before_reading(tmp_path):
+    """A 2 MB model file whose schema.json inflates to 2 GiB is refused from its directory,
+    before a byte is inflated (tracemalloc: far less than the 2 GiB is ever allocated)."""
+    import tracemalloc
+
+    data, crc = deflated_zeros(2047)
+    path = write_zip(tmp_path / "bomb.skops", [("schema.json", data, crc, 2047 << 20)])
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=r"bomb\.skops' would inflate to 2,146,435,072"
+                                                 r" bytes.*max_bytes="):
+            LandcoverModel.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20
+
+
+def test_zip_with_a_lying_header_is_refused(tmp_path):
+    """The directory says 1 KiB, the stream inflates to 64 MiB: the bounded reader stops at the
+    stated size and the CRC check fails; skops never sees the archive."""
+    data, crc = deflated_zeros(64)
+    path = write_zip(tmp_path / "liar.skops", [("schema.json", data, crc, 1024)])
+    with pytest.raises(ModelFileError, match=r"cannot read '.*liar\.skops' as a model file"):
+        LandcoverModel.load(path)
+
+
+def test_zip_past_the_cap_in_many_members_and_the_cap_can_be_raised(model, tmp_path):
+    """Members that are each small add up: the total counts. ``max_bytes`` lowers or raises it."""
+    stored = model.save(tmp_path / "genuine.skops")
+    path = tmp_path / "deflated.skops"  # the same model, compressed: smaller on disk
+    with zipfile.ZipFile(stored) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item.filename, src.read(item.filename))
+    size = sum(m.file_size for m in zipfile.ZipFile(path).infolist())
+    assert path.stat().st_size < size - 1
+    with pytest.raises(ModelFileError, match=f"would inflate to {size:,} bytes.*max_bytes="):
+        LandcoverModel.load(path, max_bytes=size - 1)
+    assert LandcoverModel.load(path, max_bytes=size).bands == model.bands
+    with pytest.raises(ModelFileError, match=r"is [\d,]+ bytes, more than the 1,000 bytes"):
+        LandcoverModel.load(path, max_bytes=1000)  # larger than the cap on disk: not even read
+
+
+def test_zip_with_too_many_members_is_refused(tmp_path):
+    import zlib
+
+    from xr_landcover.classification.model import MAX_MODEL_MEMBERS
+
+    empty = zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    members = [(f"{i}.npy", empty, 0, 0) for i in range(MAX_MODEL_MEMBERS + 1)]
+    path = write_zip(tmp_path / "many.skops", members)
+    with pytest.raises(ModelFileError, match="holds 50,001 archive members"):
+        LandcoverModel.load(path)

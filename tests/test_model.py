@@ -114,6 +114,7 @@ def test_save_load_round_trip(models, method, window, tmp_path):
     assert loaded.classes == model.classes and loaded.bands == model.bands
     assert loaded.crs == model.crs and loaded.resolution == model.resolution
     assert loaded.training == model.training and loaded.format_version == FORMAT_VERSION
+    assert loaded.nodata == model.nodata and loaded.band_stats == model.band_stats
     assert repr(loaded) == repr(model)
     np.testing.assert_array_equal(xr_landcover.classify(window, loaded).values,
                                   xr_landcover.classify(window, model).values)
@@ -191,6 +192,53 @@ def test_load_garbage_truncated_foreign_and_newer(models, tmp_path):
     ]:
         with pytest.raises(ModelFileError, match=message):
             LandcoverModel.load(path)
+
+
+def test_model_remembers_training_nodata_and_band_statistics(models, cube, tmp_path):
+    """The NC scene declares nodata -32768 (masked to NaN): the model keeps it, and the
+    1/50/99 % of each band of its training pixels (recomputed here from the same draw)."""
+    model = models["random_trees"]
+    assert np.isnan(cube.rio.nodata) and cube.rio.encoded_nodata == -32768
+    assert model.nodata == -32768.0
+    with pytest.warns(UserWarning, match="agriculture"):
+        samples = extract_samples(cube, datasets.nc_training_polygons(), "id", "label",
+                                  max_samples_per_class=60, random_state=0)
+    expected = np.percentile(samples.X, [1, 50, 99], axis=0)
+    for row, key in zip(expected, ("low", "median", "high")):
+        np.testing.assert_allclose(model.band_stats[key], row)
+    loaded = LandcoverModel.load(model.save(tmp_path / "m.skops"))
+    assert loaded.nodata == -32768.0 and loaded.band_stats == model.band_stats
+
+
+def test_model_file_without_nodata_and_statistics_still_loads(models, window, tmp_path):
+    """Files written before the fields existed load, with nothing to apply or compare."""
+    payload = models["random_trees"]._payload()
+    del payload["nodata"], payload["band_stats"]
+    path = tmp_path / "old.skops"
+    sio.dump(payload, path)
+    old = LandcoverModel.load(path)
+    assert old.nodata is None and old.band_stats is None
+    np.testing.assert_array_equal(xr_landcover.classify(window, old).values,
+                                  xr_landcover.classify(window, models["random_trees"]).values)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda p: p.update(bands=p["bands"][:-1]), "lists 5 bands .* expects 6 features"),
+    (lambda p: p.update(bands=p["bands"][:-1] + p["bands"][:1]), "same band twice"),
+    (lambda p: p.update(classes=p["classes"][:-1]), r"classes \[1, 3, 4, 5, 6\] are not the "
+                                                      r"estimator's classes_ \[1, 3, 4, 5, 6, 7\]"),
+    (lambda p: p["classes"][-1].__setitem__(0, 9), "are not the estimator's classes_"),
+    (lambda p: p.update(band_stats={k: v[:2] for k, v in p["band_stats"].items()}),
+     "band statistics do not have one value per band"),
+])
+def test_model_that_contradicts_its_estimator_is_refused_at_load(models, tmp_path, edit,
+                                                                 message):
+    payload = models["random_trees"]._payload()
+    edit(payload)
+    path = tmp_path / "edited.skops"
+    sio.dump(payload, path)
+    with pytest.raises(ModelFileError, match=r"edited\.skops.*" + message):
+        LandcoverModel.load(path)
 
 
 def test_accuracy_on_held_out_polygons(cube, polygons):

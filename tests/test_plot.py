@@ -438,3 +438,19 @@ def test_plot_segments_needs_same_grid():
         xl.plot_segments(make_rgb(), quadrant_segments().rio.write_crs("EPSG:32617"))
     with pytest.raises(InvalidParameterError, match="fill"):
         xl.plot_segments(make_rgb(), quadrant_segments(), fill="median")
+
+
+def test_plot_rgb_warns_once_of_undeclared_fill():
+    """The Landsat 8 scene declares no nodata; 16 % of it is 0 in every band: one warning with
+    the fix, none once the fill is declared."""
+    from conftest import L8_78
+
+    scene = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
+    with pytest.warns(UserWarning, match=r"cube declares no nodata, but 1\d% .*"
+                                         r"cube\.rio\.write_nodata\(0\)") as record:
+        xl.plot_rgb(xl.open_image(scene), bands=(0, 1, 2), max_pixels=300)
+    assert len([w for w in record if "declares no nodata" in str(w.message)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        xl.plot_rgb(xl.open_image(scene, nodata=0), bands=(0, 1, 2), max_pixels=300)
+    plt.close("all")

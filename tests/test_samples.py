@@ -259,3 +259,22 @@ def test_rotated_grid_is_refused_before_a_pixel_is_read(tmp_path, no_compute):
     with dask.config.set(scheduler="sync"):
         found = quiet_extract(north_up, samples, "id")
     assert {c.value for c in found.classes} == {1, 2, 3}
+
+
+def test_numeric_nodata_pixels_are_not_training_samples():
+    """The NC scene opened with masked=False (int16, nodata -32768) gives the very pixels of
+    the NaN-masked one: no pixel with nodata in any band (the agriculture polygon lies on
+    nodata, so that class is dropped either way)."""
+    polygons = datasets.nc_training_polygons()
+    raw = xr_landcover.open_image(datasets.nc_landsat7_path(), chunks=128, masked=False)
+    assert raw.dtype == np.int16 and raw.rio.nodata == -32768
+    with pytest.warns(UserWarning, match="agriculture"):
+        numeric = extract_samples(raw, polygons, "id", "label", max_samples_per_class=None)
+    with pytest.warns(UserWarning, match="agriculture"):
+        masked = extract_samples(datasets.nc_landsat7(chunks=128), polygons, "id", "label",
+                                 max_samples_per_class=None)
+    assert (numeric.X != -32768).all()
+    np.testing.assert_array_equal(numeric.rows, masked.rows)
+    np.testing.assert_array_equal(numeric.cols, masked.cols)
+    np.testing.assert_array_equal(numeric.X, masked.X)
+    assert numeric.available == masked.available

@@ -42,6 +42,8 @@ __all__ = [
     "same_crs",
     "check_number",
     "check_choice",
+    "require_unique_bands",
+    "band_positions",
 ]
 
 #: Training pixels drawn per class (ArcGIS's ``maxSampleClass``); 0 or None = all.
@@ -163,7 +165,85 @@ def require_cube(cube: Any, name: str = "cube", *, crs: bool = True,
     if cube.dims[-3:] != CUBE_DIMS:
         cube = cube.transpose(..., *CUBE_DIMS)
     require_north_up(cube, name)
+    require_unique_bands(cube, name)
     return require_crs(cube, name) if crs else cube
+
+
+def require_unique_bands(cube: xr.DataArray, name: str = "cube") -> None:
+    """:class:`DimensionError` when the ``band`` coordinate names a band twice (then which
+    one a name means is a matter of position, and swapping them changes results).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> cube = xr.DataArray(np.zeros((2, 1, 1)), dims=("band", "y", "x"),
+    ...                     coords={"band": ["red", "red"]})
+    >>> require_unique_bands(cube)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xr_landcover.errors.DimensionError: the cube's band coordinate names ['red'] more than ...
+    """
+    if "band" not in cube.coords:
+        return
+    names = [str(b) for b in np.atleast_1d(cube["band"].values)]
+    twice = sorted({b for b in names if names.count(b) > 1})
+    if twice:
+        raise DimensionError(
+            f"the {name}'s band coordinate names {twice} more than once ({names}); each band "
+            f"needs its own name: rename them, e.g. {name}.assign_coords(band=[...])"
+        )
+
+
+def band_positions(cube: xr.DataArray, bands: Collection, name: str = "bands") -> list[int]:
+    """Positions in ``cube`` of ``bands``, given by name or by integer.
+
+    An integer is a position (0-based), except on a cube whose band labels are integers
+    (rioxarray's 1, 2, 3 ...): there it is a label, as ``cube.sel(band=...)`` reads it, so
+    ``bands=[1, 2, 3]`` and a reordered band coordinate pick the labelled bands. Anything
+    else is :class:`InvalidParameterError` naming ``name``, the bands and the rule.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> cube = xr.DataArray(np.zeros((3, 1, 1)), dims=("band", "y", "x"),
+    ...                     coords={"band": [3, 1, 2]})
+    >>> band_positions(cube, [1, 2, 3])
+    [1, 2, 0]
+    >>> band_positions(cube.assign_coords(band=["r", "g", "b"]), [2, "r"])
+    [2, 0]
+    """
+    labels = np.atleast_1d(cube["band"].values) if "band" in cube.coords else np.arange(0)
+    n = cube.sizes["band"]
+    by_label = labels.size > 0 and labels.dtype.kind in "iu"
+    names = [str(b) for b in labels]
+    out = []
+    for b in bands:
+        if isinstance(b, bool) or not isinstance(b, str | int | np.integer):
+            raise InvalidParameterError(
+                f"{name}: {b!r} is neither a band name nor an integer band; the bands: {names}"
+            )
+        if isinstance(b, str):
+            if b not in names:
+                raise InvalidParameterError(f"{name}: {b!r} is not in this cube; its "
+                                            f"bands: {names}")
+            out.append(names.index(b))
+        elif by_label:
+            hits = np.flatnonzero(labels == int(b))
+            if hits.size != 1:
+                raise InvalidParameterError(
+                    f"{name}: {b} is not a band label of this cube; its band labels are the "
+                    f"integers {labels.tolist()}, and integers select by label, as "
+                    "cube.sel(band=...) does, not by position"
+                )
+            out.append(int(hits[0]))
+        else:
+            if not -n <= b < n:
+                raise InvalidParameterError(
+                    f"{name}: index {b} is out of range for a cube of {n} bands (0..{n - 1}); "
+                    f"its bands: {names}"
+                )
+            out.append(int(b) % n)
+    return out
 
 
 def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = False) -> xr.DataArray:

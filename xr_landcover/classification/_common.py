@@ -1,9 +1,10 @@
 """Helpers shared by pixel and object-based classification (public names, one place each).
 
 The class map's dtype and fill from the class values, matching a cube's bands to a model's,
-the CRS warning, and the assembly of the outputs (class map with its CF attrs and colours,
-and the optional confidence layer) that :func:`~xr_landcover.classify` returns for pixels and
-for segments alike.
+the CRS warning, what a sample of the cube is checked for against the model (the training
+nodata applied to a cube that declares none, undeclared fill, another scale), and the
+assembly of the outputs (class map with its CF attrs and colours, and the optional confidence
+layer) that :func:`~xr_landcover.classify` returns for pixels and for segments alike.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._sample import declared_nodata, sample_pixels, valid_rows, warn_if_undeclared_fill
 from .._validate import same_crs
 from ..classmap import class_map_attrs
 from ..errors import BandMismatchError, InvalidParameterError
 from .model import LandcoverModel
 
 __all__ = ["class_map_dtype", "check_bands", "warn_if_other_crs", "wrap_like",
-           "classification_output"]
+           "classification_output", "check_against_model", "SCALE_FACTOR"]
+
+#: How far (a factor) a band's median in the cube may be from its training median, outside
+#: the training range, before :func:`check_against_model` calls the cube off-scale.
+SCALE_FACTOR = 4.0
 
 
 def class_map_dtype(values) -> tuple[np.dtype, int]:
@@ -47,6 +53,12 @@ def check_bands(cube: xr.DataArray, model: LandcoverModel) -> xr.DataArray:
     """``cube`` with the model's bands in the model's order, or :class:`BandMismatchError`
     naming the missing and the extra bands."""
     have = [str(b) for b in cube.band.values]
+    if len(set(have)) != len(have):
+        twice = sorted({b for b in have if have.count(b) > 1})
+        raise BandMismatchError(
+            f"the cube's band coordinate names {twice} more than once ({have}); each band "
+            "must have its own name: rename them, e.g. cube.assign_coords(band=[...])"
+        )
     missing = [b for b in model.bands if b not in have]
     extra = [b for b in have if b not in model.bands]
     if missing or extra or len(have) != len(model.bands):
@@ -56,8 +68,8 @@ def check_bands(cube: xr.DataArray, model: LandcoverModel) -> xr.DataArray:
             + (f"; not in the model: {extra}" if extra else "")
             + ". Select or rename bands (cube.sel(band=[...]), cube.assign_coords(band=[...]))"
         )
-    if have != list(model.bands):
-        cube = cube.sel(band=list(model.bands))
+    if have != list(model.bands):  # by label (names or rioxarray's 1, 2, 3), never position
+        cube = cube.isel(band=[have.index(b) for b in model.bands])
     return cube
 
 
@@ -79,6 +91,71 @@ def warn_if_other_crs(cube: xr.DataArray, model: LandcoverModel) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def _fits(value: float, dtype: np.dtype) -> bool:
+    """Whether ``value`` can occur in an array of ``dtype``."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return float(value).is_integer() and info.min <= value <= info.max
+    return dtype.kind in "fc"
+
+
+def check_against_model(cube: xr.DataArray, model: LandcoverModel,
+                        stacklevel: int = 3) -> xr.DataArray:
+    """``cube`` (bands in the model's order) checked against what the model knows of its
+    training cube, from a cheap sample (:func:`~xr_landcover._sample.sample_pixels`).
+
+    * The cube declares no nodata but the training cube did: the model's nodata is declared on
+      the cube (and applied), with a warning (a value the cube's dtype cannot hold cannot occur:
+      nothing to apply).
+    * Still no nodata, but many pixels 0 in every band: the undeclared-fill warning.
+    * A band whose median lies outside its training range (1-99 %) and :data:`SCALE_FACTOR`
+      times away from its training median (or, where a median is not positive, farther than
+      the range's width): a warning that the cube is on another scale.
+    """
+    if (model.nodata is not None and declared_nodata(cube) is None
+            and _fits(model.nodata, cube.dtype)):
+        warnings.warn(
+            f"the cube declares no nodata; the model was trained on a cube whose nodata was "
+            f"{model.nodata:g}, so pixels of that value in any band are left unclassified. "
+            f"Declare the cube's own nodata (cube.rio.write_nodata(...), on the command line "
+            f"--nodata) to choose another",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        cube = cube.rio.write_nodata(model.nodata, encoded=False)
+    pixels = sample_pixels(cube)
+    warn_if_undeclared_fill(cube, pixels, stacklevel=stacklevel + 1)
+    stats = model.band_stats
+    if pixels is None or not stats or model.feature != "pixels":
+        return cube
+    valid = valid_rows(pixels, cube.rio.nodata)
+    if valid.shape[0] == 0:
+        return cube
+    median = np.median(valid, axis=0)
+    low, mid, high = (np.asarray(stats[k], dtype=np.float64) for k in ("low", "median", "high"))
+    outside = (median < low) | (median > high)
+    positive = (median > 0) & (mid > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(positive, median / np.where(positive, mid, 1.0), 1.0)
+    by_ratio = (ratio > SCALE_FACTOR) | (ratio < 1.0 / SCALE_FACTOR)
+    by_width = np.abs(median - np.clip(median, low, high)) > np.maximum(high - low, 1e-12)
+    far = outside & np.where(positive, by_ratio, by_width)
+    if far.any():
+        details = "; ".join(
+            f"{b}: median {median[i]:.4g}, trained on {low[i]:.4g}..{high[i]:.4g}"
+            for i, b in enumerate(model.bands) if far[i]
+        )
+        warnings.warn(
+            f"the cube's values are far outside the range the model was trained on ({details};"
+            " from a sample of the cube, training range 1-99 %): is the cube on another scale "
+            "(reflectance 0-1 against digital numbers, a scale factor, another processing "
+            "level)? The classes will be wrong; classify a cube prepared like the training one",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return cube
 
 
 def classification_output(labels, confidence, cube: xr.DataArray, model: LandcoverModel,

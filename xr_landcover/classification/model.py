@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._validate import check_number
 from ..colors import LandcoverClass
 from ..errors import (
     ModelFileError,
@@ -26,11 +27,13 @@ from ..errors import (
     OutputNotWritableError,
 )
 
-__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "LandcoverModel", "describe_estimator"]
+__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "MAX_MODEL_BYTES", "MAX_MODEL_MEMBERS",
+           "LandcoverModel", "describe_estimator"]
 
 #: Version of the model file format written by :meth:`LandcoverModel.save`.
 FORMAT_VERSION = 1
 _FORMAT = "xr_landcover.LandcoverModel"
+_STATS = ("low", "median", "high")
 
 #: Types (beyond skops' defaults) that the estimators built here hold; loading trusts these
 #: and nothing else unless the caller adds to them.
@@ -42,6 +45,55 @@ TRUSTED_TYPES = (
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
 )
+
+#: Largest model file :meth:`LandcoverModel.load` reads, counted decompressed (all members of
+#: the archive together); a 200-tree forest on 2,000 pixels is about 35 MB. Pass
+#: ``max_bytes=`` for a larger model you trust.
+MAX_MODEL_BYTES = 1 << 30
+#: Most members a model archive may hold (a skops forest stores about 5 per tree).
+MAX_MODEL_MEMBERS = 50_000
+_READ_CHUNK = 1 << 20
+
+
+def _check_archive(data: bytes, path: Path, max_bytes: int) -> None:
+    """Refuse a zip archive that would inflate past ``max_bytes`` or holds too many members.
+
+    The directory's sizes are checked first; then every member is decompressed through a
+    bounded reader (1 MiB at a time, never more than ``max_bytes`` in all, nothing kept), so a
+    header that understates a member's size is caught too (zipfile stops at the stated size and
+    the CRC then fails) before skops reads anything.
+    """
+    fix = (f"if you trust this file, pass max_bytes= (default {MAX_MODEL_BYTES:,}) to "
+           "LandcoverModel.load")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_MODEL_MEMBERS:
+                raise ModelFileError(
+                    f"'{path}' holds {len(members):,} archive members, more than a model file "
+                    f"has (at most {MAX_MODEL_MEMBERS:,}); it was not read"
+                )
+            stated = sum(m.file_size for m in members)
+            if stated > max_bytes:
+                raise ModelFileError(
+                    f"'{path}' would inflate to {stated:,} bytes, more than the "
+                    f"{max_bytes:,} bytes a model file may hold; it was not read ({fix})"
+                )
+            total = 0
+            for member in members:
+                with archive.open(member) as stream:
+                    while chunk := stream.read(_READ_CHUNK):
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise ModelFileError(
+                                f"'{path}' inflates past {max_bytes:,} bytes; it was not "
+                                f"read ({fix})"
+                            )
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError,
+            NotImplementedError) as exc:  # bad CRC, truncated stream, unknown compression
+        raise ModelFileError(f"cannot read '{path}' as a model file: {exc}") from exc
 
 
 def _stored_indices(indices, bands) -> tuple[str, ...]:
@@ -108,6 +160,13 @@ class LandcoverModel:
         the features ``band@date`` (:mod:`~xr_landcover.classification.time_features`);
         classify stacks a cube's dates the same way. None for single-date models (and files
         saved before time series existed).
+    nodata : float or None
+        The nodata value declared by the training cube (None: none, or NaN). :func:`classify`
+        applies it, with a warning, to a cube that declares none.
+    band_stats : dict or None
+        Per band of the training pixels (pixel models): ``{"low": [...], "median": [...],
+        "high": [...]}``, their 1st percentile, median and 99th percentile. :func:`classify`
+        compares a sample of the cube with them (None in files written before they existed).
     format_version : int
         Version of the saved-file format.
     """
@@ -124,6 +183,8 @@ class LandcoverModel:
     attributes: tuple[str, ...] = ()
     indices: tuple[str, ...] = ()
     time_dim: str | None = None
+    nodata: float | None = None
+    band_stats: dict | None = None
 
     # -- views --------------------------------------------------------------------------------
     @property
@@ -238,6 +299,9 @@ class LandcoverModel:
             "max_samples_per_class": training.get("max_samples_per_class"),
             "random_state": seed if isinstance(seed, int) else None,
             "dropped": list(training.get("dropped", [])),
+            "nodata": None if self.nodata is None else float(self.nodata),
+            "band_stats": ({k: [float(v) for v in self.band_stats[k]] for k in _STATS}
+                           if self.band_stats else None),
             "estimator": self.estimator,
         }
 
@@ -278,7 +342,8 @@ class LandcoverModel:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, trusted: Sequence[str] = ()) -> LandcoverModel:
+    def load(cls, path: str | os.PathLike, trusted: Sequence[str] = (),
+             max_bytes: int = MAX_MODEL_BYTES) -> LandcoverModel:
         """Load a model saved by :meth:`save`, trusting only known scikit-learn/NumPy types.
 
         Parameters
@@ -287,26 +352,39 @@ class LandcoverModel:
         trusted : sequence of str
             Extra types to trust (e.g. those of your own ``estimator=``), as listed by the
             error raised when they are found. Never trust types you do not know.
+        max_bytes : int, default :data:`MAX_MODEL_BYTES` (1 GiB)
+            Refuse, unread, a file that is (or inflates to) more than this many bytes.
 
         Raises
         ------
         ModelFileError
             Missing file, not a skops file (pickles are refused unread), truncated or corrupt,
-            not an xr_landcover model, untrusted types inside, or a newer format version.
+            larger than ``max_bytes`` once decompressed or with too many archive members, not
+            an xr_landcover model, untrusted types inside, a newer format version, or band and
+            class lists that contradict the estimator.
         """
         import skops.io as sio
 
+        check_number("max_bytes", max_bytes, 1, integer=True)
         path = Path(path)
         if not path.exists():
             raise ModelFileNotFoundError(f"model file not found: '{path}'")
         if not path.is_file():
             raise ModelFileError(f"'{path}' is a folder, not a model file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ModelFileError(
+                f"'{path}' is {size:,} bytes, more than the {max_bytes:,} bytes a model file "
+                "may hold; it was not read (if you trust it, pass max_bytes= to "
+                "LandcoverModel.load)"
+            )
         data = path.read_bytes()
         if not zipfile.is_zipfile(io.BytesIO(data)):
             raise ModelFileError(
                 f"'{path}' is not an xr_landcover model file (a skops zip archive). Pickle and "
                 "joblib files are refused: loading them could run code."
             )
+        _check_archive(data, path, max_bytes)
         allowed = set(TRUSTED_TYPES) | {str(t) for t in trusted}
         try:
             found = set(sio.get_untrusted_types(data=data))
@@ -344,7 +422,9 @@ class LandcoverModel:
             estimator = payload["estimator"]
             if not hasattr(estimator, "predict"):
                 raise TypeError("the stored estimator has no predict method")
-            return cls(
+            nodata = payload.get("nodata")
+            stats = payload.get("band_stats")
+            model = cls(
                 classes=classes,
                 bands=tuple(str(b) for b in payload["bands"]),
                 estimator=estimator,
@@ -364,6 +444,48 @@ class LandcoverModel:
                 indices=_stored_indices(payload.get("indices", []), payload["bands"]),
                 time_dim=(None if payload.get("time_dim") is None
                           else str(payload["time_dim"])),
+                nodata=None if nodata is None else float(nodata),
+                band_stats=({k: tuple(float(v) for v in stats[k]) for k in _STATS}
+                            if stats else None),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"'{path}' is an incomplete model file: {exc}") from None
+        model._check_consistent(path)
+        return model
+
+    def _check_consistent(self, path: Path) -> None:
+        """:class:`ModelFileError` when the band (or attribute) list, the class list or the
+        band statistics contradict the estimator or each other."""
+        import numpy as np
+
+        features = self.attributes if self.feature == "segments" else self.bands
+        what = "attributes" if self.feature == "segments" else "bands"
+        n_in = getattr(self.estimator, "n_features_in_", None)
+        if n_in is not None and int(n_in) != len(features):
+            raise ModelFileError(
+                f"'{path}' contradicts itself: it lists {len(features)} {what} "
+                f"{list(features)} but its estimator expects {int(n_in)} features; the file "
+                "was edited or damaged: train the model again"
+            )
+        if len(set(features)) != len(features):
+            raise ModelFileError(f"'{path}' lists the same {what[:-1]} twice: {list(features)}")
+        known = getattr(self.estimator, "classes_", None)
+        if known is not None:
+            try:
+                known = sorted(int(v) for v in np.asarray(known).ravel())
+            except (TypeError, ValueError):
+                raise ModelFileError(
+                    f"'{path}': its estimator predicts non-integer classes "
+                    f"{list(np.asarray(known).ravel()[:10])}"
+                ) from None
+            if known != sorted(self.class_values) or len(set(known)) != len(known):
+                raise ModelFileError(
+                    f"'{path}' contradicts itself: its classes {self.class_values} are not the "
+                    f"estimator's classes_ {known}; the file was edited or damaged: train the "
+                    "model again"
+                )
+        if self.band_stats and any(len(self.band_stats[k]) != len(self.bands) for k in _STATS):
+            raise ModelFileError(
+                f"'{path}' contradicts itself: its band statistics do not have one value per "
+                f"band {list(self.bands)}"
+            )

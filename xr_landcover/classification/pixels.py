@@ -27,7 +27,13 @@ from ..errors import (
     InvalidParameterError,
 )
 from ..indices import add_indices
-from ._common import check_bands, class_map_dtype, classification_output, warn_if_other_crs
+from ._common import (
+    check_against_model,
+    check_bands,
+    class_map_dtype,
+    classification_output,
+    warn_if_other_crs,
+)
 from .model import LandcoverModel
 from .time_features import stack_dates
 
@@ -220,6 +226,7 @@ def classify(
         )
     cube = check_bands(require_crs(cube), model)
     warn_if_other_crs(cube, model)
+    cube = check_against_model(cube, model)
 
     data = cube.data
     if not isinstance(data, dsa.Array):

@@ -43,7 +43,13 @@ import xarray as xr
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_crs, require_cube
 from ..errors import InvalidParameterError, SamplesError
 from ..segment.attributes import attribute_table, check_grid
-from ._common import check_bands, class_map_dtype, classification_output, warn_if_other_crs
+from ._common import (
+    check_against_model,
+    check_bands,
+    class_map_dtype,
+    classification_output,
+    warn_if_other_crs,
+)
 from .samples import LandcoverClass, check_cap, draw_per_class, extract_samples
 
 __all__ = [
@@ -354,6 +360,7 @@ def classify_segments(
     cube = check_bands(require_crs(require_cube(cube, crs=False)), model)
     warn_if_other_crs(cube, model)
     check_grid(cube, segments)
+    cube = check_against_model(cube, model, stacklevel=4)
     features = tuple(model.attributes) or feature_names(model.bands)
     attrs = attribute_table(cube, segments)
     dtype, fill = class_map_dtype(model.class_values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_cube
@@ -176,6 +177,15 @@ def train(
     # the spectral indices with_indices added (classify adds them to a cube without them)
     indices = tuple(i for i in cube.attrs.get(INDICES_ATTR, ())
                     if i in feature_base_names(ts.bands))
+    # the fill value of the training cube: its nodata, or for a masked cube (NaN) the value
+    # the file declared (open_image(..., nodata=0) keeps it as the encoded nodata)
+    nodata = next((v for v in (cube.rio.nodata, cube.rio.encoded_nodata)
+                   if v is not None and np.isfinite(v)), None)
+    band_stats = None
+    if segments is None:  # what classify compares a sample of the cube with
+        low, median, high = np.percentile(ts.X, [1, 50, 99], axis=0)
+        band_stats = {"low": tuple(low.tolist()), "median": tuple(median.tolist()),
+                      "high": tuple(high.tolist())}
     return LandcoverModel(
         classes=tuple(ts.classes),
         bands=tuple(ts.bands),
@@ -194,4 +204,6 @@ def train(
         attributes=tuple(getattr(ts, "features", ())),
         indices=indices,
         time_dim=time_dim,
+        nodata=None if nodata is None else float(nodata),
+        band_stats=band_stats,
     )

@@ -15,7 +15,9 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
+from .._sample import warn_if_undeclared_fill
 from .._validate import DEFAULT_MAX_PIXELS, check_number, require_cube, require_dataarray
+from .._validate import band_positions as band_positions_of
 from ..classmap import ClassMap, ClassTable
 from ..errors import (
     DimensionError,
@@ -195,7 +197,7 @@ def band_positions(cube: xr.DataArray, bands) -> list[int]:
         if all(b in names for b in DEFAULT_RGB):
             bands = DEFAULT_RGB
         elif n in (1, 3):
-            bands = list(range(n))
+            return list(range(n))
         else:
             raise InvalidParameterError(
                 f"this cube has no bands named red, green, blue (it has {names or n} bands): "
@@ -206,19 +208,7 @@ def band_positions(cube: xr.DataArray, bands) -> list[int]:
     bands = list(bands)
     if len(bands) not in (1, 3):
         raise InvalidParameterError(f"bands must name 1 or 3 bands, got {bands!r}")
-    out = []
-    for b in bands:
-        if isinstance(b, str):
-            if b not in names:
-                raise InvalidParameterError(f"band {b!r} is not in this cube; its bands: {names}")
-            out.append(names.index(b))
-        elif isinstance(b, int | np.integer) and not isinstance(b, bool):
-            if not -n <= b < n:
-                raise InvalidParameterError(f"band index {b} is out of range for {n} bands")
-            out.append(int(b) % n)
-        else:
-            raise InvalidParameterError(f"bands are names or integer positions, got {b!r}")
-    return out
+    return band_positions_of(cube, bands)
 
 
 def check_stretch(stretch) -> tuple[float, float] | None:
@@ -249,6 +239,8 @@ def rgb_overview(
     nodata = cube.rio.nodata
     small = overview(cube.isel(band=positions), max_pixels)
     data = np.asarray(small.values, dtype=np.float64)
+    # the overview is the cheap sample: undeclared fill would also skew the stretch
+    warn_if_undeclared_fill(cube, data.reshape(data.shape[0], -1).T, name, stacklevel=4)
     invalid = ~np.isfinite(data)
     if nodata is not None and not np.isnan(nodata):
         invalid |= data == nodata

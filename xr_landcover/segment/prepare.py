@@ -6,7 +6,8 @@ see, and the per-pixel function each block task applies to its own halo:
 * :func:`check_cube` and :func:`select_bands` — one image ``("band", "y", "x")``, the chosen
   bands (by position or name);
 * :func:`stretch_to_8bit` — percent-clip stretch of a non-8-bit band to 0..255, its limits from
-  a :data:`HISTOGRAM_BINS`-bin histogram built by small tree reductions;
+  a :data:`HISTOGRAM_BINS`-bin histogram built by small tree reductions, over the valid pixels
+  (declared nodata is NaN first) and without a fill spike (:func:`spike_free`);
 * :func:`prepare_pixels` — nodata to NaN, stretch, CIE L*u*v* conversion (:data:`RGB_TO_XYZ`),
   NaN in every band where any is NaN: what each block applies to its halo;
 * :func:`raw_image` (the raw bands and the arguments of :func:`prepare_pixels`) and
@@ -25,7 +26,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from .._validate import require_north_up
+from .._validate import band_positions, require_north_up, require_unique_bands
 from ..errors import DimensionError, InvalidInputTypeError, InvalidParameterError
 from .params import SegmentParameters
 
@@ -38,6 +39,10 @@ __all__ = [
     "prepare_image",
     "HISTOGRAM_BINS",
     "RGB_TO_XYZ",
+    "spike_free",
+    "SPIKE_SHARE",
+    "SPIKE_RATIO",
+    "SPIKE_NEIGHBOURS",
 ]
 
 #: Number of histogram bins used to find the percent-clip limits of a non-8-bit band.
@@ -71,31 +76,20 @@ def check_cube(cube) -> xr.DataArray:
             f"segmentation works on one image; this cube has extra dims {extra}: select one, "
             f"e.g. cube.isel({extra[0]}=0)"
         )
+    require_unique_bands(cube)
     return require_north_up(cube.transpose("band", "y", "x"))
 
 
 def _band_indices(cube: xr.DataArray, bands) -> list[int]:
-    """Positions of the chosen bands (default: the first three, or all if fewer)."""
+    """Positions of the chosen bands (default: the first three, or all if fewer); names, or
+    integers (labels on a cube with integer band labels: :func:`~xr_landcover._validate.
+    band_positions`)."""
     n = cube.sizes["band"]
     if bands is None:
         return list(range(min(3, n)))
     if isinstance(bands, int | str | np.integer):
         bands = [bands]
-    names = [str(b) for b in cube.band.values]
-    idx = []
-    for b in bands:
-        if isinstance(b, int | np.integer) and not isinstance(b, bool):
-            if not -n <= b < n:
-                raise InvalidParameterError(
-                    f"bands: index {b} is out of range for a cube of {n} bands (0..{n - 1})"
-                )
-            idx.append(int(b) % n)
-        elif isinstance(b, str) and b in names:
-            idx.append(names.index(b))
-        else:
-            raise InvalidParameterError(
-                f"bands: {b!r} is neither a band index (0..{n - 1}) nor a band name {names}"
-            )
+    idx = band_positions(cube, list(bands))
     if not idx:
         raise InvalidParameterError("bands must name at least one band")
     return idx
@@ -122,12 +116,43 @@ def _block_histogram(block, mins, maxs, nbins):
     return out
 
 
+#: An end bin of a band's histogram holding at least this share of its pixels ...
+SPIKE_SHARE = 0.01
+#: ... and this many times the :data:`SPIKE_NEIGHBOURS` bins next to it together is a spike.
+SPIKE_RATIO = 10
+SPIKE_NEIGHBOURS = 16
+
+
+def spike_free(hist: np.ndarray) -> np.ndarray:
+    """``hist`` (one band) without a spike in its first or last bin: a value that alone holds
+    :data:`SPIKE_SHARE` of the pixels, far more than its neighbours (undeclared fill such as the
+    zeros outside a Landsat footprint, or saturation). Percent-clip limits found with the spike
+    would squeeze the real values into a few grey levels; without it the spike's pixels still
+    map to 0 (or 255). The histogram is returned unchanged when nothing else is left.
+
+    Examples
+    --------
+    >>> hist = np.array([400] + [0] * 16 + [5, 20, 40, 20, 5])
+    >>> spike_free(hist)[0], spike_free(hist)[17:].tolist()
+    (np.int64(0), [5, 20, 40, 20, 5])
+    >>> spike_free(np.array([6, 7, 9, 7, 6])).tolist()  # a peak that is not alone
+    [6, 7, 9, 7, 6]
+    """
+    out = np.array(hist, dtype=np.int64, copy=True)
+    total = out.sum()
+    for end, near in ((0, slice(1, 1 + SPIKE_NEIGHBOURS)), (-1, slice(-1 - SPIKE_NEIGHBOURS, -1))):
+        count = out[end]
+        if count >= SPIKE_SHARE * total and count > SPIKE_RATIO * out[near].sum():
+            out[end] = 0
+    return out if out.sum() > 0 else np.array(hist, dtype=np.int64)
+
+
 def _clip_limits(hists, mins, maxs, low, high):
     total = np.sum(hists, axis=0)
     limits = np.zeros((2, total.shape[0]), dtype=np.float64)
     for k in range(total.shape[0]):
         lo, hi = float(mins[k]), float(maxs[k])
-        cum = np.cumsum(total[k])
+        cum = np.cumsum(spike_free(total[k]))
         if cum.size and cum[-1] > 0 and hi > lo:
             edges = np.linspace(lo, hi, total.shape[1] + 1)
             i_lo = int(np.searchsorted(cum, cum[-1] * low / 100.0, side="left"))
@@ -243,7 +268,8 @@ def stretch_to_8bit(data: da.Array, low: float, high: float) -> da.Array:
 
     The limits are the ``low`` and ``high`` percentiles of each band, read from a
     :data:`HISTOGRAM_BINS`-bin histogram built by a small dask reduction (per-block histograms
-    between the band's min and max, summed); values are clipped and rounded to 8-bit levels.
+    between the band's min and max, summed) without a fill spike at either end
+    (:func:`spike_free`); values are clipped and rounded to 8-bit levels.
     The graph has a bounded number of tasks per block.
     """
     if data.numblocks[0] != 1:

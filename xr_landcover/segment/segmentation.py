@@ -22,6 +22,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from .._sample import sample_pixels, warn_if_undeclared_fill
 from .._validate import DEFAULT_MIN_SEGMENT_SIZE, DEFAULT_SPATIAL_DETAIL, DEFAULT_SPECTRAL_DETAIL
 from . import labels as _labels
 from . import tiles
@@ -162,6 +163,7 @@ def segment(
         spatial_radius=spatial_radius, color_space=color_space, kernel=kernel, maxiter=maxiter,
         threshold=threshold, stretch=stretch,
     )
+    warn_if_undeclared_fill(cube, sample_pixels(select_bands(cube, bands)))
     raw, prepare_args, names = raw_image(cube, bands, params)
     ids = segment_array(raw, params, prepare_args)
     seg = xr.DataArray(ids, dims=("y", "x"), coords={"y": cube.y, "x": cube.x},
