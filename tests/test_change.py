@@ -38,11 +38,21 @@ def test_change_table_counts_pixels(chunks):
     assert list(table.index) == ["water", "forest", "crops", "total"]
 
 
-def test_change_table_hectares():
+@pytest.mark.parametrize("units, per_pixel", [("m2", 900.0), ("ha", 0.09), ("km2", 0.0009)])
+def test_change_table_areas(units, per_pixel):
+    """A 30 m pixel is 900 m2 = 0.09 ha = 0.0009 km2: every cell is its pixel count times that."""
     maps, data = _maps(16)
-    ha = change_table(maps, 0, -1)  # 30 m pixels = 0.09 ha
+    area = change_table(maps, 0, -1, units=units)
     pixels = change_table(maps, 0, -1, units="pixels")
-    np.testing.assert_allclose(ha.to_numpy(), pixels.to_numpy() * 0.09)
+    np.testing.assert_allclose(area.to_numpy(), pixels.to_numpy() * per_pixel, rtol=1e-12)
+    valid = (data[0] > 0) & (data[1] > 0)
+    assert area.loc["total", "total"] == pytest.approx(valid.sum() * per_pixel, rel=1e-12)
+
+
+def test_change_table_default_units_are_hectares():
+    maps, _ = _maps(16)
+    np.testing.assert_array_equal(change_table(maps, 0, -1).to_numpy(),
+                                  change_table(maps, 0, -1, units="ha").to_numpy())
 
 
 def test_change_map_codes_and_colours():
