@@ -164,6 +164,28 @@ def test_segmentation_matches_reference(kernel, seed):
     np.testing.assert_array_equal(seg, ref)
 
 
+@pytest.mark.parametrize("chunks", [{"y": 40, "x": 40}, {"y": 11, "x": 21}, {"y": 31, "x": 32}])
+def test_regions_of_exactly_min_segment_size_are_kept(chunks):
+    """Flat patches on a flat background: three of exactly ``min_segment_size`` = 6 pixels
+    (one inside a block, one across a chunk corner, so both the in-block and the global merge
+    decide it) stay segments; the one of 5 pixels merges into the background."""
+    img = np.full((3, 40, 40), 60.0, np.float32)
+    img[:, 3:5, 3:6] = 200.0  # 2 x 3, inside the first block
+    img[:, 10:13, 20:22] = 140.0  # 3 x 2, across y=11 and x=21 with chunks 11 x 21
+    img[:, 30:32, 30:33] = 120.0  # 2 x 3, across x=32 with chunks 31 x 32
+    img[:, 30, 5:10] = 250.0  # 5 pixels: merged
+    seg = segment(make_cube(img, chunks), spatial_radius=1.5, spectral_radius=20.5,
+                  min_segment_size=6, **RAW).values
+    for rows, cols in [(slice(3, 5), slice(3, 6)), (slice(10, 13), slice(20, 22)),
+                       (slice(30, 32), slice(30, 33))]:
+        ids = np.unique(seg[rows, cols])
+        assert len(ids) == 1 and (seg == ids[0]).sum() == 6
+    assert (seg[30, 5:10] == 1).all()  # into the background, whose first pixel is (0, 0)
+    assert sorted(np.unique(seg, return_counts=True)[1]) == [6, 6, 6, 40 * 40 - 18]
+    *_, ref = ref_segment(img, 1.5, 20.5, 10, 0.1, True, 6)
+    np.testing.assert_array_equal(seg, ref)
+
+
 # ------------------------------------------------------------------------------------------------
 # Chunking and cropping
 # ------------------------------------------------------------------------------------------------
