@@ -426,6 +426,34 @@ def test_accuracy_points_stratified_proportional(class_map, map_data):
     assert pixel_rowcol(accuracy_points(class_map, n=200, random_state=1)) != rc
 
 
+def hamilton(counts, n) -> list[int]:
+    """Largest-remainder (Hamilton) apportionment of ``n`` seats, in exact rationals: every
+    class gets the floor of its quota ``n c / sum(c)``, the seats left go one each to the
+    largest remainders."""
+    from fractions import Fraction
+
+    quotas = [Fraction(c * n, sum(counts)) for c in counts]
+    seats = [q.numerator // q.denominator for q in quotas]
+    left = n - sum(seats)
+    for i in sorted(range(len(counts)), key=lambda i: quotas[i] - seats[i], reverse=True)[:left]:
+        seats[i] += 1
+    return seats
+
+
+def test_accuracy_points_proportional_allocation_is_largest_remainder():
+    """Exactly Hamilton's method for every n up to 40 (the class counts make no two remainders
+    equal below n = 500, so no tie rule is assumed); rounding, or handing the spare points to
+    the smallest remainders or the first classes, gives other counts for some n."""
+    counts = [1013, 577, 251, 159]
+    rng = np.random.default_rng(8)
+    data = rng.permutation(np.repeat(np.array([1, 2, 3, 4, 0], "uint8"), counts + [400]))
+    cmap = make_map(data.reshape(60, 40), chunks=25)
+    for n in range(1, 41):
+        pts = accuracy_points(cmap, n=n, random_state=n)
+        got = pts["Classified"].value_counts().reindex([1, 2, 3, 4], fill_value=0).tolist()
+        assert got == hamilton(counts, n), n
+
+
 def test_accuracy_points_equal_min_per_class_and_random(map_data):
     data = map_data.copy()
     data[(data == 4)] = 3
