@@ -219,6 +219,58 @@ def test_identical_for_default_parameters_and_chunks_64():
     np.testing.assert_array_equal(c, b)
 
 
+def wedge_image(seed, size=96):
+    """Flat wedges and thin lines of distinct colours on a flat background, light noise: a
+    pixel near a wedge's tip moves towards its wide end at every step, so mean shift reaches
+    farther than on blocks."""
+    rng = np.random.default_rng(seed)
+    img = np.full((3, size, size), 40.0)
+    last = size - 1
+    for _ in range(60):
+        y, x = rng.integers(0, size, 2)
+        length, direction, value = rng.integers(5, 25), rng.integers(0, 4), rng.integers(80, 250, 3)
+        for t in range(length):
+            w = t // 3
+            if direction == 0:
+                img[:, min(y + t, last), max(x - w, 0):x + w + 1] = value[:, None]
+            elif direction == 1:
+                img[:, max(y - t, 0), max(x - w, 0):x + w + 1] = value[:, None]
+            elif direction == 2:
+                img[:, max(y - w, 0):y + w + 1, min(x + t, last)] = value[:, None]
+            else:
+                img[:, max(y - w, 0):y + w + 1, max(x - t, 0)] = value[:, None]
+    return (img + rng.normal(0, 2, img.shape)).round().astype(np.float32)
+
+
+@pytest.mark.parametrize("hs, maxiter, image", [
+    (4, 1, "blocky"), (5, 2, "blocky"), (3, 4, "wedges")])
+def test_halo_is_wide_enough_on_scenes_larger_than_it(hs, maxiter, image):
+    """Chunked = whole, bit for bit (filtered values, displacements, every segment id), on
+    96 x 96 scenes cut in 4 x 4 blocks of 24: every pixel is at most 12 px from a block edge
+    and the halo (``tiles.stability_margin`` = ``ceil(maxiter * hs) + 2``: 6, 12, 14) is
+    smaller than the scene, so the blocks really read their neighbours' pixels.
+
+    Why the halo suffices: each mean-shift step moves a pixel's position by the mean of offsets
+    within its window, so by at most ``hs``; the last of the ``maxiter`` windows is centred at
+    most ``(maxiter - 1) * hs`` from the start and reads pixels at most ``hs`` beyond it: no
+    pixel farther than ``maxiter * hs`` is ever read, so ``ceil(maxiter * hs)`` is exact and the
+    ``+ 2`` is a margin (a halo 1 or 2 px smaller cannot change anything). Labelling and merging
+    use no halo (block faces and the global merge pass). Where the halo matters, seen by
+    planting it: 3 px too small or halved changes filtered pixels (and with ``maxiter=1``,
+    where every window reaches exactly ``hs``, segment ids) of the noisy blocks; dropping the
+    ``maxiter`` factor changes filtered pixels of the wedges."""
+    img = blocky_image(5, 96, 96, noise=12.0) if image == "blocky" else wedge_image(1)
+    kw = dict(spatial_radius=hs, spectral_radius=15.5, maxiter=maxiter, **RAW)
+    whole = mean_shift_filter(make_cube(img, {"y": -1, "x": -1}), **kw).values
+    chunked = mean_shift_filter(make_cube(img, {"y": 24, "x": 24}), **kw).values
+    np.testing.assert_array_equal(chunked, whole)
+    if image == "blocky":
+        seg_whole = segment(make_cube(img, {"y": -1, "x": -1}), min_segment_size=1, **kw).values
+        seg = segment(make_cube(img, {"y": 24, "x": 24}), min_segment_size=1, **kw).values
+        assert len(np.unique(seg_whole)) > 5000  # thousands of segments, in every block
+        np.testing.assert_array_equal(seg, seg_whole)
+
+
 def test_crop_keeps_partition_far_from_edges():
     scene = make_pivot_scene(7, size=160)
     kw = dict(spatial_radius=4, spectral_radius=8, maxiter=6, min_segment_size=1)
