@@ -178,3 +178,15 @@ def test_renumbering_helpers_are_not_trivial(rgb_segments):
     shifted = np.where(rgb_segments > 0, rgb_segments + 7, 0)
     assert not np.array_equal(first_pixel_ids(shifted), shifted)
     np.testing.assert_array_equal(first_pixel_ids(shifted), rgb_segments)
+
+
+def test_hypothesis_runs_the_derandomized_profile_unless_asked_to_explore():
+    """conftest.py loads the "ci" profile (always under CI, and by default): the same examples
+    on every run, so that a CI failure replays; "explore" only when asked for."""
+    import os
+
+    if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci":
+        assert settings.default.derandomize and settings.default.database is None
+        assert settings.default.max_examples == 100
+    else:
+        assert not settings.default.derandomize

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import assert_matches_sklearn
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import confusion_matrix
 
@@ -155,9 +155,9 @@ def test_report_display_and_tables():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
-@settings(max_examples=40, deadline=None)
 @given(pairs=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=1, max_size=200))
 def test_report_from_any_pairs_equals_sklearn(pairs):
+    """Cheap, so its example count is the profile's (100 in the ``ci`` profile, conftest.py)."""
     m, r = (np.array(v) for v in zip(*pairs))
     labels = (1, 2, 3, 4, 5)
     counts = confusion_matrix(r, m, labels=labels).T
