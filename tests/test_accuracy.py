@@ -180,9 +180,9 @@ def test_class_field_detection(class_map):
 def test_reference_without_crs_and_bad_map(class_map, map_data):
     x, y = centre(np.array([50]), np.array([50]))
     pts = gpd.GeoDataFrame({"id": [1]}, geometry=gpd.points_from_xy(x, y))
-    with pytest.raises(MissingCRSError):
+    with pytest.raises(MissingCRSError, match="the reference has no CRS; set one with"):
         accuracy(class_map, pts)
-    with pytest.raises(DimensionError):
+    with pytest.raises(DimensionError, match=r"class_map has \('time', 'y', 'x'\)"):
         accuracy(class_map.expand_dims(time=2), pts.set_crs(CRS))
 
 
@@ -468,9 +468,9 @@ def test_accuracy_points_equal_min_per_class_and_random(map_data):
     r, c = np.array(pixel_rowcol(rnd)).T
     assert len(rnd) == 300 and (data[r, c] != 0).all()
     np.testing.assert_array_equal(data[r, c], rnd["Classified"])
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match="strategy must be one of .*'systematic'"):
         accuracy_points(cmap, strategy="systematic")
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match="allocation must be one of .*'neyman'"):
         accuracy_points(cmap, allocation="neyman")
 
 
