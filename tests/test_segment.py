@@ -205,12 +205,16 @@ def _whole(kernel):
 @given(cy=st.integers(16, 128), cx=st.integers(16, 128), kernel=st.sampled_from(["joint",
                                                                                  "product"]))
 def test_identical_for_any_chunking(cy, cx, kernel):
+    """Chunk invariance only (the chunked ids equal the unchunked run's); correctness of the
+    ids: test_segmentation_matches_reference (a plain-loop implementation of the papers)."""
     seg = segment(_SCENE.cube({"y": cy, "x": cx}), spatial_radius=4, spectral_radius=8,
                   kernel=kernel, maxiter=6).values
     np.testing.assert_array_equal(seg, _whole(kernel))
 
 
 def test_identical_for_default_parameters_and_chunks_64():
+    """Chunk invariance only, with the default parameters; correctness:
+    test_segmentation_matches_reference and test_default_parameters_recover_pivots."""
     cube = make_pivot_scene(6, size=192).cube
     a = segment(cube({"y": 64, "x": 64})).values
     b = segment(cube({"y": -1, "x": -1})).values
