@@ -49,6 +49,18 @@ def test_change_table_areas(units, per_pixel):
     assert area.loc["total", "total"] == pytest.approx(valid.sum() * per_pixel, rel=1e-12)
 
 
+def test_change_table_totals_are_row_and_column_sums():
+    """The ``total`` column sums each row (area leaving a class), the ``total`` row each column
+    (area ending in it); the two differ on this map, where crops grow."""
+    maps, data = _maps()
+    table = change_table(maps, 0, -1, units="pixels")
+    cells = table.iloc[:3, :3].to_numpy()
+    assert not np.array_equal(cells.sum(axis=1), cells.sum(axis=0))
+    np.testing.assert_array_equal(table["total"].iloc[:3], cells.sum(axis=1))
+    np.testing.assert_array_equal(table.loc["total"].iloc[:3], cells.sum(axis=0))
+    assert table.loc["total", "total"] == cells.sum()
+
+
 def test_change_table_default_units_are_hectares():
     maps, _ = _maps(16)
     np.testing.assert_array_equal(change_table(maps, 0, -1).to_numpy(),
