@@ -454,6 +454,16 @@ def test_accuracy_points_proportional_allocation_is_largest_remainder():
         assert got == hamilton(counts, n), n
 
 
+def test_accuracy_points_options_compared_by_value(class_map):
+    """An option string made at run time (read from a file, a form) is not the interned literal:
+    it must choose what the literal chooses."""
+    made = "".join(["propor", "tional"])
+    assert made == "proportional" and made is not "proportional"  # noqa: F632
+    np.testing.assert_array_equal(
+        accuracy_points(class_map, n=30, allocation=made)["Classified"],
+        accuracy_points(class_map, n=30, allocation="proportional")["Classified"])
+
+
 def test_accuracy_points_equal_min_per_class_and_random(map_data):
     data = map_data.copy()
     data[(data == 4)] = 3

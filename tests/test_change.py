@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 from conftest import synthetic_class_map
 
 import xr_landcover
@@ -59,6 +60,21 @@ def test_change_table_totals_are_row_and_column_sums():
     np.testing.assert_array_equal(table["total"].iloc[:3], cells.sum(axis=1))
     np.testing.assert_array_equal(table.loc["total"].iloc[:3], cells.sum(axis=0))
     assert table.loc["total", "total"] == cells.sum()
+
+
+def test_change_table_defaults_are_the_first_and_the_last_date():
+    """On three dates, ``start=0, end=-1`` by default: the first to the last, not the second."""
+    maps, data = _maps()
+    third = maps.isel(time=[1]).assign_coords(
+        time=np.array(["2018-03-04"], dtype="datetime64[ns]"))
+    third = third.copy(data=np.where(data[1:] == 2, 1, data[1:]).astype("uint8"))
+    three = xr.concat([maps, third], dim="time")
+    default = change_table(three, units="pixels")
+    np.testing.assert_array_equal(default.to_numpy(),
+                                  change_table(three, 0, 2, units="pixels").to_numpy())
+    for other in [(0, 1), (1, 2), (2, 2), (0, 0)]:
+        assert not np.array_equal(default.to_numpy(),
+                                  change_table(three, *other, units="pixels").to_numpy()), other
 
 
 def test_change_table_default_units_are_hectares():
