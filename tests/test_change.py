@@ -77,6 +77,26 @@ def test_change_table_defaults_are_the_first_and_the_last_date():
                                   change_table(three, *other, units="pixels").to_numpy()), other
 
 
+def test_change_table_with_class_zero_negative_nodata_and_unknown_values():
+    """Class 0 is a class, the fill is -1, 7 is in no ``flag_values`` (left out like nodata), and
+    nodata falls at either date: the table counts exactly the pixels valid at both."""
+    rng = np.random.default_rng(5)
+    data = rng.choice(np.array([-1, 0, 1, 2, 7], "int16"), size=(2, 30, 40),
+                      p=[0.1, 0.3, 0.3, 0.2, 0.1])
+    maps = synthetic_class_map(
+        data, values=[0, 1, 2], names=["bare", "grass", "trees"], nodata=-1,
+        time=np.array(["2016-01-01", "2017-01-01"], dtype="datetime64[ns]"), chunks={"y": 16})
+    table = change_table(maps, units="pixels")
+    for i in range(3):
+        for j in range(3):
+            assert table.iloc[i, j] == ((data[0] == i) & (data[1] == j)).sum(), (i, j)
+    assert table.loc["total", "total"] == (np.isin(data, [0, 1, 2]).all(axis=0)).sum()
+    codes = change_map(maps).values
+    np.testing.assert_array_equal(codes == 0, ~np.isin(data, [0, 1, 2]).all(axis=0))
+    np.testing.assert_array_equal(codes[codes > 0], 1 + data[0][codes > 0] * 3
+                                  + data[1][codes > 0])
+
+
 def test_change_table_default_units_are_hectares():
     maps, _ = _maps(16)
     np.testing.assert_array_equal(change_table(maps, 0, -1).to_numpy(),
