@@ -1,11 +1,16 @@
 # Two commands: `make demo` and `make test`. Both create/update .venv from pyproject.toml.
+# `make mutation` (not part of `make test`: hours for all modules) mutation-tests the modules
+# that compute results; MUTATION_MODULES picks some (scripts/mutation.py --list), see
+# docs/testing.md.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 DEMO_OUT ?= demo_output
 
-.PHONY: demo test lint docs clean bench browser otb
+MUTATION_MODULES ?=
+
+.PHONY: demo test lint docs clean bench browser otb mutation
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: installing Debian's python3-venv"; \
@@ -19,6 +24,10 @@ $(VENV)/.demo-installed: pyproject.toml | $(PY)
 $(VENV)/.test-installed: pyproject.toml | $(PY)
 	$(PIP) install -e ".[test,docs]"
 	touch $@ $(VENV)/.demo-installed
+
+$(VENV)/.mutation-installed: pyproject.toml | $(VENV)/.test-installed
+	$(PIP) install -e ".[test,mutation]"
+	touch $@
 
 demo: $(VENV)/.demo-installed
 	$(VENV)/bin/xr-landcover demo --output $(DEMO_OUT)
@@ -46,6 +55,9 @@ test: $(VENV)/.test-installed browser otb
 	$(VENV)/bin/ruff check .
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 	$(PY) -m pytest xr_landcover tests notebooks --nbmake --nbmake-timeout=600
+
+mutation: $(VENV)/.mutation-installed
+	$(PY) scripts/mutation.py $(MUTATION_MODULES)
 
 clean:
 	rm -rf $(VENV) build $(DEMO_OUT) .pytest_cache .benchmarks

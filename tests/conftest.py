@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dask
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 import xarray as xr
+from hypothesis import settings
 from rasterio.transform import from_origin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +19,18 @@ NC = SHARED / "nc_landsat7_2000"
 L8_78 = SHARED / "l8_224078_20200518"
 L8_77 = SHARED / "l8_224077_20200518"
 RGBN = SHARED / "rgbn_timeseries"
+
+# Hypothesis profiles. "ci" (the default, and always when CI is set): derandomized, so every run
+# draws the same examples and a failure replays as it is; no example database; 100 examples for
+# the tests that leave the count to the profile (the cheap ones: the expensive ones pin a few
+# with their own @settings). "explore": random draws and 1000 examples, to look for new
+# failures by hand (HYPOTHESIS_PROFILE=explore); a failure prints the blob that replays it.
+settings.register_profile("ci", derandomize=True, database=None, max_examples=100,
+                          deadline=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=1000, deadline=None,
+                          print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI")
+                      else os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config):

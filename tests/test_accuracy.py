@@ -180,9 +180,9 @@ def test_class_field_detection(class_map):
 def test_reference_without_crs_and_bad_map(class_map, map_data):
     x, y = centre(np.array([50]), np.array([50]))
     pts = gpd.GeoDataFrame({"id": [1]}, geometry=gpd.points_from_xy(x, y))
-    with pytest.raises(MissingCRSError):
+    with pytest.raises(MissingCRSError, match="the reference has no CRS; set one with"):
         accuracy(class_map, pts)
-    with pytest.raises(DimensionError):
+    with pytest.raises(DimensionError, match=r"class_map has \('time', 'y', 'x'\)"):
         accuracy(class_map.expand_dims(time=2), pts.set_crs(CRS))
 
 
@@ -426,6 +426,46 @@ def test_accuracy_points_stratified_proportional(class_map, map_data):
     assert pixel_rowcol(accuracy_points(class_map, n=200, random_state=1)) != rc
 
 
+def hamilton(counts, n) -> list[int]:
+    """Largest-remainder (Hamilton) apportionment of ``n`` seats, in exact rationals: every
+    class gets the floor of its quota ``n c / sum(c)``, the seats left go one each to the
+    largest remainders."""
+    from fractions import Fraction
+
+    quotas = [Fraction(c * n, sum(counts)) for c in counts]
+    seats = [q.numerator // q.denominator for q in quotas]
+    left = n - sum(seats)
+    for i in sorted(range(len(counts)), key=lambda i: quotas[i] - seats[i], reverse=True)[:left]:
+        seats[i] += 1
+    return seats
+
+
+def test_accuracy_points_proportional_allocation_is_largest_remainder():
+    """Exactly Hamilton's method for every n up to 40 (the class counts make no two remainders
+    equal below n = 500, so no tie rule is assumed); rounding, or handing the spare points to
+    the smallest remainders or the first classes, gives other counts for some n."""
+    counts = [1013, 577, 251, 159]
+    rng = np.random.default_rng(8)
+    data = rng.permutation(np.repeat(np.array([1, 2, 3, 4, 0], "uint8"), counts + [400]))
+    cmap = make_map(data.reshape(60, 40), chunks=25)
+    for n in range(1, 41):
+        pts = accuracy_points(cmap, n=n, random_state=n)
+        got = pts["Classified"].value_counts().reindex([1, 2, 3, 4], fill_value=0).tolist()
+        assert got == hamilton(counts, n), n
+
+
+def test_accuracy_points_options_compared_by_value(class_map):
+    """An option string made at run time (read from a file, a form) is not the interned literal:
+    it must choose what the literal chooses."""
+    import sys
+
+    made = "".join(["propor", "tional"])
+    assert made == "proportional" and made is not sys.intern("proportional")
+    np.testing.assert_array_equal(
+        accuracy_points(class_map, n=30, allocation=made)["Classified"],
+        accuracy_points(class_map, n=30, allocation="proportional")["Classified"])
+
+
 def test_accuracy_points_equal_min_per_class_and_random(map_data):
     data = map_data.copy()
     data[(data == 4)] = 3
@@ -440,9 +480,9 @@ def test_accuracy_points_equal_min_per_class_and_random(map_data):
     r, c = np.array(pixel_rowcol(rnd)).T
     assert len(rnd) == 300 and (data[r, c] != 0).all()
     np.testing.assert_array_equal(data[r, c], rnd["Classified"])
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match="strategy must be one of .*'systematic'"):
         accuracy_points(cmap, strategy="systematic")
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match="allocation must be one of .*'neyman'"):
         accuracy_points(cmap, allocation="neyman")
 
 

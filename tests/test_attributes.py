@@ -148,6 +148,9 @@ def test_large_offset_variance_is_stable():
 @given(seed=st.integers(0, 10_000), cy=st.integers(5, 29), cx=st.integers(5, 37),
        cy2=st.integers(5, 29), cx2=st.integers(5, 37))
 def test_chunking_does_not_change_the_attributes(seed, cy, cx, cy2, cx2):
+    """Chunk invariance only (equal to the unchunked run); the values themselves are checked
+    against plain numpy in test_equals_plain_numpy_on_a_small_image and known shapes in
+    test_shapes_with_known_values."""
     rng = np.random.default_rng(seed)
     ids = random_segments(rng, 29, 37, n_seeds=int(rng.integers(3, 15)))
     values = rng.normal(500.0, 80.0, (2, 29, 37)).astype(np.float32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 from conftest import synthetic_class_map
 
 import xr_landcover
@@ -38,11 +39,68 @@ def test_change_table_counts_pixels(chunks):
     assert list(table.index) == ["water", "forest", "crops", "total"]
 
 
-def test_change_table_hectares():
+@pytest.mark.parametrize("units, per_pixel", [("m2", 900.0), ("ha", 0.09), ("km2", 0.0009)])
+def test_change_table_areas(units, per_pixel):
+    """A 30 m pixel is 900 m2 = 0.09 ha = 0.0009 km2: every cell is its pixel count times that."""
     maps, data = _maps(16)
-    ha = change_table(maps, 0, -1)  # 30 m pixels = 0.09 ha
+    area = change_table(maps, 0, -1, units=units)
     pixels = change_table(maps, 0, -1, units="pixels")
-    np.testing.assert_allclose(ha.to_numpy(), pixels.to_numpy() * 0.09)
+    np.testing.assert_allclose(area.to_numpy(), pixels.to_numpy() * per_pixel, rtol=1e-12)
+    valid = (data[0] > 0) & (data[1] > 0)
+    assert area.loc["total", "total"] == pytest.approx(valid.sum() * per_pixel, rel=1e-12)
+
+
+def test_change_table_totals_are_row_and_column_sums():
+    """The ``total`` column sums each row (area leaving a class), the ``total`` row each column
+    (area ending in it); the two differ on this map, where crops grow."""
+    maps, data = _maps()
+    table = change_table(maps, 0, -1, units="pixels")
+    cells = table.iloc[:3, :3].to_numpy()
+    assert not np.array_equal(cells.sum(axis=1), cells.sum(axis=0))
+    np.testing.assert_array_equal(table["total"].iloc[:3], cells.sum(axis=1))
+    np.testing.assert_array_equal(table.loc["total"].iloc[:3], cells.sum(axis=0))
+    assert table.loc["total", "total"] == cells.sum()
+
+
+def test_change_table_defaults_are_the_first_and_the_last_date():
+    """On three dates, ``start=0, end=-1`` by default: the first to the last, not the second."""
+    maps, data = _maps()
+    third = maps.isel(time=[1]).assign_coords(
+        time=np.array(["2018-03-04"], dtype="datetime64[ns]"))
+    third = third.copy(data=np.where(data[1:] == 2, 1, data[1:]).astype("uint8"))
+    three = xr.concat([maps, third], dim="time")
+    default = change_table(three, units="pixels")
+    np.testing.assert_array_equal(default.to_numpy(),
+                                  change_table(three, 0, 2, units="pixels").to_numpy())
+    for other in [(0, 1), (1, 2), (2, 2), (0, 0)]:
+        assert not np.array_equal(default.to_numpy(),
+                                  change_table(three, *other, units="pixels").to_numpy()), other
+
+
+def test_change_table_with_class_zero_negative_nodata_and_unknown_values():
+    """Class 0 is a class, the fill is -1, 7 is in no ``flag_values`` (left out like nodata), and
+    nodata falls at either date: the table counts exactly the pixels valid at both."""
+    rng = np.random.default_rng(5)
+    data = rng.choice(np.array([-1, 0, 1, 2, 7], "int16"), size=(2, 30, 40),
+                      p=[0.1, 0.3, 0.3, 0.2, 0.1])
+    maps = synthetic_class_map(
+        data, values=[0, 1, 2], names=["bare", "grass", "trees"], nodata=-1,
+        time=np.array(["2016-01-01", "2017-01-01"], dtype="datetime64[ns]"), chunks={"y": 16})
+    table = change_table(maps, units="pixels")
+    for i in range(3):
+        for j in range(3):
+            assert table.iloc[i, j] == ((data[0] == i) & (data[1] == j)).sum(), (i, j)
+    assert table.loc["total", "total"] == (np.isin(data, [0, 1, 2]).all(axis=0)).sum()
+    codes = change_map(maps).values
+    np.testing.assert_array_equal(codes == 0, ~np.isin(data, [0, 1, 2]).all(axis=0))
+    np.testing.assert_array_equal(codes[codes > 0], 1 + data[0][codes > 0] * 3
+                                  + data[1][codes > 0])
+
+
+def test_change_table_default_units_are_hectares():
+    maps, _ = _maps(16)
+    np.testing.assert_array_equal(change_table(maps, 0, -1).to_numpy(),
+                                  change_table(maps, 0, -1, units="ha").to_numpy())
 
 
 def test_change_map_codes_and_colours():

@@ -107,6 +107,54 @@ def test_classify_writes_a_class_map_and_confidence(classified, nc_band_files):
     assert "confidence written to" in printed
 
 
+@pytest.fixture(scope="module")
+def library_map(nc_band_files, nc_polygons_path):
+    """The map the library makes with the options the ``trained`` fixture gives the CLI
+    (random_trees, 200 pixels per class, seed 0), trained and classified in memory."""
+    import xr_landcover
+
+    cube = xr_landcover.open_image(nc_band_files)
+    model = xr_landcover.train(cube, nc_polygons_path, class_field="id", name_field="label",
+                               method="random_trees", max_samples_per_class=200,
+                               random_state=0)
+    return model, xr_landcover.classify(cube, model).compute()
+
+
+def test_train_options_reach_the_model(trained, library_map, classified):
+    """``--method random_trees --max-samples-per-class 200`` train what the library trains with
+    those arguments: the same estimator, the same pixels per class, the same map (the defaults,
+    svm and 500 pixels, give another map)."""
+    import xr_landcover
+
+    _, model_file = trained
+    cli_model = xr_landcover.LandcoverModel.load(model_file)
+    lib_model, lib_map = library_map
+    assert cli_model.method == lib_model.method == "random_trees"
+    assert cli_model.training["max_samples_per_class"] == 200
+    assert cli_model.training["used"] == lib_model.training["used"]
+    assert max(cli_model.training["used"].values()) == 200
+    _, out, code, _ = classified
+    assert code == 0
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(src.read(1), lib_map.values)
+
+
+def test_printed_class_areas_are_the_library_map_areas(classified, library_map):
+    """The area table ``classify`` prints: the library's ``class_areas`` of the library's map,
+    row for row (pixels and hectares), parsed back from the text."""
+    from xr_landcover.classmap import class_areas
+
+    *_, printed = classified
+    expected = class_areas(library_map[1])
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["name", "pixels"])
+    rows = [line.split() for line in lines[start + 2:start + 2 + len(expected)]]
+    assert [int(r[0]) for r in rows] == expected.index.tolist()
+    assert [r[1] for r in rows] == expected["name"].tolist()
+    assert [int(r[2]) for r in rows] == expected["pixels"].tolist()
+    np.testing.assert_allclose([float(r[3]) for r in rows], expected["hectares"], rtol=1e-3)
+
+
 def test_classify_prints_class_areas(nc_band_files, trained, tmp_path, capsys):
     _, model = trained
     args = ["classify", *map(str, nc_band_files), "--model", str(model)]
@@ -144,6 +192,23 @@ def test_accuracy_against_reference_polygons(nc_polygons_path, classified, capsy
     assert "overall accuracy" in printed.lower() and "kappa" in printed.lower()
     table = pd.read_csv(csv, index_col=0)
     assert "forest" in table.index.astype(str).tolist()
+
+
+def test_accuracy_csv_is_the_library_report(nc_polygons_path, classified, library_map, tmp_path):
+    """The CSV of ``accuracy``: the numbers of ``accuracy(map, reference).to_dataframe()`` on
+    the library's own map, to float precision."""
+    from xr_landcover import accuracy
+
+    _, out, *_ = classified
+    csv = tmp_path / "report.csv"
+    assert cli.main(["--quiet", "accuracy", str(out), "--reference", str(nc_polygons_path),
+                     "--csv", str(csv)]) == 0
+    expected = accuracy(library_map[1], nc_polygons_path).to_dataframe()
+    table = pd.read_csv(csv, index_col=0)
+    assert table.index.astype(str).tolist() == expected.index.astype(str).tolist()
+    assert table.columns.tolist() == expected.columns.astype(str).tolist()
+    np.testing.assert_allclose(table.to_numpy(float), expected.to_numpy(float), rtol=1e-12,
+                               equal_nan=True)
 
 
 def test_segment_writes_ids_and_mean_colour(tmp_path, capsys):

@@ -133,6 +133,11 @@ PRODUCTS = ["train", "classify", "confidence", "classify_svm", "segment", "segme
 @pytest.mark.parametrize("scheduler", ["processes", "cluster"])
 @pytest.mark.parametrize("product", PRODUCTS)
 def test_byte_identical_to_the_threaded_run(results, product, scheduler):
+    """Determinism only: each product equals the threaded run's, byte for byte. What makes the
+    threaded run right is checked against independent references elsewhere: scikit-learn's
+    ``predict`` (test_classify.py), the plain-loop mean shift (test_segment.py), plain numpy
+    attributes (test_attributes.py::test_equals_plain_numpy_on_a_small_image), scikit-learn's
+    metrics and Olofsson et al. 2014 (test_accuracy.py, test_report.py)."""
     assert results[scheduler][product] == results["threads"][product]
 
 

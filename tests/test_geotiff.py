@@ -117,8 +117,10 @@ def test_written_block_by_block(both, tmp_path):
 _COPY_MEMORY = r"""
 import json, os, sys
 import dask.array as da, numpy as np, xarray as xr
+import dask
 import xr_landcover, xr_landcover.io.geotiff as geotiff
 geotiff.COPY_CACHE_MB = int(sys.argv[2])
+dask.config.set(scheduler="synchronous")  # one block in memory at a time, on any machine
 n = 8000  # a 64 MB uint8 map, built lazily in 1000² blocks
 data = da.random.default_rng(0).integers(0, 8, (n, n), chunks=1000, dtype=np.uint8)
 m = xr.DataArray(data, dims=("y", "x"), coords={"y": 1e5 - np.arange(n) * 30.0 - 15,
@@ -133,9 +135,17 @@ print(json.dumps(peak_mb() - before))
 
 
 def test_the_compressing_copy_does_not_cache_the_whole_file(tmp_path):
-    # GDAL's default block cache (5 % of RAM) would hold the whole staging file while it is
-    # copied into the compressed GeoTIFF, so memory grew with the scene (1.7 GB at 40000²).
-    # to_geotiff caps it (COPY_CACHE_MB) unless the user set GDAL_CACHEMAX, which is kept.
+    """GDAL's default block cache (5 % of RAM) would hold the whole staging file while it is
+    copied into the compressed GeoTIFF, so memory grew with the scene (1.7 GB at 40000²).
+    to_geotiff caps it (COPY_CACHE_MB) unless the user set GDAL_CACHEMAX, which is kept.
+
+    The check compares two runs that differ only in the cache limit (same data, same
+    single-threaded scheduler, same allocator): the one with the user's 1024 MB cache holds the
+    64 MB staging file's blocks, the capped one at most 8 MB of them, so the peaks differ by
+    about 56 MB (63-66 MB measured here). The threshold is half of that: what the allocator,
+    thread stacks or library versions add is common to both runs and cannot bridge 28 MB. An
+    absolute bound on the peak depends on the allocator and the machine: that figure is the
+    benchmark's (benchmarks/bench_scale.py, results/bench_scale_40000*.json)."""
     import json
     import os
     import subprocess
@@ -150,8 +160,7 @@ def test_the_compressing_copy_does_not_cache_the_whole_file(tmp_path):
 
     capped = growth("capped.tif", 8, {})
     users_choice = growth("users.tif", 8, {"GDAL_CACHEMAX": "1024"})
-    assert capped < 45, capped  # MB: the dask blocks and an 8 MB cache, not the 64 MB file
-    assert users_choice > capped + 40, (users_choice, capped)
+    assert users_choice - capped > (64 - 8) / 2, (users_choice, capped)  # MB
     with rasterio.open(tmp_path / "capped.tif") as a:
         assert a.compression is not None and a.read(1, window=((0, 5), (0, 5))).max() <= 7
 

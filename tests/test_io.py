@@ -120,7 +120,7 @@ def test_grid_mismatch_names_both_grids(l8_78_band_files, l8_77_band_files):
 def test_missing_file(tmp_path):
     with pytest.raises(xr_landcover.RasterFileNotFoundError, match="not found"):
         xr_landcover.open_image(tmp_path / "nope.tif")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"raster file not found: .*nope\.tif"):
         xr_landcover.open_image([tmp_path / "nope.tif"])
 
 
@@ -152,9 +152,10 @@ def test_chunked_values_equal_rasterio(nc_band_files):
 
 
 def test_bad_path_type():
-    with pytest.raises(xr_landcover.InvalidInputTypeError):
+    with pytest.raises(xr_landcover.InvalidInputTypeError,
+                       match="path_or_paths must be a path or a list of paths, got int"):
         xr_landcover.open_image(42)
-    with pytest.raises(xr_landcover.InvalidParameterError):
+    with pytest.raises(xr_landcover.InvalidParameterError, match="at least one path"):
         xr_landcover.open_image([])
 
 

@@ -118,7 +118,7 @@ def test_save_load_round_trip(models, method, window, tmp_path):
     assert repr(loaded) == repr(model)
     np.testing.assert_array_equal(xr_landcover.classify(window, loaded).values,
                                   xr_landcover.classify(window, model).values)
-    with pytest.raises(OutputExistsError):
+    with pytest.raises(OutputExistsError, match="exists; pass overwrite=True to replace it"):
         model.save(path)
     model.save(path, overwrite=True)
 
@@ -139,7 +139,7 @@ def test_load_refuses_pickles_without_running_them(tmp_path):
     with zipfile.ZipFile(tmp_path / "zipped.skops", "w") as z:
         z.writestr("schema.json", "{}")
         z.writestr("payload.pkl", pickle.dumps(Payload()))
-    with pytest.raises(ModelFileError):
+    with pytest.raises(ModelFileError, match="zipped.skops' as a model file"):
         LandcoverModel.load(tmp_path / "zipped.skops")
     assert not victim.exists()
 

@@ -74,6 +74,9 @@ def rgb_segments(rgb):
 @given(cy=st.integers(7, 100), cx=st.integers(7, 120), order=st.permutations(range(6)))
 def test_classify_labels_and_confidence_any_chunking_any_band_order(
         window, forest, forest_reference, cy, cx, order):
+    """Invariance only (chunking, band order): equal to the unchunked run. Correctness of the
+    labels: test_classify.py::test_labels_equal_bare_predict_and_nodata_is_fill (scikit-learn's
+    own predict); of the confidence: test_classify.py::test_confidence."""
     cube = window.isel(band=list(order)).chunk({"y": cy, "x": cx})
     both = xr_landcover.classify(cube, forest, confidence=True).compute()
     labels, confidence = forest_reference
@@ -101,6 +104,9 @@ def first_pixel_ids(ids: np.ndarray) -> np.ndarray:
 @given(cy=st.integers(9, 64), cx=st.integers(9, 64), sy=st.integers(5, 64),
        sx=st.integers(5, 64))
 def test_segment_and_attributes_under_any_chunking(rgb, rgb_segments, cy, cx, sy, sx):
+    """Invariance only: chunked ids and attributes equal the unchunked run's. Correctness:
+    test_segment.py::test_segmentation_matches_reference (plain-loop mean shift) and
+    test_attributes.py::test_equals_plain_numpy_on_a_small_image."""
     seg = segment(rgb.chunk({"y": cy, "x": cx}), **SEGMENT_OPTIONS)
     ids = seg.values
     np.testing.assert_array_equal(ids, rgb_segments)
@@ -178,3 +184,15 @@ def test_renumbering_helpers_are_not_trivial(rgb_segments):
     shifted = np.where(rgb_segments > 0, rgb_segments + 7, 0)
     assert not np.array_equal(first_pixel_ids(shifted), shifted)
     np.testing.assert_array_equal(first_pixel_ids(shifted), rgb_segments)
+
+
+def test_hypothesis_runs_the_derandomized_profile_unless_asked_to_explore():
+    """conftest.py loads the "ci" profile (always under CI, and by default): the same examples
+    on every run, so that a CI failure replays; "explore" only when asked for."""
+    import os
+
+    if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci":
+        assert settings.default.derandomize and settings.default.database is None
+        assert settings.default.max_examples == 100
+    else:
+        assert not settings.default.derandomize

@@ -217,14 +217,14 @@ def test_bad_geometries_and_inputs(nc_cube, polygons, nc_polygons_path):
     empty.loc[0, "geometry"] = shapely.Polygon()
     with pytest.raises(SamplesError, match="empty"):
         extract_samples(nc_cube, empty, "id")
-    with pytest.raises(MissingCRSError):
+    with pytest.raises(MissingCRSError, match=r"the samples have no CRS; set it with"):
         extract_samples(nc_cube, polygons.set_crs(None, allow_override=True), "id")
     from_path = quiet_extract(nc_cube, nc_polygons_path, "id", max_samples_per_class=5,
                               random_state=0)
     assert len(from_path.y) == 30
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"samples file not found: .*nope\.shp"):
         extract_samples(nc_cube, nc_polygons_path.with_name("nope.shp"), "id")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="samples must be a GeoDataFrame .* got list"):
         extract_samples(nc_cube, polygons.geometry.to_list(), "id")
     with pytest.raises(ValueError, match="max_samples_per_class"):
         extract_samples(nc_cube, polygons, "id", max_samples_per_class=-3)

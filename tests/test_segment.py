@@ -165,6 +165,28 @@ def test_segmentation_matches_reference(kernel, seed):
     np.testing.assert_array_equal(seg, ref)
 
 
+@pytest.mark.parametrize("chunks", [{"y": 40, "x": 40}, {"y": 11, "x": 21}, {"y": 31, "x": 32}])
+def test_regions_of_exactly_min_segment_size_are_kept(chunks):
+    """Flat patches on a flat background: three of exactly ``min_segment_size`` = 6 pixels
+    (one inside a block, one across a chunk corner, so both the in-block and the global merge
+    decide it) stay segments; the one of 5 pixels merges into the background."""
+    img = np.full((3, 40, 40), 60.0, np.float32)
+    img[:, 3:5, 3:6] = 200.0  # 2 x 3, inside the first block
+    img[:, 10:13, 20:22] = 140.0  # 3 x 2, across y=11 and x=21 with chunks 11 x 21
+    img[:, 30:32, 30:33] = 120.0  # 2 x 3, across x=32 with chunks 31 x 32
+    img[:, 30, 5:10] = 250.0  # 5 pixels: merged
+    seg = segment(make_cube(img, chunks), spatial_radius=1.5, spectral_radius=20.5,
+                  min_segment_size=6, **RAW).values
+    for rows, cols in [(slice(3, 5), slice(3, 6)), (slice(10, 13), slice(20, 22)),
+                       (slice(30, 32), slice(30, 33))]:
+        ids = np.unique(seg[rows, cols])
+        assert len(ids) == 1 and (seg == ids[0]).sum() == 6
+    assert (seg[30, 5:10] == 1).all()  # into the background, whose first pixel is (0, 0)
+    assert sorted(np.unique(seg, return_counts=True)[1]) == [6, 6, 6, 40 * 40 - 18]
+    *_, ref = ref_segment(img, 1.5, 20.5, 10, 0.1, True, 6)
+    np.testing.assert_array_equal(seg, ref)
+
+
 # ------------------------------------------------------------------------------------------------
 # Chunking and cropping
 # ------------------------------------------------------------------------------------------------
@@ -184,18 +206,74 @@ def _whole(kernel):
 @given(cy=st.integers(16, 128), cx=st.integers(16, 128), kernel=st.sampled_from(["joint",
                                                                                  "product"]))
 def test_identical_for_any_chunking(cy, cx, kernel):
+    """Chunk invariance only (the chunked ids equal the unchunked run's); correctness of the
+    ids: test_segmentation_matches_reference (a plain-loop implementation of the papers)."""
     seg = segment(_SCENE.cube({"y": cy, "x": cx}), spatial_radius=4, spectral_radius=8,
                   kernel=kernel, maxiter=6).values
     np.testing.assert_array_equal(seg, _whole(kernel))
 
 
 def test_identical_for_default_parameters_and_chunks_64():
+    """Chunk invariance only, with the default parameters; correctness:
+    test_segmentation_matches_reference and test_default_parameters_recover_pivots."""
     cube = make_pivot_scene(6, size=192).cube
     a = segment(cube({"y": 64, "x": 64})).values
     b = segment(cube({"y": -1, "x": -1})).values
     c = segment(cube({"y": 100, "x": 70})).values
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(c, b)
+
+
+def wedge_image(seed, size=96):
+    """Flat wedges and thin lines of distinct colours on a flat background, light noise: a
+    pixel near a wedge's tip moves towards its wide end at every step, so mean shift reaches
+    farther than on blocks."""
+    rng = np.random.default_rng(seed)
+    img = np.full((3, size, size), 40.0)
+    last = size - 1
+    for _ in range(60):
+        y, x = rng.integers(0, size, 2)
+        length, direction, value = rng.integers(5, 25), rng.integers(0, 4), rng.integers(80, 250, 3)
+        for t in range(length):
+            w = t // 3
+            if direction == 0:
+                img[:, min(y + t, last), max(x - w, 0):x + w + 1] = value[:, None]
+            elif direction == 1:
+                img[:, max(y - t, 0), max(x - w, 0):x + w + 1] = value[:, None]
+            elif direction == 2:
+                img[:, max(y - w, 0):y + w + 1, min(x + t, last)] = value[:, None]
+            else:
+                img[:, max(y - w, 0):y + w + 1, max(x - t, 0)] = value[:, None]
+    return (img + rng.normal(0, 2, img.shape)).round().astype(np.float32)
+
+
+@pytest.mark.parametrize("hs, maxiter, image", [
+    (4, 1, "blocky"), (5, 2, "blocky"), (3, 4, "wedges")])
+def test_halo_is_wide_enough_on_scenes_larger_than_it(hs, maxiter, image):
+    """Chunked = whole, bit for bit (filtered values, displacements, every segment id), on
+    96 x 96 scenes cut in 4 x 4 blocks of 24: every pixel is at most 12 px from a block edge
+    and the halo (``tiles.stability_margin`` = ``ceil(maxiter * hs) + 2``: 6, 12, 14) is
+    smaller than the scene, so the blocks really read their neighbours' pixels.
+
+    Why the halo suffices: each mean-shift step moves a pixel's position by the mean of offsets
+    within its window, so by at most ``hs``; the last of the ``maxiter`` windows is centred at
+    most ``(maxiter - 1) * hs`` from the start and reads pixels at most ``hs`` beyond it: no
+    pixel farther than ``maxiter * hs`` is ever read, so ``ceil(maxiter * hs)`` is exact and the
+    ``+ 2`` is a margin (a halo 1 or 2 px smaller cannot change anything). Labelling and merging
+    use no halo (block faces and the global merge pass). Where the halo matters, seen by
+    planting it: 3 px too small or halved changes filtered pixels (and with ``maxiter=1``,
+    where every window reaches exactly ``hs``, segment ids) of the noisy blocks; dropping the
+    ``maxiter`` factor changes filtered pixels of the wedges."""
+    img = blocky_image(5, 96, 96, noise=12.0) if image == "blocky" else wedge_image(1)
+    kw = dict(spatial_radius=hs, spectral_radius=15.5, maxiter=maxiter, **RAW)
+    whole = mean_shift_filter(make_cube(img, {"y": -1, "x": -1}), **kw).values
+    chunked = mean_shift_filter(make_cube(img, {"y": 24, "x": 24}), **kw).values
+    np.testing.assert_array_equal(chunked, whole)
+    if image == "blocky":
+        seg_whole = segment(make_cube(img, {"y": -1, "x": -1}), min_segment_size=1, **kw).values
+        seg = segment(make_cube(img, {"y": 24, "x": 24}), min_segment_size=1, **kw).values
+        assert len(np.unique(seg_whole)) > 5000  # thousands of segments, in every block
+        np.testing.assert_array_equal(seg, seg_whole)
 
 
 def test_crop_keeps_partition_far_from_edges():
