@@ -18,7 +18,9 @@ from .._sample import declared_nodata, sample_pixels, valid_rows, warn_if_undecl
 from .._validate import same_crs
 from ..classmap import class_map_attrs
 from ..errors import BandMismatchError, InvalidParameterError
+from ..indices import add_indices
 from .model import LandcoverModel
+from .time_features import stack_dates
 
 __all__ = ["class_map_dtype", "check_bands", "warn_if_other_crs", "wrap_like",
            "classification_output", "check_against_model", "SCALE_FACTOR"]
@@ -175,3 +177,23 @@ def classification_output(labels, confidence, cube: xr.DataArray, model: Landcov
                        "valid_range": np.array([0.0, 1.0], dtype=np.float32)})
     conf = conf.rio.write_nodata(np.nan, encoded=False)
     return xr.Dataset({"landcover": out, "confidence": conf})
+
+
+def valid_pixels(block: np.ndarray, band_axis: int, nodata) -> np.ndarray:
+    """Pixels of ``block`` with a finite value, other than ``nodata``, in every band: the
+    pixels :func:`~xr_landcover.classify` and :func:`~xr_landcover.predict_proba` predict."""
+    valid = np.all(np.isfinite(block), axis=band_axis)
+    if nodata is not None and not np.isnan(nodata):
+        valid &= np.all(block != nodata, axis=band_axis)
+    return valid
+
+
+def model_features(cube: xr.DataArray, model: LandcoverModel) -> xr.DataArray:
+    """``cube`` with the features ``model`` was trained on: its spectral indices added where
+    the cube lacks them, and for a time-series model the dates' bands stacked as
+    ``band@date``."""
+    if model.indices:
+        cube = add_indices(cube, model.indices)
+    if model.time_dim:
+        cube = stack_dates(cube, model.time_dim)[0]
+    return cube

@@ -26,25 +26,18 @@ from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
 )
-from ..indices import add_indices
 from ._common import (
     check_against_model,
     check_bands,
     class_map_dtype,
     classification_output,
+    model_features,
+    valid_pixels,
     warn_if_other_crs,
 )
 from .model import LandcoverModel
-from .time_features import stack_dates
 
 __all__ = ["classify", "labels_follow_probabilities", "PREDICT_BATCH"]
-
-
-def _valid_mask(block: np.ndarray, band_axis: int, nodata) -> np.ndarray:
-    valid = np.all(np.isfinite(block), axis=band_axis)
-    if nodata is not None and not np.isnan(nodata):
-        valid &= np.all(block != nodata, axis=band_axis)
-    return valid
 
 
 #: Pixels per ``predict`` call. An estimator's temporaries grow with the pixels of one call (a
@@ -104,7 +97,7 @@ def labels_follow_probabilities(estimator) -> bool:
 def _predict_block(block, estimator, *, out_dtype, fill, confidence, nodata):
     """Classify one block ``(..., band, y, x)``; return ``(..., y, x)`` (or 2 stacked maps)."""
     band_axis = block.ndim - 3
-    valid = _valid_mask(block, band_axis, nodata)
+    valid = valid_pixels(block, band_axis, nodata)
     pixels = np.moveaxis(block, band_axis, -1)[valid]  # (n_valid, bands)
     labels = np.full(valid.shape, fill, dtype=out_dtype)
     if confidence:
@@ -206,11 +199,9 @@ def classify(
             f"model must be a LandcoverModel (from train or LandcoverModel.load); "
             f"got {type(model).__name__}"
         )
-    cube = require_cube(cube, crs=False)
-    if model.indices:  # the model's spectral indices, added where the cube lacks them
-        cube = add_indices(cube, model.indices)
-    if model.time_dim:  # a time-series model: the dates' bands are its features, band@date
-        cube = stack_dates(cube, model.time_dim)[0]
+    # the model's spectral indices added where the cube lacks them; a time-series model's
+    # dates stacked as band@date
+    cube = model_features(require_cube(cube, crs=False), model)
     if segments is not None or model.feature == "segments":
         from .segments import classify_segments
 

@@ -32,21 +32,18 @@ import xarray as xr
 from .._validate import require_crs, require_cube
 from ..classmap import ClassMap
 from ..errors import DimensionError, InvalidInputTypeError, InvalidParameterError
-from ._common import check_bands, warn_if_other_crs
+from ._common import (
+    check_against_model,
+    check_bands,
+    model_features,
+    valid_pixels,
+    warn_if_other_crs,
+)
 from .model import LandcoverModel
 from .pixels import PREDICT_BATCH
 
-__all__ = ["predict_proba", "probabilities_like", "probability_classes", "valid_pixels",
+__all__ = ["predict_proba", "probabilities_like", "probability_classes",
            "float32_keeping_winner", "require_probabilities"]
-
-
-def valid_pixels(block: np.ndarray, band_axis: int, nodata) -> np.ndarray:
-    """Pixels of ``block`` with a finite value, other than ``nodata``, in every band: the
-    pixels :func:`~xr_landcover.classify` classifies."""
-    valid = np.all(np.isfinite(block), axis=band_axis)
-    if nodata is not None and not np.isnan(nodata):
-        valid &= np.all(block != nodata, axis=band_axis)
-    return valid
 
 
 def float32_keeping_winner(proba: np.ndarray) -> np.ndarray:
@@ -300,7 +297,7 @@ def predict_proba(cube: xr.DataArray, model: LandcoverModel,
         raise InvalidInputTypeError(
             f"model must be a LandcoverModel (from train or LandcoverModel.load); "
             f"got {type(model).__name__}")
-    cube = require_cube(cube, crs=False)
+    cube = model_features(require_cube(cube, crs=False), model)
     if not hasattr(model.estimator, "predict_proba"):
         raise InvalidParameterError(
             f"predict_proba needs an estimator with predict_proba; the model's "
@@ -315,6 +312,7 @@ def predict_proba(cube: xr.DataArray, model: LandcoverModel,
             "segments=, or train an object-based model with train(..., segments=seg)")
     cube = check_bands(require_crs(cube), model)
     warn_if_other_crs(cube, model)
+    cube = check_against_model(cube, model)  # the model's nodata, undeclared fill, scale
     from .accelerate import accelerate
 
     fitted = accelerate(model.estimator) if segments is None else model.estimator
