@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from .accessor import LandcoverAccessor
-from .assessment import AccuracyReport, accuracy, accuracy_points
+from .assessment import AccuracyReport, SampleSize, accuracy, accuracy_points, sample_size
 from .change import change_map, change_table
 from .classification import LandcoverModel, classify, train
 from .classmap import ClassMap, class_areas, open_classmap
@@ -88,6 +88,8 @@ __all__ = [
     "accuracy",
     "accuracy_points",
     "AccuracyReport",
+    "sample_size",
+    "SampleSize",
     "LandcoverError",
     "InvalidParameterError",
     "InvalidInputTypeError",

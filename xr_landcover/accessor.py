@@ -12,7 +12,6 @@ from typing import Any
 import xarray as xr
 
 from ._validate import (
-    DEFAULT_ACCURACY_POINTS,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SAMPLES_PER_CLASS,
     DEFAULT_MIN_SEGMENT_SIZE,
@@ -187,8 +186,8 @@ class LandcoverAccessor:
 
         return accuracy(self._obj, reference, class_field=class_field, name_field=name_field)
 
-    def accuracy_points(self, n: int = DEFAULT_ACCURACY_POINTS,
-                        strategy: str = "stratified_random", allocation: str = "proportional",
+    def accuracy_points(self, n: int | None = None,
+                        strategy: str = "stratified_random", allocation: Any = "proportional",
                         min_per_class: int = 0, random_state: Any = 0):
         """Random accuracy-assessment points on this class map: see
         :func:`xr_landcover.accuracy_points`."""
