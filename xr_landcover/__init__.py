@@ -38,6 +38,7 @@ from .io import load_stac, open_image, open_zarr, stac_item_from_rasters, to_geo
 # may equal a submodule's: importing the submodule would replace the attribute.)
 _LAZY = {
     "datasets": (".datasets", None),
+    "cross_validate": (".assessment.cross_validation", "cross_validate"),
     "compare": (".plot", "compare"),
     "explore_classes": (".plot", "explore_classes"),
     "explore_rgb": (".plot", "explore_rgb"),
@@ -51,6 +52,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import datasets
+    from .assessment.cross_validation import cross_validate
     from .plot import (
         compare,
         explore_classes,
@@ -89,6 +91,7 @@ __all__ = [
     "accuracy_points",
     "AccuracyReport",
     "sample_size",
+    "cross_validate",
     "SampleSize",
     "LandcoverError",
     "InvalidParameterError",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS
@@ -21,7 +22,49 @@ from ..errors import (
 from .estimators import METHODS, make_estimator
 from .model import LandcoverModel
 
-__all__ = ["train"]
+__all__ = ["check_method", "fit_estimator", "train"]
+
+
+def check_method(method: str | None, estimator: Any, params: dict) -> str:
+    """The method name (``"estimator"`` for ``estimator=``), after checking that ``method``,
+    ``estimator`` and the extra parameters go together; the default is ``"svm"``."""
+    if estimator is not None and method is not None:
+        raise InvalidParameterError("give either method=... or estimator=..., not both")
+    if estimator is not None and params:
+        raise InvalidParameterError(
+            f"extra parameters {sorted(params)} only go with method=...; set them on your "
+            "estimator instead"
+        )
+    if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise InvalidInputTypeError(
+            f"estimator must have fit and predict methods; got {type(estimator).__name__}"
+        )
+    method = method or ("estimator" if estimator is not None else "svm")
+    if estimator is None and method not in METHODS:
+        raise InvalidParameterError(
+            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
+        )
+    return method
+
+
+def fit_estimator(X: np.ndarray, y: np.ndarray, method: str, estimator: Any = None,
+                  random_state: Any = None, **params: Any):
+    """A fitted estimator: a clone of ``estimator``, or a new one of ``method`` (checked by
+    :func:`check_method`) fitted on the pixels ``X`` labelled ``y``."""
+    from sklearn.base import clone
+
+    if estimator is not None:
+        est = clone(estimator)
+    else:
+        seed = random_state if isinstance(random_state, int) else None
+        _, sizes = np.unique(y, return_counts=True)
+        est = make_estimator(method, len(sizes), random_state=seed,
+                             min_class_size=int(sizes.min()), **params)
+    try:
+        est.fit(X, y)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
+    return est
 
 
 def train(
@@ -94,24 +137,7 @@ def train(
     >>> model.classifier_definition[0]
     {'ClassValue': 1, 'ClassName': 'developed', 'Red': 222, 'Green': 0, 'Blue': 0}
     """
-    from sklearn.base import clone
-
-    if estimator is not None and method is not None:
-        raise InvalidParameterError("give either method=... or estimator=..., not both")
-    if estimator is not None and params:
-        raise InvalidParameterError(
-            f"extra parameters {sorted(params)} only go with method=...; set them on your "
-            "estimator instead"
-        )
-    if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
-        raise InvalidInputTypeError(
-            f"estimator must have fit and predict methods; got {type(estimator).__name__}"
-        )
-    method = method or ("estimator" if estimator is not None else "svm")
-    if estimator is None and method not in METHODS:
-        raise InvalidParameterError(
-            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
-        )
+    method = check_method(method, estimator, params)
     if segments is not None:
         from .segments import extract_segment_samples
 
@@ -128,16 +154,7 @@ def train(
             color_fields=color_fields, max_samples_per_class=max_samples_per_class,
             random_state=random_state,
         )
-    if estimator is not None:
-        est = clone(estimator)
-    else:
-        seed = random_state if isinstance(random_state, int) else None
-        est = make_estimator(method, len(ts.classes), random_state=seed,
-                             min_class_size=min(ts.used.values()), **params)
-    try:
-        est.fit(ts.X, ts.y)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
+    est = fit_estimator(ts.X, ts.y, method, estimator, random_state, **params)
     res = cube.rio.resolution()
     return LandcoverModel(
         classes=tuple(ts.classes),
