@@ -179,12 +179,14 @@ class LandcoverAccessor:
         return explore_classes(self._obj, tiles=tiles, **kwargs)
 
     # -- accuracy assessment --------------------------------------------------------------------
-    def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None):
+    def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None,
+                 training=None):
         """Assess this class map against reference points, polygons or a raster: see
         :func:`xr_landcover.accuracy`."""
         from .assessment import accuracy
 
-        return accuracy(self._obj, reference, class_field=class_field, name_field=name_field)
+        return accuracy(self._obj, reference, class_field=class_field, name_field=name_field,
+                        training=training)
 
     def accuracy_points(self, n: int | None = None,
                         strategy: str = "stratified_random", allocation: Any = "proportional",
