@@ -9,7 +9,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 from .accessor import LandcoverAccessor
-from .assessment import AccuracyReport, SampleSize, accuracy, accuracy_points, sample_size
+from .assessment import AccuracyReport, accuracy, accuracy_points
+from .assessment.sample_sizing import SampleSize, sample_size
 from .change import change_map, change_table
 from .classification import LandcoverModel, classify, train
 from .classmap import ClassMap, class_areas, open_classmap
@@ -39,6 +40,7 @@ from .io import load_stac, open_image, open_zarr, stac_item_from_rasters, to_geo
 _LAZY = {
     "datasets": (".datasets", None),
     "cross_validate": (".assessment.cross_validation", "cross_validate"),
+    "inspect_samples": (".assessment.inspection", "inspect_samples"),
     "compare": (".plot", "compare"),
     "explore_classes": (".plot", "explore_classes"),
     "explore_rgb": (".plot", "explore_rgb"),
@@ -53,6 +55,7 @@ _LAZY = {
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import datasets
     from .assessment.cross_validation import cross_validate
+    from .assessment.inspection import inspect_samples
     from .plot import (
         compare,
         explore_classes,
@@ -92,6 +95,7 @@ __all__ = [
     "AccuracyReport",
     "sample_size",
     "cross_validate",
+    "inspect_samples",
     "SampleSize",
     "LandcoverError",
     "InvalidParameterError",

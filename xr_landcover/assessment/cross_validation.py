@@ -39,9 +39,10 @@ import xarray as xr
 
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, check_number, require_cube
 from ..errors import InvalidParameterError, SamplesError
+from ._sample_pixels import sample_pixels
 from .report import AccuracyReport
 
-__all__ = ["CrossValidation", "cross_validate", "row_classes"]
+__all__ = ["CrossValidation", "cross_validate"]
 
 GROUPS = ("polygon", "block", None)
 
@@ -120,61 +121,6 @@ def _check_arguments(folds, groups, block_size) -> None:
         raise InvalidParameterError(
             f"block_size={block_size!r} only goes with groups='block'; got groups={groups!r}"
         )
-
-
-def _sample_of_pixel(cube: xr.DataArray, geoms: np.ndarray, row_class: np.ndarray,
-                     rows: np.ndarray, cols: np.ndarray, pixel_class: np.ndarray) -> np.ndarray:
-    """Position (in ``geoms``) of the sample each pixel came from.
-
-    A pixel comes from a polygon that holds its centre (``extract_samples`` rasterizes at pixel
-    centres) or from a point inside it. Where samples overlap, the first of the pixel's class
-    is taken; a pixel whose centre misses every polygon by a rounding hair (a hundredth of a
-    pixel) takes the nearest polygon of its class.
-    """
-    import shapely
-
-    transform = cube.rio.transform()
-    xs, ys = transform @ (cols + 0.5, rows + 0.5)
-    owner = np.full(rows.size, -1, dtype=np.int64)
-    is_point = np.isin(shapely.get_type_id(geoms), (0, 4))  # Point, MultiPoint
-    # points: the pixel each point (part) falls in
-    if is_point.any():
-        where = {}
-        inverse = ~transform
-        for g in np.flatnonzero(is_point):
-            for part in shapely.get_parts(geoms[g]):
-                c, r = inverse @ (shapely.get_x(part), shapely.get_y(part))
-                where.setdefault((int(np.floor(r)), int(np.floor(c))), []).append(g)
-        for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
-            for g in where.get((r, c), ()):
-                if row_class[g] == pixel_class[i]:
-                    owner[i] = g
-                    break
-    polygons = np.flatnonzero(~is_point)
-    if polygons.size:
-        tree = shapely.STRtree(geoms[polygons])
-        centres = shapely.points(xs, ys)
-        pix, hit = tree.query(centres, predicate="intersects")
-        hit = polygons[hit]
-        same = row_class[hit] == pixel_class[pix]
-        pix, hit = pix[same], hit[same]
-        order = np.lexsort((hit, pix))
-        pix, hit = pix[order], hit[order]
-        first = np.r_[True, pix[1:] != pix[:-1]] if pix.size else np.zeros(0, bool)
-        free = owner[pix[first]] < 0
-        owner[pix[first][free]] = hit[first][free]
-        hair = 0.01 * min(abs(transform.a), abs(transform.e))
-        for i in np.flatnonzero(owner < 0):
-            candidates = polygons[row_class[polygons] == pixel_class[i]]
-            if candidates.size:
-                d = shapely.distance(geoms[candidates], centres[i])
-                if d.min() <= hair:
-                    owner[i] = candidates[int(np.argmin(d))]
-    if (owner < 0).any():  # a bug, not the user's: every sample pixel lies under a sample
-        raise SamplesError(
-            f"{int((owner < 0).sum())} sample pixels could not be traced back to their sample"
-        )
-    return owner
 
 
 def _block_of_sample(cube: xr.DataArray, geoms: np.ndarray, block_size: float) -> np.ndarray:
@@ -298,15 +244,7 @@ def cross_validate(
     >>> int(cv.assignment.loc[0]) in (0, 1, 2)
     True
     """
-    import geopandas as gpd
-    import pyproj
-
-    from ..classification.samples import (
-        check_cap,
-        draw_per_class,
-        extract_samples,
-        read_samples,
-    )
+    from ..classification.samples import check_cap, draw_per_class
     from ..classification.training import check_method, fit_estimator
 
     cube = require_cube(cube, single_image="training")
@@ -315,20 +253,13 @@ def cross_validate(
     estimator = train_options.pop("estimator", None)
     color_fields = train_options.pop("color_fields", ("Red", "Green", "Blue"))
     method = check_method(method, estimator, train_options)
-    gdf = read_samples(samples)  # once: its repairs (and their warning) are not repeated
     # every valid pixel under the samples, in raster order (the cap is applied per fold)
-    ts = extract_samples(cube, gdf, class_field=class_field, name_field=name_field,
-                         color_fields=color_fields, max_samples_per_class=None,
-                         random_state=random_state)
-
-    geoms = gpd.GeoSeries(gdf.geometry.values, crs=gdf.crs).to_crs(
-        pyproj.CRS.from_wkt(cube.rio.crs.to_wkt())).values
-    row_class = row_classes(gdf, ts, class_field, name_field)
-    owner = _sample_of_pixel(cube, np.asarray(geoms), row_class, ts.rows, ts.cols, ts.y)
+    sp = sample_pixels(cube, samples, class_field, name_field, color_fields, random_state)
+    gdf, ts, owner = sp.samples, sp.pixels, sp.owner
     if groups == "polygon":
         group = owner
     elif groups == "block":
-        group = _block_of_sample(cube, np.asarray(geoms), float(block_size))[owner]
+        group = _block_of_sample(cube, sp.geometries, float(block_size))[owner]
     else:
         group = np.arange(ts.y.size)
     n_groups = np.unique(group).size
@@ -386,16 +317,3 @@ def cross_validate(
         assignment.iloc[per_row.index.to_numpy()] = per_row.to_numpy()
     return CrossValidation(folds=reports, overall=overall, assignment=assignment,
                            pixels=pixels, groups=groups, method=method)
-
-
-def row_classes(gdf, ts, class_field, name_field) -> np.ndarray:
-    """The class value of each sample row as :func:`extract_samples` gave it (``-1`` for rows
-    of a class it dropped): class values as they are, text classes through their names."""
-    from ..classification.samples import resolve_class_field
-
-    class_col, _ = resolve_class_field(gdf, class_field, name_field)
-    raw = gdf[class_col]
-    by_name = {c.name: c.value for c in ts.classes}
-    if raw.dtype == object and all(isinstance(v, str) for v in raw):
-        return np.array([by_name.get(t, -1) for t in raw], dtype=np.int64)
-    return pd.to_numeric(raw).to_numpy(dtype="float64").astype(np.int64)
