@@ -89,7 +89,7 @@ def train(
     samples : GeoDataFrame or path
         Training polygons or points in any CRS; see :func:`~.samples.extract_samples`
         for ``class_field``, ``name_field`` and ``color_fields``.
-    method : {"svm", "random_trees", "max_likelihood", "knn"}, default "svm"
+    method : {"svm", "random_trees", "max_likelihood", "knn", "gradient_boosting"}, default "svm"
         The classifier (see the module documentation); not with ``estimator``.
     max_samples_per_class : int or None, default 500
         ArcGIS ``maxSampleClass``; ``None`` or 0: every pixel.
