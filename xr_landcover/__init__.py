@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .accessor import LandcoverAccessor
 from .assessment import AccuracyReport, accuracy, accuracy_points
+from .assessment.sample_sizing import SampleSize, sample_size
 from .change import change_map, change_table
 from .classification import LandcoverModel, classify, cluster, train
 from .classmap import ClassMap, class_areas, open_classmap
@@ -40,6 +41,8 @@ from .io import load_stac, open_image, open_zarr, stac_item_from_rasters, to_geo
 # may equal a submodule's: importing the submodule would replace the attribute.)
 _LAZY = {
     "datasets": (".datasets", None),
+    "cross_validate": (".assessment.cross_validation", "cross_validate"),
+    "inspect_samples": (".assessment.inspection", "inspect_samples"),
     "compare": (".plot", "compare"),
     "explore_classes": (".plot", "explore_classes"),
     "explore_rgb": (".plot", "explore_rgb"),
@@ -56,6 +59,8 @@ _LAZY = {
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import datasets
+    from .assessment.cross_validation import cross_validate
+    from .assessment.inspection import inspect_samples
     from .classification.probabilities import predict_proba
     from .plot import (
         compare,
@@ -95,6 +100,10 @@ __all__ = [
     "accuracy",
     "accuracy_points",
     "AccuracyReport",
+    "sample_size",
+    "cross_validate",
+    "inspect_samples",
+    "SampleSize",
     "LandcoverError",
     "InvalidParameterError",
     "InvalidInputTypeError",

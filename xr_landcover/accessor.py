@@ -12,7 +12,6 @@ from typing import Any
 import xarray as xr
 
 from ._validate import (
-    DEFAULT_ACCURACY_POINTS,
     DEFAULT_CLUSTER_SAMPLE_SIZE,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SAMPLES_PER_CLASS,
@@ -257,15 +256,17 @@ class LandcoverAccessor:
         return explore_classes(self._obj, tiles=tiles, **kwargs)
 
     # -- accuracy assessment --------------------------------------------------------------------
-    def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None):
+    def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None,
+                 training=None):
         """Assess this class map against reference points, polygons or a raster: see
         :func:`xr_landcover.accuracy`."""
         from .assessment import accuracy
 
-        return accuracy(self._obj, reference, class_field=class_field, name_field=name_field)
+        return accuracy(self._obj, reference, class_field=class_field, name_field=name_field,
+                        training=training)
 
-    def accuracy_points(self, n: int = DEFAULT_ACCURACY_POINTS,
-                        strategy: str = "stratified_random", allocation: str = "proportional",
+    def accuracy_points(self, n: int | None = None,
+                        strategy: str = "stratified_random", allocation: Any = "proportional",
                         min_per_class: int = 0, random_state: Any = 0):
         """Random accuracy-assessment points on this class map: see
         :func:`xr_landcover.accuracy_points`."""

@@ -1,5 +1,5 @@
-"""Command line interface: ``xr-landcover demo|info|train|classify|segment|accuracy``, and the
-clean-up of class maps, ``majority|sieve``.
+"""Command line interface: ``xr-landcover demo|info|train|classify|segment|accuracy|
+cross-validate|inspect``, and the clean-up of class maps, ``majority|sieve``.
 
 Every error becomes one line ``error: ...`` on stderr and exit code 2 (``--debug`` shows the
 traceback instead). Long computations show dask's progress bar unless ``--quiet``.
@@ -15,6 +15,8 @@ Examples
     xr-landcover accuracy landcover.tif --reference points.gpkg --csv report.csv
     xr-landcover majority landcover.tif -o smooth.tif --radius 2
     xr-landcover sieve landcover.tif -o mmu.tif --min-pixels 9 --connectivity 8
+    xr-landcover cross-validate lsat7_2000_*.tif --samples polygons.shp --folds 5
+    xr-landcover inspect lsat7_2000_*.tif --samples polygons.shp --model model.skops -o worst.gpkg
 """
 
 from __future__ import annotations
@@ -257,6 +259,7 @@ def _cli_message(exc: BaseException) -> str:
         message = re.sub(pattern, replacement, message)
     return message
 
+
 def _open_map_for_cleanup(args: argparse.Namespace):
     """The input class map, once its output is known to be writable and not the input."""
     from .classmap import open_classmap
@@ -296,6 +299,49 @@ def _cmd_sieve(args: argparse.Namespace, console: _Console) -> int:
     return _write_map(result, args, console, "sieving")
 
 
+def _cmd_cross_validate(args: argparse.Namespace, console: _Console) -> int:
+    from .assessment.cross_validation import cross_validate
+
+    _check_outputs(args.overwrite, csv=args.csv)  # before reading anything
+    cube = _open(args.files, args.nodata, args.chunks)
+    with console.progress("reading the sample pixels ..."):
+        cv = cross_validate(cube, args.samples, class_field=args.class_field,
+                            name_field=args.name_field, method=args.method, folds=args.folds,
+                            groups=None if args.groups == "pixel" else args.groups,
+                            block_size=args.block_size, random_state=args.random_state,
+                            max_samples_per_class=args.max_samples_per_class)
+    console.say(repr(cv))
+    console.say(repr(cv.overall))
+    if args.csv:
+        cv.summary().to_csv(args.csv)
+        console.say(f"fold summary written to {args.csv}")
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace, console: _Console) -> int:
+    from .assessment.inspection import inspect_samples
+    from .classification import LandcoverModel
+    from .io import to_geotiff
+
+    # both outputs checked before the model or the cube is read
+    _check_outputs(args.overwrite, output=args.output, misclassified=args.misclassified)
+    model = LandcoverModel.load(args.model)
+    cube = _open(args.files, args.nodata, args.chunks)
+    with console.progress("classifying the sample pixels ..."):
+        found = inspect_samples(cube, args.samples, model, class_field=args.class_field)
+    console.say(repr(found))
+    if args.output:
+        out = Path(args.output)
+        if out.exists():  # --overwrite given: checked above
+            out.unlink()
+        found.samples.to_file(out)
+        console.say(f"samples with their accuracy written to {out}")
+    if args.misclassified:
+        written = to_geotiff(found.misclassified, args.misclassified, overwrite=args.overwrite)
+        console.say(f"misclassified pixels written to {written}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, console: _Console) -> int:
     from .demo import run_demo
 
@@ -317,6 +363,8 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``xr-landcover``."""
+
+    from .classification.estimators import METHODS
 
     def flags(defaults: bool) -> argparse.ArgumentParser:
         # The same flags work before and after the subcommand; the subcommand's copies must
@@ -363,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--method",
         default="svm",
-        choices=["svm", "random_trees", "max_likelihood", "knn"],
+        choices=list(METHODS),
         help="classifier (default svm, as ArcGIS)",
     )
     train.add_argument("--max-samples-per-class", type=int, default=500, help="0 = all pixels")
@@ -418,6 +466,37 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--connectivity", type=int, choices=[4, 8], default=8)
     sv.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
     output_options(sv)
+
+    cv = command("cross-validate", _cmd_cross_validate,
+                 "cross-validate a classifier on its samples, holding out whole polygons")
+    cv.add_argument("files", nargs="+", help="raster file(s) on one grid")
+    cv.add_argument("--samples", required=True, help="vector file of training samples")
+    cv.add_argument("--class-field", default=None, help="class value column (auto)")
+    cv.add_argument("--name-field", default=None, help="class name column")
+    cv.add_argument("--method", default="svm", choices=list(METHODS), help="classifier")
+    cv.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    cv.add_argument("--groups", default="polygon", choices=["polygon", "block", "pixel"],
+                    help="what a fold holds: whole polygons (default), spatial blocks of "
+                         "--block-size, or random pixels (optimistic)")
+    cv.add_argument("--block-size", type=float, default=None, help="block side in metres")
+    cv.add_argument("--max-samples-per-class", type=int, default=500, help="0 = all pixels")
+    cv.add_argument("--random-state", type=int, default=0)
+    cv.add_argument("--csv", default=None, help="write the per-fold summary to this CSV file")
+    cv.add_argument("--overwrite", action="store_true", help="replace an existing CSV file")
+    raster_options(cv)
+
+    ins = command("inspect", _cmd_inspect,
+                  "inspect training samples: how well a model classifies each one")
+    ins.add_argument("files", nargs="+", help="raster file(s) on one grid")
+    ins.add_argument("--samples", required=True, help="vector file of training samples")
+    ins.add_argument("--model", required=True, help="model file from `train`")
+    ins.add_argument("--class-field", default=None, help="class value column (auto)")
+    ins.add_argument("--output", "-o", default=None,
+                     help="write the samples with their accuracy (e.g. samples.gpkg)")
+    ins.add_argument("--misclassified", default=None,
+                     help="write the misclassified-pixel class map (GeoTIFF)")
+    ins.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    raster_options(ins)
     return parser
 
 

@@ -8,6 +8,11 @@
   Olofsson et al. (2014).
 * :func:`accuracy_points` (:mod:`~.points`) draws stratified random (or simple random)
   assessment points from a class map, as ArcGIS's *Create Accuracy Assessment Points* does.
+* :mod:`~.sample_sizing` (``xr_landcover.sample_size``): how many points to draw and their
+  allocation (Olofsson et al. 2014, eq. 13), for :func:`accuracy_points`;
+  :mod:`~.cross_validation` (``xr_landcover.cross_validate``), :mod:`~.inspection`
+  (``xr_landcover.inspect_samples``) and :mod:`~.leakage` (``accuracy(..., training=)``)
+  judge the training samples. They are reached from the package, not re-exported here.
 * :mod:`~.reference`: reference data as samples on the map's grid, and the class map's raster
   plumbing (per-chunk class counts, valid masks, the class-area table).
 

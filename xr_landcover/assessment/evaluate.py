@@ -33,7 +33,8 @@ import xarray as xr
 
 from .._validate import require_class_map, require_whole_classes
 from ..classmap import fill_value
-from ..errors import InvalidInputTypeError, NoSamplesError, SamplesError
+from ..errors import InvalidInputTypeError, InvalidParameterError, NoSamplesError, SamplesError
+from .leakage import near_training, warn_if_near_training
 from .reference import (
     class_area_table,
     is_raster_path,
@@ -97,6 +98,7 @@ def _accuracy_vector(
     reference: gpd.GeoDataFrame | str | os.PathLike,
     class_field: str | None,
     name_field: str | None,
+    training=None,
 ) -> AccuracyReport:
     map_names = map_classes(class_map)
     samples = vector_samples(class_map, reference, class_field, name_field, map_names)
@@ -108,6 +110,10 @@ def _accuracy_vector(
         raise NoSamplesError(
             f"all {len(mapped)} reference samples inside the map fall on nodata pixels"
         )
+    if training is not None:  # the leakage guard (.leakage)
+        near, pixel = near_training(class_map, samples.rows[valid], samples.cols[valid],
+                                    training)
+        warn_if_near_training(near, pixel, stacklevel=4)
     m = require_whole_classes(mapped[valid], "class_map").astype(np.int64)
     r = samples.classes[valid]
     map_values = set(map_names) | {int(v) for v in np.unique(m)}
@@ -141,6 +147,7 @@ def accuracy(
     reference: gpd.GeoDataFrame | xr.DataArray | str | os.PathLike,
     class_field: str | None = None,
     name_field: str | None = None,
+    training: gpd.GeoDataFrame | str | os.PathLike | None = None,
 ) -> AccuracyReport:
     """Compare a class map with reference data: confusion matrix, kappa, per-class accuracy.
 
@@ -164,6 +171,11 @@ def accuracy(
         integer column.  Missing values and ``-1`` mean "not labelled" and are left out.
     name_field : str, optional
         Column naming the reference classes, used for classes the map does not name.
+    training : GeoDataFrame or path, optional
+        The training samples of the map's classifier: a warning gives the number of reference
+        samples (points, or polygon pixels) whose pixel centre lies inside or within one
+        pixel of them, where the accuracy is optimistic (:mod:`~.leakage`). Only for point
+        and polygon references.
 
     Returns
     -------
@@ -178,6 +190,8 @@ def accuracy(
         No reference sample falls inside the map, or all fall on nodata.
     SamplesError
         No class in common between map and reference, or the class field cannot be found.
+    InvalidParameterError
+        ``training`` with a reference raster.
     MissingCRSError
         The map or the reference has no CRS.
 
@@ -199,6 +213,13 @@ def accuracy(
     Total          1       2      3
     """
     class_map = require_class_map(class_map, crs=True)
+    if training is not None and (isinstance(reference, xr.DataArray)
+                                 or is_raster_path(reference)):
+        raise InvalidParameterError(
+            "training= checks reference points or polygons against the training samples; "
+            "with a reference raster, leave it out (mask the training polygons out of the "
+            "reference raster instead)"
+        )
     if isinstance(reference, xr.DataArray):
         return _accuracy_raster(class_map, reference)
     if is_raster_path(reference):
@@ -210,5 +231,5 @@ def accuracy(
             "reference must be a GeoDataFrame, a DataArray or a path to a vector or raster "
             f"file; got {type(reference).__name__}"
         )
-    return _accuracy_vector(class_map, reference, class_field, name_field)
+    return _accuracy_vector(class_map, reference, class_field, name_field, training)
 

@@ -10,6 +10,7 @@ counts, and only the chunks that receive a point are read again to find the pixe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import dask
@@ -18,7 +19,7 @@ import xarray as xr
 
 from .._validate import DEFAULT_ACCURACY_POINTS, check_choice, check_number, require_class_map
 from ..classmap import fill_value
-from ..errors import NoSamplesError
+from ..errors import InvalidParameterError, NoSamplesError
 from .reference import (
     UNLABELLED,
     as_dask,
@@ -40,6 +41,34 @@ def _largest_remainder(shares: np.ndarray, n: int) -> np.ndarray:
     out = np.floor(exact).astype(np.int64)
     order = np.argsort(-(exact - out), kind="stable")
     out[order[: n - out.sum()]] += 1
+    return out
+
+
+def _given_allocation(allocation: Mapping, values: list[int], names: dict[int, str],
+                      n: int | None) -> np.ndarray:
+    """Points per class from a mapping keyed by class value or name (e.g.
+    :attr:`SampleSize.allocation <xr_landcover.assessment.sample_sizing.SampleSize>`)."""
+    by_key = {str(k): v for k, v in allocation.items()}
+    known = {str(v) for v in values} | {names.get(v, str(v)) for v in values}
+    unknown = sorted(k for k in by_key if k not in known)
+    if unknown:
+        raise InvalidParameterError(
+            f"allocation names classes the map does not hold: {unknown}; map classes "
+            f"{ {v: names.get(v, str(v)) for v in values} }"
+        )
+    out = []
+    for v in values:
+        k = by_key.get(str(v), by_key.get(names.get(v, str(v)), 0))
+        check_number(f"allocation[{v}]", k, 0, integer=True)
+        out.append(int(k))
+    out = np.array(out, dtype=np.int64)
+    if out.sum() == 0:
+        raise InvalidParameterError("allocation gives no point to any class of the map")
+    if n is not None and int(n) != int(out.sum()):
+        raise InvalidParameterError(
+            f"n={n} but allocation holds {int(out.sum())} points; leave n out (None) with an "
+            "allocation mapping"
+        )
     return out
 
 
@@ -70,9 +99,9 @@ def _find_in_block(
 
 def accuracy_points(
     class_map: xr.DataArray,
-    n: int = DEFAULT_ACCURACY_POINTS,
+    n: int | None = None,
     strategy: str = "stratified_random",
-    allocation: str = "proportional",
+    allocation: str | Mapping = "proportional",
     min_per_class: int = 0,
     random_state: int | np.random.Generator | None = 0,
 ) -> gpd.GeoDataFrame:
@@ -87,15 +116,18 @@ def accuracy_points(
     ----------
     class_map : xarray.DataArray
         2-D integer class map with a CRS and a nodata value.
-    n : int
-        Number of points (before ``min_per_class`` raises small classes).
+    n : int, optional
+        Number of points (before ``min_per_class`` raises small classes); default 500, or
+        the sum of an ``allocation`` mapping.
     strategy : {"stratified_random", "random"}
         ``"stratified_random"``: a simple random sample within each class (the map classes
         are the strata, the design that :meth:`AccuracyReport.area_estimates` assumes);
         ``"random"``: a simple random sample of all valid pixels.
-    allocation : {"proportional", "equal"}
+    allocation : {"proportional", "equal"} or mapping
         Points per class for ``"stratified_random"``: proportional to the class's pixel count
-        (largest remainders, so they sum to ``n``) or the same for every class.
+        (largest remainders, so they sum to ``n``), the same for every class, or a mapping
+        ``{class value or name: points}`` such as ``sample_size(class_map).allocation``
+        (:func:`~xr_landcover.sample_size`); classes it leaves out get none.
     min_per_class : int
         Each class gets at least this many points (or all its pixels if it has fewer);
         Olofsson et al. (2014) suggest 50 to 100 for rare classes.
@@ -127,8 +159,15 @@ def accuracy_points(
 
     class_map = require_class_map(class_map, crs=True)
     check_choice("strategy", strategy, ("stratified_random", "random"))
-    check_choice("allocation", allocation, ("proportional", "equal"))
-    check_number("n", n, 1, integer=True)
+    given = isinstance(allocation, Mapping)
+    if not given:
+        check_choice("allocation", allocation, ("proportional", "equal"))
+    if n is not None:
+        check_number("n", n, 1, integer=True)
+    if given and strategy != "stratified_random":
+        raise InvalidParameterError(
+            "an allocation mapping needs strategy='stratified_random' (the classes are the strata)"
+        )
     check_number("min_per_class", min_per_class, 0, integer=True)
     rng = np.random.default_rng(random_state)
 
@@ -138,11 +177,16 @@ def accuracy_points(
     values = [int(v) for v in block_counts.columns]
     if strategy == "random":
         strata = {None: block_counts.sum(axis=1).to_numpy()}
-        alloc = [min(int(n), int(block_counts.to_numpy().sum()))]
+        alloc = [min(int(n or DEFAULT_ACCURACY_POINTS), int(block_counts.to_numpy().sum()))]
     else:
         strata = {v: block_counts[v].to_numpy() for v in values}
         pixels = np.array([s.sum() for s in strata.values()])
-        alloc = _allocate(pixels, int(n), allocation, int(min_per_class))
+        if given:
+            wanted = _given_allocation(allocation, values, map_classes(class_map), n)
+            alloc = np.minimum(np.maximum(wanted, int(min_per_class)), pixels)
+        else:
+            alloc = _allocate(pixels, int(n or DEFAULT_ACCURACY_POINTS), allocation,
+                              int(min_per_class))
 
     # ranks within each stratum -> (chunk, rank within the chunk)
     per_block: dict[int, list[tuple[int | None, np.ndarray]]] = {}

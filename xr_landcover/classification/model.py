@@ -2,8 +2,9 @@
 
 It holds the classes (value, name, colour), the bands, the training CRS and resolution, the
 feature recipe, the fitted estimator and the training statistics, and saves to / loads from a
-skops file without running code from it. It imports nothing else of this subpackage, so every
-other module can use it. The methods that make its estimator are in
+skops file without running code from it. It imports nothing else of this subpackage (but
+:mod:`~.importance`, inside :meth:`~LandcoverModel.feature_importance`), so every other module
+can use it. The methods that make its estimator are in
 :mod:`~xr_landcover.classification.estimators`, training in
 :mod:`~xr_landcover.classification.training`.
 """
@@ -44,6 +45,7 @@ TRUSTED_TYPES = (
     "sklearn.metrics._dist_metrics.EuclideanDistance64",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 )
 
 #: Largest model file :meth:`LandcoverModel.load` reads, counted decompressed (all members of
@@ -277,6 +279,52 @@ class LandcoverModel:
                      f"<td>{g}</td><td>{b}</td><td>{avail}</td><td>{used}</td></tr>")
         notes = "<br>".join(esc(h) for h in self._header())
         return f"<div><p>{notes}</p><table><tr>{head}</tr>{body}</table></div>"
+
+    # -- feature importance -------------------------------------------------------------------
+    def feature_importance(self, cube=None, samples=None, class_field: str | None = None,
+                           n_repeats: int = 5, max_samples_per_class: int | None = 500,
+                           random_state: Any = 0):
+        """Importance of each band (or segment attribute), most important first.
+
+        Without arguments: the estimator's impurity importances (``random_trees``). With
+        ``cube`` and ``samples``: permutation importance on those samples' pixels, for any
+        method (the mean drop in accuracy when a band is shuffled, over ``n_repeats``). See
+        :mod:`~xr_landcover.classification.importance`.
+
+        Parameters
+        ----------
+        cube : xarray.DataArray, optional
+            Band cube with the model's bands.
+        samples : GeoDataFrame or path, optional
+            Labelled polygons or points (class values of the model), best not the training
+            samples.
+        class_field : str, optional
+            As for :func:`xr_landcover.train`.
+        n_repeats : int, default 5
+            Shuffles per band.
+        max_samples_per_class : int or None, default 500
+            Pixels per class drawn from the samples.
+        random_state : int, default 0
+            Seed of the draw and of the shuffles.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``feature`` (band names); column ``importance`` (and ``std`` for
+            permutation importance); ``attrs["kind"]`` is ``"impurity"`` or ``"permutation"``.
+
+        Raises
+        ------
+        InvalidParameterError
+            No impurity importances for this estimator and no samples, or only one of
+            ``cube`` and ``samples``.
+        """
+        from .importance import feature_importance  # the one import of this subpackage
+
+        return feature_importance(self, cube, samples, class_field=class_field,
+                                  n_repeats=n_repeats,
+                                  max_samples_per_class=max_samples_per_class,
+                                  random_state=random_state)
 
     # -- files --------------------------------------------------------------------------------
     def _payload(self) -> dict:

@@ -24,7 +24,51 @@ from .estimators import METHODS, make_estimator
 from .model import LandcoverModel
 from .time_features import feature_base_names, stack_dates
 
-__all__ = ["train"]
+__all__ = ["check_method", "fit_estimator", "train"]
+
+
+def check_method(method: str | None, estimator: Any, params: dict) -> str:
+    """The method name (``"estimator"`` for ``estimator=``), after checking that ``method``,
+    ``estimator`` and the extra parameters go together; the default is ``"svm"``."""
+    if estimator is not None and method is not None:
+        raise InvalidParameterError("give either method=... or estimator=..., not both")
+    if estimator is not None and params:
+        raise InvalidParameterError(
+            f"extra parameters {sorted(params)} only go with method=...; set them on your "
+            "estimator instead"
+        )
+    if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise InvalidInputTypeError(
+            f"estimator must have fit and predict methods; got {type(estimator).__name__}"
+        )
+    if estimator is not None:
+        _require_classifier(estimator)
+    method = method or ("estimator" if estimator is not None else "svm")
+    if estimator is None and method not in METHODS:
+        raise InvalidParameterError(
+            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
+        )
+    return method
+
+
+def fit_estimator(X: np.ndarray, y: np.ndarray, method: str, estimator: Any = None,
+                  random_state: Any = None, **params: Any):
+    """A fitted estimator: a clone of ``estimator``, or a new one of ``method`` (checked by
+    :func:`check_method`) fitted on the pixels ``X`` labelled ``y``."""
+    from sklearn.base import clone
+
+    if estimator is not None:
+        est = clone(estimator)
+    else:
+        seed = random_state if isinstance(random_state, int) else None
+        _, sizes = np.unique(y, return_counts=True)
+        est = make_estimator(method, len(sizes), random_state=seed,
+                             min_class_size=int(sizes.min()), **params)
+    try:
+        est.fit(X, y)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
+    return est
 
 
 
@@ -77,7 +121,7 @@ def train(
     samples : GeoDataFrame or path
         Training polygons or points in any CRS; see :func:`~.samples.extract_samples`
         for ``class_field``, ``name_field`` and ``color_fields``.
-    method : {"svm", "random_trees", "max_likelihood", "knn"}, default "svm"
+    method : {"svm", "random_trees", "max_likelihood", "knn", "gradient_boosting"}, default "svm"
         The classifier (see the module documentation); not with ``estimator``.
     max_samples_per_class : int or None, default 500
         ArcGIS ``maxSampleClass``; ``None`` or 0: every pixel.
@@ -125,28 +169,9 @@ def train(
     >>> model.classifier_definition[0]
     {'ClassValue': 1, 'ClassName': 'developed', 'Red': 222, 'Green': 0, 'Blue': 0}
     """
-    from sklearn.base import clone
-
-    if estimator is not None and method is not None:
-        raise InvalidParameterError("give either method=... or estimator=..., not both")
-    if estimator is not None and params:
-        raise InvalidParameterError(
-            f"extra parameters {sorted(params)} only go with method=...; set them on your "
-            "estimator instead"
-        )
-    if estimator is not None and not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
-        raise InvalidInputTypeError(
-            f"estimator must have fit and predict methods; got {type(estimator).__name__}"
-        )
-    if estimator is not None:
-        _require_classifier(estimator)
+    method = check_method(method, estimator, params)
     # a (time, band, y, x) cube: every date's bands are features, named band@date
     cube, time_dim = stack_dates(require_cube(cube))
-    method = method or ("estimator" if estimator is not None else "svm")
-    if estimator is None and method not in METHODS:
-        raise InvalidParameterError(
-            f"method must be one of {list(METHODS)} (or give estimator=...); got {method!r}"
-        )
     if segments is not None:
         from .segments import extract_segment_samples
 
@@ -163,16 +188,7 @@ def train(
             color_fields=color_fields, max_samples_per_class=max_samples_per_class,
             random_state=random_state,
         )
-    if estimator is not None:
-        est = clone(estimator)
-    else:
-        seed = random_state if isinstance(random_state, int) else None
-        est = make_estimator(method, len(ts.classes), random_state=seed,
-                             min_class_size=min(ts.used.values()), **params)
-    try:
-        est.fit(ts.X, ts.y)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"fitting the {method} estimator failed: {exc}") from exc
+    est = fit_estimator(ts.X, ts.y, method, estimator, random_state, **params)
     res = cube.rio.resolution()
     # the spectral indices with_indices added (classify adds them to a cube without them)
     indices = tuple(i for i in cube.attrs.get(INDICES_ATTR, ())
