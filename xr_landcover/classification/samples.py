@@ -30,6 +30,7 @@ import xarray as xr
 from rasterio import features
 from rasterio.transform import Affine
 
+from .._threads import keep_warning_filters
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_cube
 from ..colors import LandcoverClass, class_colors
 from ..errors import (
@@ -413,7 +414,8 @@ def extract_samples(
                 )
             )
     # A small reduction: only the labelled pixels of the touched chunks come back.
-    parts = dask.compute(*tasks) if tasks else []
+    with keep_warning_filters():  # rasterize's catch_warnings in the worker threads
+        parts = dask.compute(*tasks) if tasks else []
     n_bands = cube.sizes["band"]
     rows = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
     cols = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
