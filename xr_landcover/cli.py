@@ -263,15 +263,14 @@ def _cli_message(exc: BaseException) -> str:
 def _open_map_for_cleanup(args: argparse.Namespace):
     """The input class map, once its output is known to be writable and not the input."""
     from .classmap import open_classmap
-    from .errors import InvalidParameterError, OutputExistsError
+    from .errors import InvalidParameterError
 
     source, target = Path(args.map), Path(args.output)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise InvalidParameterError(
             f"--output '{target}' is the input map: write the result to another file"
         )
-    if target.exists() and not args.overwrite:
-        raise OutputExistsError(f"'{target}' exists; pass --overwrite to replace it")
+    _check_outputs(args.overwrite, output=args.output)  # as every other writing command
     chunks = {"y": args.chunks, "x": args.chunks} if args.chunks else None
     return open_classmap(source, chunks=chunks)
 
