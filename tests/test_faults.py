@@ -370,6 +370,54 @@ def test_disk_full_zarr_keeps_the_old_store(small_disk):
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "landcover.zarr"]
 
 
+def slow_except_first(delay: float):
+    """A ``map_blocks`` function that raises on the block at (0, 0) at once and passes the
+    others through after ``delay`` seconds: their chunk writes come after the failure."""
+    import time
+
+    def block_function(block, block_info=None):
+        if block_info is None or block.size == 0:
+            return block
+        if block_info[0]["chunk-location"] == (0, 0):
+            raise OSError(errno.EIO, "the first block fails")
+        time.sleep(delay)
+        return block
+
+    return block_function
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "configured-pool", "cluster"])
+def test_chunks_written_after_a_failure_do_not_bring_the_stage_back(tmp_path, scheduler,
+                                                                     request):
+    """dask raises the first task error while other workers finish their tasks: a Zarr chunk
+    written after the clean-up would create the staging folder again (seen on CI, the disk
+    full test above). The write waits for every started task before cleaning up."""
+    import time
+
+    classes = noise_map(512)
+    broken = classes.copy(data=classes.data.map_blocks(slow_except_first(0.5), dtype="uint8"))
+    if scheduler == "cluster":
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=2, processes=False,
+                          dashboard_address=":0") as cluster, Client(cluster):
+            with pytest.raises(OSError, match="the first block fails"):
+                xr_landcover.to_zarr(broken, tmp_path / "landcover.zarr")
+    elif scheduler == "configured-pool":  # the user's own pool, which must stay usable
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(4) as pool, dask.config.set(scheduler="threads", pool=pool):
+            with pytest.raises(OSError, match="the first block fails"):
+                xr_landcover.to_zarr(broken, tmp_path / "landcover.zarr")
+            assert pool.submit(sum, [1, 2]).result() == 3
+    else:
+        with dask.config.set(scheduler="threads", num_workers=4), \
+                pytest.raises(OSError, match="the first block fails"):
+            xr_landcover.to_zarr(broken, tmp_path / "landcover.zarr")
+    time.sleep(1.0)  # any straggler has written by now
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_disk_full_model_save_keeps_the_old_model(small_disk, model):
     target = model.save(small_disk / "model.skops")
     before = sha256(target)

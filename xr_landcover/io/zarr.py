@@ -11,6 +11,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from .._settled import compute_settled
 from ..errors import (
     InvalidInputTypeError,
     InvalidParameterError,
@@ -144,7 +145,9 @@ def to_zarr(
         var.encoding.pop("preferred_chunks", None)
 
     with atomic_directory(store, overwrite) as staging:
-        ds.to_zarr(staging, mode="w", consolidated=False)
+        # every started chunk write ends before a failure reaches the clean-up: a chunk
+        # written after the stage was removed would create it again
+        compute_settled(ds.to_zarr(staging, mode="w", consolidated=False, compute=False))
     return store
 
 
