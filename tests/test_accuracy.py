@@ -486,6 +486,67 @@ def test_accuracy_points_equal_min_per_class_and_random(map_data):
         accuracy_points(cmap, allocation="neyman")
 
 
+def test_accuracy_points_allocation_mapping(map_data):
+    """A mapping (by class value or name) gives each class exactly its points; a class left
+    out gets none; bad mappings are refused with what is wrong."""
+    cmap = make_map(map_data, chunks=25)
+    pts = accuracy_points(cmap, allocation={1: 7, "forest": 3, 4: 5}, random_state=2)
+    assert pts["Classified"].value_counts().to_dict() == {1: 7, 2: 3, 4: 5}
+    assert len(accuracy_points(cmap, n=15, allocation={1: 7, 2: 3, 4: 5})) == 15
+    raised = accuracy_points(cmap, allocation={1: 7, 3: 0}, min_per_class=2)
+    assert raised["Classified"].value_counts().to_dict() == {1: 7, 2: 2, 3: 2, 4: 2}
+    with pytest.raises(InvalidParameterError, match=r"does not hold: \['9', 'moss'\]"):
+        accuracy_points(cmap, allocation={9: 3, "moss": 1, 1: 2})
+    with pytest.raises(InvalidParameterError, match="allocation gives no point to any class"):
+        accuracy_points(cmap, allocation={1: 0, 2: 0})
+    with pytest.raises(InvalidParameterError, match="n=16 but allocation holds 15 points"):
+        accuracy_points(cmap, n=16, allocation={1: 7, 2: 3, 4: 5})
+    with pytest.raises(InvalidParameterError, match=r"allocation\[2\] must be .*>= 0"):
+        accuracy_points(cmap, allocation={1: 7, 2: -3})
+    with pytest.raises(InvalidParameterError, match=r"allocation\[1\] must be an integer"):
+        accuracy_points(cmap, allocation={1: 2.5})
+    with pytest.raises(InvalidParameterError, match="needs strategy='stratified_random'"):
+        accuracy_points(cmap, allocation={1: 7}, strategy="random")
+
+
+def test_accuracy_points_are_drawn_without_replacement_on_a_small_map():
+    """100 points among 120 valid pixels: drawn with replacement, some would share a pixel."""
+    data = np.repeat(np.array([1, 2, 3], "uint8"), [60, 40, 20]).reshape(10, 12)
+    for strategy in ("stratified_random", "random"):
+        pts = accuracy_points(make_map(data, chunks=5), n=100, strategy=strategy)
+        rc = pixel_rowcol(pts)
+        assert len(rc) == 100 and len(set(rc)) == 100, strategy
+
+
+def test_accuracy_points_land_on_their_pixel_with_oblong_chunks(map_data):
+    """Chunks 25 x 60 on a 120 x 100 map: rows are placed by the row chunks and columns by the
+    column chunks (swapping them puts points on other pixels or off the map)."""
+    cmap = make_map(map_data, chunks={"y": 25, "x": 60})
+    for strategy in ("stratified_random", "random"):
+        pts = accuracy_points(cmap, n=150, strategy=strategy, random_state=3)
+        r, c = np.array(pixel_rowcol(pts)).T
+        assert (r >= 0).all() and (r < 120).all() and (c >= 0).all() and (c < 100).all()
+        np.testing.assert_array_equal(map_data[r, c], pts["Classified"])
+
+
+def test_accuracy_points_random_ignores_the_strata_and_the_seed_defaults_to_0():
+    """strategy='random' draws among all valid pixels: a class of 10 % gets about 10 % of the
+    points even with allocation='equal' (which, stratified, would give it half)."""
+    data = np.ones((40, 50), "uint8")
+    data[:4] = 2
+    cmap = make_map(data, chunks=20)
+    rnd = accuracy_points(cmap, n=200, strategy="random", allocation="equal")
+    assert 5 <= (rnd["Classified"] == 2).sum() <= 40
+    assert (accuracy_points(cmap, n=200, allocation="equal")["Classified"] == 2).sum() == 100
+    assert pixel_rowcol(rnd) == pixel_rowcol(
+        accuracy_points(cmap, n=200, strategy="random", allocation="equal", random_state=0))
+
+
+def test_accuracy_points_on_a_map_without_valid_pixels():
+    with pytest.raises(NoSamplesError, match="no valid"):
+        accuracy_points(make_map(np.zeros((20, 20), "uint8"), chunks=10), n=5)
+
+
 def test_accuracy_points_parameters_checked_by_the_shared_checks(class_map):
     with pytest.raises(InvalidParameterError, match=r"strategy must be one of \['stratified"):
         accuracy_points(class_map, strategy="systematic")

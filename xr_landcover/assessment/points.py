@@ -172,7 +172,7 @@ def accuracy_points(
     rng = np.random.default_rng(random_state)
 
     block_counts = block_class_counts(class_map)  # the one full pass: chunks x classes
-    if block_counts.empty or block_counts.to_numpy().sum() == 0:
+    if block_counts.to_numpy().sum() == 0:  # no column, or (never seen) only zero counts
         raise NoSamplesError("the class map has no valid (non-nodata) pixel")
     values = [int(v) for v in block_counts.columns]
     if strategy == "random":
