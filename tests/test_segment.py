@@ -469,7 +469,7 @@ def test_output_metadata_and_accessor():
     scene = make_pivot_scene(10, size=64)
     cube = scene.cube({"y": 32, "x": 32})
     seg = cube.landcover.segment(bands=["red", "green", "blue"], min_segment_size=10)
-    assert seg.name == "segment_id" and seg.dims == ("y", "x") and seg.dtype == np.int64
+    assert seg.name == "segment_id" and seg.dims == ("y", "x") and seg.dtype == np.uint32
     assert seg.rio.crs == cube.rio.crs
     assert seg.attrs["_FillValue"] == 0
     assert seg.attrs["spatial_radius"] == 7.0 and seg.attrs["spectral_radius"] == 6.5
@@ -482,6 +482,49 @@ def test_output_metadata_and_accessor():
     # min_segment_size holds (segments can only be smaller when they have no neighbour)
     _, counts = np.unique(values, return_counts=True)
     assert counts.min() >= 10
+
+
+def test_ids_are_uint32_and_uint64_only_past_4294967295_pixels(no_compute):
+    import dask.array as dsa
+
+    from xr_landcover.segment.labels import segment_id_dtype
+    from xr_landcover.segment.params import resolve_parameters
+    from xr_landcover.segment.segmentation import segment_array
+
+    # the largest id is height * width (1 + the raster index of the last pixel)
+    assert segment_id_dtype(65535, 65537) == np.uint32  # 2**32 - 1 pixels
+    assert segment_id_dtype(65536, 65536) == np.uint64
+    params = resolve_parameters(3, min_segment_size=2, max_segment_size=50)
+    for shape, dtype in (((65535, 65537), np.uint32), ((65536, 65536), np.uint64)):
+        image = dsa.zeros(shape + (3,), chunks=(16384, 16384, 3), dtype=np.float32)
+        assert segment_array(image, params).dtype == dtype  # the graph only: nothing computed
+    # the blocks hold the dtype the graph declares, also after max_segment_size's cut
+    no_compute.forbid = False
+    cube = make_pivot_scene(12, size=96).cube({"y": 40, "x": 40})
+    for kw in ({}, {"max_segment_size": 150}):
+        seg = segment(cube, spatial_radius=4, **kw)
+        assert seg.dtype == np.uint32 and seg.compute().dtype == np.uint32
+
+
+def test_geotiff_of_segments_is_uint32_with_the_parameters_in_its_tags(tmp_path):
+    import json
+
+    import rasterio
+
+    from xr_landcover.io import to_geotiff
+
+    cube = make_pivot_scene(12, size=96).cube({"y": 40, "x": 40})
+    seg = segment(cube, spatial_radius=4, spectral_radius=8, min_segment_size=12)
+    out = to_geotiff(seg, tmp_path / "segments.tif")
+    with rasterio.open(out) as src:
+        assert src.dtypes == ("uint32",) and src.nodata == 0
+        tags = src.tags()
+        np.testing.assert_array_equal(src.read(1), seg.values)
+    assert float(tags["spatial_radius"]) == 4.0 and float(tags["spectral_radius"]) == 8.0
+    assert int(tags["min_segment_size"]) == 12 and tags["max_segment_size"] == "none"
+    assert tags["kernel"] == "product" and tags["color_space"] == "luv"
+    assert json.loads(tags["bands"]) == ["red", "green", "blue"]
+    assert json.loads(tags["stretch"]) == [2.0, 98.0] and int(tags["maxiter"]) == 10
 
 
 def test_bands_by_index_and_name_agree():

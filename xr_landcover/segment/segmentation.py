@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import dask
 import dask.array as da
-import numpy as np
 import xarray as xr
 
 from .._sample import sample_pixels, warn_if_undeclared_fill
@@ -133,9 +132,10 @@ def segment(
     Returns
     -------
     xarray.DataArray
-        int64 ``("y", "x")`` named ``segment_id``: ``1 +`` the raster index of each segment's
-        first pixel; 0 on nodata (``_FillValue``). CRS and coordinates of ``cube``; the
-        parameters in ``attrs``.
+        uint32 ``("y", "x")`` named ``segment_id`` (uint64 for images of more than
+        4,294,967,295 pixels): ``1 +`` the raster index of each segment's first pixel; 0 on
+        nodata (``_FillValue``). CRS and coordinates of ``cube``; the parameters in ``attrs``
+        (:func:`~xr_landcover.io.to_geotiff` writes them as GeoTIFF tags).
 
     Raises
     ------
@@ -151,7 +151,7 @@ def segment(
     >>> cube = datasets.l8_rgb_uint8().isel(y=slice(0, 64), x=slice(0, 64))
     >>> seg = segment(cube, spatial_radius=3, min_segment_size=10)
     >>> seg.name, seg.dims, str(seg.dtype)
-    ('segment_id', ('y', 'x'), 'int64')
+    ('segment_id', ('y', 'x'), 'uint32')
     >>> int(seg.min()) > 0
     True
     """
@@ -180,7 +180,8 @@ def segment(
 def segment_array(
     image: da.Array, params: SegmentParameters, prepare_args: tuple | None = None
 ) -> da.Array:
-    """The dask graph of the segmentation of an image (y, x, bands) -> int64 (y, x).
+    """The dask graph of the segmentation of an image (y, x, bands) -> uint32 (y, x) ids
+    (uint64 past 4,294,967,295 pixels: :func:`.labels.segment_id_dtype`).
 
     ``image`` is prepared (:func:`.prepare.prepare_image`), or raw
     (:func:`.prepare.raw_image`) with its ``prepare_args``: then each block task prepares its
@@ -197,9 +198,10 @@ def segment_array(
     # The one global step: small tables in, small lookup tables out.
     luts = dask.delayed(_labels.solve_regions, pure=True)(grid, hs, hr, params.min_segment_size)
     relabel = dask.delayed(_labels.relabel_block, pure=True)
+    dtype = _labels.segment_id_dtype(*image.shape[:2])
     blocks = [
         [
-            da.from_delayed(relabel(grid[i][j], luts[i][j]), shape=(ny, nx), dtype=np.int64)
+            da.from_delayed(relabel(grid[i][j], luts[i][j], dtype), shape=(ny, nx), dtype=dtype)
             for j, nx in enumerate(image.chunks[1])
         ]
         for i, ny in enumerate(image.chunks[0])
