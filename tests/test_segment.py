@@ -534,6 +534,43 @@ def test_bands_by_index_and_name_agree():
     np.testing.assert_array_equal(a, b)
 
 
+def test_luv_takes_bands_named_red_green_blue_in_that_order_whatever_the_file_order():
+    cube = make_pivot_scene(11, size=48).cube()
+    kw = dict(spatial_radius=3, min_segment_size=5)
+    want = segment(cube, **kw)
+    bgr = cube.isel(band=[2, 1, 0])  # a blue, green, red file
+    assert list(bgr.band.values) == ["blue", "green", "red"]
+    for got in (segment(bgr, **kw), segment(bgr, bands=["blue", "green", "red"], **kw)):
+        assert got.attrs["bands"] == ["red", "green", "blue"]
+        np.testing.assert_array_equal(got.values, want.values)
+    mixed = segment(bgr.assign_coords(band=["Blue", "GREEN", "red"]), **kw)
+    assert mixed.attrs["bands"] == ["red", "GREEN", "Blue"]
+    np.testing.assert_array_equal(mixed.values, want.values)
+    filtered = mean_shift_filter(bgr, spatial_radius=3)
+    assert list(filtered.band.values) == ["red", "green", "blue", "dy", "dx"]
+    np.testing.assert_array_equal(filtered.values, mean_shift_filter(cube, spatial_radius=3).values)
+    # color_space="none": the order is the caller's (and does not matter to the distances)
+    assert segment(bgr, color_space="none", **kw).attrs["bands"] == ["blue", "green", "red"]
+
+
+def test_luv_warns_once_for_band_codes_in_wavelength_order():
+    import warnings
+
+    cube = make_pivot_scene(11, size=32).cube()
+    kw = dict(spatial_radius=2, min_segment_size=5)
+    codes = cube.isel(band=[2, 1, 0]).assign_coords(band=["B2", "B3", "B4"])  # Landsat 8
+    with pytest.warns(UserWarning, match=r"\['B2', 'B3', 'B4'\] as red, green, blue") as got:
+        segment(codes, **kw)
+    mine = [str(w.message) for w in got if "band codes" in str(w.message)]
+    assert len(mine) == 1 and "bands=['B4', 'B3', 'B2']" in mine[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        segment(codes, bands=["B4", "B3", "B2"], **kw)  # red, green, blue: no warning
+        segment(codes.assign_coords(band=["SR_B4", "SR_B3", "SR_B2"]), **kw)
+        segment(codes, color_space="none", **kw)
+        segment(cube.assign_coords(band=[1, 2, 3]), **kw)  # no names: nothing to check
+
+
 def test_max_segment_size_cuts_large_segments():
     scene = make_pivot_scene(12, size=96)
     kw = dict(spatial_radius=4, spectral_radius=8, max_segment_size=150)

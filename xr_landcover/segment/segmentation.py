@@ -25,6 +25,7 @@ from .._sample import sample_pixels, warn_if_undeclared_fill
 from .._validate import DEFAULT_MIN_SEGMENT_SIZE, DEFAULT_SPATIAL_DETAIL, DEFAULT_SPECTRAL_DETAIL
 from . import labels as _labels
 from . import tiles
+from .band_order import rgb_bands
 from .params import SegmentParameters, resolve_parameters
 from .prepare import check_cube, prepare_pixels, raw_image, select_bands
 
@@ -60,6 +61,7 @@ def mean_shift_filter(
         len(select_bands(cube, bands).band), spectral_detail=spectral_detail,
         spatial_detail=spatial_detail, **options,
     )
+    bands = rgb_bands(cube, bands, params.color_space)
     raw, prepare_args, names = raw_image(cube, bands, params)
     out = tiles.mean_shift_array(raw, params.spatial_radius, params.spectral_radius,
                                  params.maxiter, params.threshold, params.kernel == "joint",
@@ -101,7 +103,10 @@ def segment(
     cube : xarray.DataArray
         Band cube ``("band", "y", "x")``.
     bands : sequence of int or str, optional
-        Bands by position or name; default the first three.
+        Bands by position or name; default the first three. With ``color_space="luv"`` they
+        are read as red, green, blue: bands named ``"red"``, ``"green"``, ``"blue"`` are put
+        in that order whatever their order in the cube or in ``bands``; band codes in
+        increasing order (``B2, B3, B4``, usually blue, green, red) give a warning.
     spectral_detail : float, default 15.5
         In [1, 20]; higher separates finer colour differences (``spectral_radius = 22 - it``).
     spatial_detail : float, default 15
@@ -163,6 +168,7 @@ def segment(
         spatial_radius=spatial_radius, color_space=color_space, kernel=kernel, maxiter=maxiter,
         threshold=threshold, stretch=stretch,
     )
+    bands = rgb_bands(cube, bands, params.color_space)
     warn_if_undeclared_fill(cube, sample_pixels(select_bands(cube, bands)))
     raw, prepare_args, names = raw_image(cube, bands, params)
     ids = segment_array(raw, params, prepare_args)
