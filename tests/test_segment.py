@@ -569,6 +569,7 @@ def test_luv_warns_once_for_band_codes_in_wavelength_order():
         segment(codes.assign_coords(band=["SR_B4", "SR_B3", "SR_B2"]), **kw)
         segment(codes, color_space="none", **kw)
         segment(cube.assign_coords(band=[1, 2, 3]), **kw)  # no names: nothing to check
+        segment(cube.assign_coords(band=["b0", "b1", "b2"]), **kw)  # positions, not codes
 
 
 def test_max_segment_size_cuts_large_segments():

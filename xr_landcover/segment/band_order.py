@@ -22,7 +22,7 @@ __all__ = ["rgb_bands", "COLOUR_NAMES"]
 #: Band names read as colours (compared without case or surrounding spaces).
 COLOUR_NAMES = ("red", "green", "blue")
 
-# Landsat / Sentinel-2 style band codes: B2, B02, SR_B4, TOA_B3, B8A is not a visible band.
+# Landsat / Sentinel-2 style band codes: B2, B02, SR_B4, TOA_B3 (B8A is not a visible band).
 _BAND_CODE = re.compile(r"^(?:sr_|toa_|st_)?b0*(\d{1,2})$", re.IGNORECASE)
 
 
@@ -57,7 +57,8 @@ def rgb_bands(cube: xr.DataArray, bands, color_space: str):
     codes = [_BAND_CODE.match(name.strip()) for name in chosen]
     if all(codes):
         numbers = [int(m.group(1)) for m in codes]
-        if numbers == sorted(numbers) and len(set(numbers)) == len(numbers):
+        # no sensor numbers a band 0: b0, b1, b2 are positions, not band codes
+        if numbers == sorted(numbers) and len(set(numbers)) == len(numbers) and numbers[0] >= 1:
             rgb = list(reversed(chosen))
             warnings.warn(
                 f"segment: color_space='luv' reads the bands {chosen} as red, green, blue, but "
