@@ -48,6 +48,25 @@ def test_class_map_with_colour_table(both, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["landcover.tif"]
 
 
+def test_plain_attrs_become_tags_except_on_a_class_map(both, tmp_path):
+    import json
+
+    layer = both.confidence.copy()
+    layer.attrs.update(method="random_trees", trees=50, cut=0.5, kinds=["a", "b"],
+                       nested={"a": 1}, mixed=["a", {"b": 1}])
+    out = xr_landcover.to_geotiff(layer, tmp_path / "confidence.tif")
+    with rasterio.open(out) as src:
+        tags = src.tags()
+    assert tags["method"] == "random_trees" and tags["trees"] == "50" and tags["cut"] == "0.5"
+    assert json.loads(tags["kinds"]) == ["a", "b"]
+    assert "nested" not in tags and "mixed" not in tags and "_FillValue" not in tags
+    classes = both.landcover.copy()
+    classes.attrs["method"] = "random_trees"
+    out = xr_landcover.to_geotiff(classes, tmp_path / "classes.tif")
+    with rasterio.open(out) as src:
+        assert "method" not in src.tags() and src.tags()["CLASS_6"] == "water"
+
+
 def test_float_confidence_and_band_cube(both, cube, tmp_path):
     out = xr_landcover.to_geotiff(both.confidence, tmp_path / "confidence.tif")
     with rasterio.open(out) as src:

@@ -469,7 +469,7 @@ def test_output_metadata_and_accessor():
     scene = make_pivot_scene(10, size=64)
     cube = scene.cube({"y": 32, "x": 32})
     seg = cube.landcover.segment(bands=["red", "green", "blue"], min_segment_size=10)
-    assert seg.name == "segment_id" and seg.dims == ("y", "x") and seg.dtype == np.int64
+    assert seg.name == "segment_id" and seg.dims == ("y", "x") and seg.dtype == np.uint32
     assert seg.rio.crs == cube.rio.crs
     assert seg.attrs["_FillValue"] == 0
     assert seg.attrs["spatial_radius"] == 7.0 and seg.attrs["spectral_radius"] == 6.5
@@ -484,11 +484,92 @@ def test_output_metadata_and_accessor():
     assert counts.min() >= 10
 
 
+def test_ids_are_uint32_and_uint64_only_past_4294967295_pixels(no_compute):
+    import dask.array as dsa
+
+    from xr_landcover.segment.labels import segment_id_dtype
+    from xr_landcover.segment.params import resolve_parameters
+    from xr_landcover.segment.segmentation import segment_array
+
+    # the largest id is height * width (1 + the raster index of the last pixel)
+    assert segment_id_dtype(65535, 65537) == np.uint32  # 2**32 - 1 pixels
+    assert segment_id_dtype(65536, 65536) == np.uint64
+    params = resolve_parameters(3, min_segment_size=2, max_segment_size=50)
+    for shape, dtype in (((65535, 65537), np.uint32), ((65536, 65536), np.uint64)):
+        image = dsa.zeros(shape + (3,), chunks=(16384, 16384, 3), dtype=np.float32)
+        assert segment_array(image, params).dtype == dtype  # the graph only: nothing computed
+    # the blocks hold the dtype the graph declares, also after max_segment_size's cut
+    no_compute.forbid = False
+    cube = make_pivot_scene(12, size=96).cube({"y": 40, "x": 40})
+    for kw in ({}, {"max_segment_size": 150}):
+        seg = segment(cube, spatial_radius=4, **kw)
+        assert seg.dtype == np.uint32 and seg.compute().dtype == np.uint32
+
+
+def test_geotiff_of_segments_is_uint32_with_the_parameters_in_its_tags(tmp_path):
+    import json
+
+    import rasterio
+
+    from xr_landcover.io import to_geotiff
+
+    cube = make_pivot_scene(12, size=96).cube({"y": 40, "x": 40})
+    seg = segment(cube, spatial_radius=4, spectral_radius=8, min_segment_size=12)
+    out = to_geotiff(seg, tmp_path / "segments.tif")
+    with rasterio.open(out) as src:
+        assert src.dtypes == ("uint32",) and src.nodata == 0
+        tags = src.tags()
+        np.testing.assert_array_equal(src.read(1), seg.values)
+    assert float(tags["spatial_radius"]) == 4.0 and float(tags["spectral_radius"]) == 8.0
+    assert int(tags["min_segment_size"]) == 12 and tags["max_segment_size"] == "none"
+    assert tags["kernel"] == "product" and tags["color_space"] == "luv"
+    assert json.loads(tags["bands"]) == ["red", "green", "blue"]
+    assert json.loads(tags["stretch"]) == [2.0, 98.0] and int(tags["maxiter"]) == 10
+
+
 def test_bands_by_index_and_name_agree():
     cube = make_pivot_scene(11, size=64).cube()
     a = cube.landcover.segment(bands=[2, 1, 0], spatial_radius=3).values
     b = cube.landcover.segment(bands=["blue", "green", "red"], spatial_radius=3).values
     np.testing.assert_array_equal(a, b)
+
+
+def test_luv_takes_bands_named_red_green_blue_in_that_order_whatever_the_file_order():
+    cube = make_pivot_scene(11, size=48).cube()
+    kw = dict(spatial_radius=3, min_segment_size=5)
+    want = segment(cube, **kw)
+    bgr = cube.isel(band=[2, 1, 0])  # a blue, green, red file
+    assert list(bgr.band.values) == ["blue", "green", "red"]
+    for got in (segment(bgr, **kw), segment(bgr, bands=["blue", "green", "red"], **kw)):
+        assert got.attrs["bands"] == ["red", "green", "blue"]
+        np.testing.assert_array_equal(got.values, want.values)
+    mixed = segment(bgr.assign_coords(band=["Blue", "GREEN", "red"]), **kw)
+    assert mixed.attrs["bands"] == ["red", "GREEN", "Blue"]
+    np.testing.assert_array_equal(mixed.values, want.values)
+    filtered = mean_shift_filter(bgr, spatial_radius=3)
+    assert list(filtered.band.values) == ["red", "green", "blue", "dy", "dx"]
+    np.testing.assert_array_equal(filtered.values, mean_shift_filter(cube, spatial_radius=3).values)
+    # color_space="none": the order is the caller's (and does not matter to the distances)
+    assert segment(bgr, color_space="none", **kw).attrs["bands"] == ["blue", "green", "red"]
+
+
+def test_luv_warns_once_for_band_codes_in_wavelength_order():
+    import warnings
+
+    cube = make_pivot_scene(11, size=32).cube()
+    kw = dict(spatial_radius=2, min_segment_size=5)
+    codes = cube.isel(band=[2, 1, 0]).assign_coords(band=["B2", "B3", "B4"])  # Landsat 8
+    with pytest.warns(UserWarning, match=r"\['B2', 'B3', 'B4'\] as red, green, blue") as got:
+        segment(codes, **kw)
+    mine = [str(w.message) for w in got if "band codes" in str(w.message)]
+    assert len(mine) == 1 and "bands=['B4', 'B3', 'B2']" in mine[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        segment(codes, bands=["B4", "B3", "B2"], **kw)  # red, green, blue: no warning
+        segment(codes.assign_coords(band=["SR_B4", "SR_B3", "SR_B2"]), **kw)
+        segment(codes, color_space="none", **kw)
+        segment(cube.assign_coords(band=[1, 2, 3]), **kw)  # no names: nothing to check
+        segment(cube.assign_coords(band=["b0", "b1", "b2"]), **kw)  # positions, not codes
 
 
 def test_max_segment_size_cuts_large_segments():

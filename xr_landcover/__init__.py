@@ -43,6 +43,8 @@ _LAZY = {
     "datasets": (".datasets", None),
     "cross_validate": (".assessment.cross_validation", "cross_validate"),
     "inspect_samples": (".assessment.inspection", "inspect_samples"),
+    "hoover_scores": (".assessment.segmentation_quality", "hoover_scores"),
+    "boundary_scores": (".assessment.segmentation_quality", "boundary_scores"),
     "compare": (".plot", "compare"),
     "explore_classes": (".plot", "explore_classes"),
     "explore_rgb": (".plot", "explore_rgb"),
@@ -61,6 +63,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from . import datasets
     from .assessment.cross_validation import cross_validate
     from .assessment.inspection import inspect_samples
+    from .assessment.segmentation_quality import boundary_scores, hoover_scores
     from .classification.probabilities import predict_proba
     from .plot import (
         compare,
@@ -103,6 +106,8 @@ __all__ = [
     "sample_size",
     "cross_validate",
     "inspect_samples",
+    "hoover_scores",
+    "boundary_scores",
     "SampleSize",
     "LandcoverError",
     "InvalidParameterError",

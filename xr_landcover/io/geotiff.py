@@ -44,8 +44,8 @@ from ._atomic import (
 )
 from ._paths import PathLike, check_output_path
 
-__all__ = ["COMPRESSIONS", "COPY_CACHE_MB", "copy_cache_env", "supported_compressions",
-           "to_geotiff", "to_geotiffs"]
+__all__ = ["COMPRESSIONS", "COPY_CACHE_MB", "copy_cache_env", "metadata_tags",
+           "supported_compressions", "to_geotiff", "to_geotiffs"]
 
 #: The lossless GeoTIFF compressions ``compress=`` may name (those GDAL was built with, see
 #: :func:`supported_compressions`). Lossy ones (JPEG, WebP) would change a class map's values.
@@ -171,6 +171,8 @@ def to_geotiff(
     file. A class map's ``colormap``
     becomes the GeoTIFF colour table, its class names GDAL metadata (``CLASS_<value>`` tags,
     CF ``flag_values``/``flag_meanings`` on the band) and its ``_FillValue`` the nodata value.
+    Any other layer's plain attrs (e.g. a segment map's parameters) become GDAL metadata
+    (:func:`metadata_tags`).
 
     Parameters
     ----------
@@ -381,9 +383,52 @@ def _geotiff_dtype(da: xr.DataArray) -> np.dtype:
     return da.dtype
 
 
+#: attrs that are not written as tags by :func:`metadata_tags`: written another way (nodata,
+#: colour table, class names, band descriptions) or describing the array's encoding.
+_NOT_TAGS = frozenset({"_FillValue", "missing_value", "nodata", "scale_factor", "add_offset",
+                       "colormap", "class_names", "flag_values", "flag_meanings", "grid_mapping",
+                       "long_name", "coordinates", "AREA_OR_POINT"})
+
+
+def metadata_tags(da: xr.DataArray) -> dict[str, str]:
+    """The attrs of a layer that is not a class map, as GDAL metadata (dataset tags).
+
+    Plain values (text, numbers, booleans, and lists of them) are written as text, lists as
+    JSON: the parameters a segment map was made with (``spatial_radius``, ``kernel``,
+    ``bands``...) travel with the GeoTIFF. A class map's attrs are not written (its classes go
+    in ``CLASS_<value>`` tags), nor the keys written another way (:data:`_NOT_TAGS`).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> seg = xr.DataArray(np.ones((2, 2), "uint32"), dims=("y", "x"),
+    ...                    attrs={"kernel": "product", "maxiter": 10, "bands": ["red", "green"],
+    ...                           "_FillValue": 0, "colormap": {1: (0, 0, 0)}})
+    >>> metadata_tags(seg)
+    {'kernel': 'product', 'maxiter': '10', 'bands': '["red", "green"]'}
+    """
+    import json
+
+    if "flag_values" in da.attrs:
+        return {}
+
+    def plain(value):
+        return isinstance(value, str | bool | int | float | np.integer | np.floating)
+
+    tags = {}
+    for key, value in da.attrs.items():
+        if not isinstance(key, str) or key in _NOT_TAGS:
+            continue
+        if isinstance(value, list | tuple) and all(plain(v) for v in value):
+            tags[key] = json.dumps([v.item() if isinstance(v, np.generic) else v for v in value])
+        elif plain(value):
+            tags[key] = str(value.item() if isinstance(value, np.generic) else value)
+    return tags
+
+
 def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> None:
     """The uncompressed staging GeoTIFF of ``da``, with its grid, nodata, band names, colour
-    table and class names, ready for the blocks."""
+    table, class names and other attrs (:func:`metadata_tags`), ready for the blocks."""
     has_band = da.dims[0] == "band"
     count = da.sizes["band"] if has_band else 1
     dtype = _geotiff_dtype(da)
@@ -429,6 +474,9 @@ def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> 
                 if nodata is not None and int(nodata) not in table:
                     table[int(nodata)] = (0, 0, 0, 0)
                 dst.write_colormap(1, table)
+            tags = metadata_tags(da)
+            if tags:
+                dst.update_tags(**tags)
             if classes is not None and classes.values and "flag_values" in da.attrs:
                 values, names = classes.values, classes.names
                 dst.update_tags(**{f"CLASS_{v}": str(n) for v, n in zip(values, names)})

@@ -1,7 +1,8 @@
 """Mean-shift segmentation without seams: lazy, chunk-exact, ids independent of the chunking.
 
 Steps, one module each: :mod:`.params` (parameter checks, ArcGIS details -> bandwidths),
-:mod:`.prepare` (band choice, nodata, 8-bit stretch, colour space), :mod:`.segmentation`
+:mod:`.prepare` (band choice, nodata, 8-bit stretch, colour space), :mod:`.band_order`
+(red, green, blue by name for L*u*v*), :mod:`.segmentation`
 (:func:`segment`, :func:`mean_shift_filter` and the dask driver),
 :mod:`.kernels` (numba), :mod:`.tiles` (overlap driver with the stability margin),
 :mod:`.labels` (global ids across chunks), :mod:`.merge` (small-region merging),

@@ -10,7 +10,8 @@
    across block faces (same rule, same arithmetic as inside a block), replay the merging passes
    on the units (:func:`.merge.global_merge`) and give each final segment the id
    ``1 + raster index of its first pixel``: the same ids for any chunking.
-3. Per block (:func:`relabel_block`): a lookup table turns slots into final ids.
+3. Per block (:func:`relabel_block`): a lookup table turns slots into final ids, uint32
+   (uint64 past 4,294,967,295 pixels: :func:`segment_id_dtype`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,24 @@ import numpy as np
 from . import kernels
 from .merge import global_merge, local_merge
 
-__all__ = ["BlockResult", "block_stage", "solve_regions", "relabel_block"]
+__all__ = ["BlockResult", "block_stage", "solve_regions", "relabel_block", "segment_id_dtype"]
+
+
+def segment_id_dtype(height: int, width: int) -> np.dtype:
+    """The dtype of the segment ids of a ``height`` x ``width`` image: uint32, or uint64 when
+    an id (``1 +`` a raster index, at most ``height * width``) does not fit in 32 bits.
+
+    uint32 is the widest integer GeoTIFF type that GIS tools commonly read (QGIS, ArcGIS and
+    OTB read uint32 label images; many cannot read 64-bit integers); it holds the ids of any
+    image up to 4,294,967,295 pixels (65,535 x 65,537).
+
+    Examples
+    --------
+    >>> segment_id_dtype(40000, 40000), segment_id_dtype(65536, 65536)
+    (dtype('uint32'), dtype('uint64'))
+    """
+    fits = int(height) * int(width) <= np.iinfo(np.uint32).max
+    return np.dtype(np.uint32) if fits else np.dtype(np.uint64)
 
 
 @dataclass
@@ -171,8 +189,8 @@ def _shift(units: np.ndarray, offset: int) -> np.ndarray:
     return np.where(units >= 0, units + offset, -1)
 
 
-def relabel_block(block: BlockResult, unit_ids: np.ndarray) -> np.ndarray:
-    """Final segment ids of one block (int64, 0 = nodata)."""
+def relabel_block(block: BlockResult, unit_ids: np.ndarray, dtype=np.uint32) -> np.ndarray:
+    """Final segment ids of one block (``dtype``, :func:`segment_id_dtype`; 0 = nodata)."""
     slots = np.frombuffer(zlib.decompress(block.slots), dtype=np.int32).reshape(block.shape)
     table = np.concatenate([np.zeros(1, np.int64), block.final_ids, unit_ids])
-    return table[slots]
+    return table.astype(dtype)[slots]

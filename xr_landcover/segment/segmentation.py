@@ -19,13 +19,13 @@ from collections.abc import Sequence
 
 import dask
 import dask.array as da
-import numpy as np
 import xarray as xr
 
 from .._sample import sample_pixels, warn_if_undeclared_fill
 from .._validate import DEFAULT_MIN_SEGMENT_SIZE, DEFAULT_SPATIAL_DETAIL, DEFAULT_SPECTRAL_DETAIL
 from . import labels as _labels
 from . import tiles
+from .band_order import rgb_bands
 from .params import SegmentParameters, resolve_parameters
 from .prepare import check_cube, prepare_pixels, raw_image, select_bands
 
@@ -61,6 +61,7 @@ def mean_shift_filter(
         len(select_bands(cube, bands).band), spectral_detail=spectral_detail,
         spatial_detail=spatial_detail, **options,
     )
+    bands = rgb_bands(cube, bands, params.color_space)
     raw, prepare_args, names = raw_image(cube, bands, params)
     out = tiles.mean_shift_array(raw, params.spatial_radius, params.spectral_radius,
                                  params.maxiter, params.threshold, params.kernel == "joint",
@@ -102,7 +103,10 @@ def segment(
     cube : xarray.DataArray
         Band cube ``("band", "y", "x")``.
     bands : sequence of int or str, optional
-        Bands by position or name; default the first three.
+        Bands by position or name; default the first three. With ``color_space="luv"`` they
+        are read as red, green, blue: bands named ``"red"``, ``"green"``, ``"blue"`` are put
+        in that order whatever their order in the cube or in ``bands``; band codes in
+        increasing order (``B2, B3, B4``, usually blue, green, red) give a warning.
     spectral_detail : float, default 15.5
         In [1, 20]; higher separates finer colour differences (``spectral_radius = 22 - it``).
     spatial_detail : float, default 15
@@ -133,9 +137,10 @@ def segment(
     Returns
     -------
     xarray.DataArray
-        int64 ``("y", "x")`` named ``segment_id``: ``1 +`` the raster index of each segment's
-        first pixel; 0 on nodata (``_FillValue``). CRS and coordinates of ``cube``; the
-        parameters in ``attrs``.
+        uint32 ``("y", "x")`` named ``segment_id`` (uint64 for images of more than
+        4,294,967,295 pixels): ``1 +`` the raster index of each segment's first pixel; 0 on
+        nodata (``_FillValue``). CRS and coordinates of ``cube``; the parameters in ``attrs``
+        (:func:`~xr_landcover.io.to_geotiff` writes them as GeoTIFF tags).
 
     Raises
     ------
@@ -151,7 +156,7 @@ def segment(
     >>> cube = datasets.l8_rgb_uint8().isel(y=slice(0, 64), x=slice(0, 64))
     >>> seg = segment(cube, spatial_radius=3, min_segment_size=10)
     >>> seg.name, seg.dims, str(seg.dtype)
-    ('segment_id', ('y', 'x'), 'int64')
+    ('segment_id', ('y', 'x'), 'uint32')
     >>> int(seg.min()) > 0
     True
     """
@@ -163,6 +168,7 @@ def segment(
         spatial_radius=spatial_radius, color_space=color_space, kernel=kernel, maxiter=maxiter,
         threshold=threshold, stretch=stretch,
     )
+    bands = rgb_bands(cube, bands, params.color_space)
     warn_if_undeclared_fill(cube, sample_pixels(select_bands(cube, bands)))
     raw, prepare_args, names = raw_image(cube, bands, params)
     ids = segment_array(raw, params, prepare_args)
@@ -180,7 +186,8 @@ def segment(
 def segment_array(
     image: da.Array, params: SegmentParameters, prepare_args: tuple | None = None
 ) -> da.Array:
-    """The dask graph of the segmentation of an image (y, x, bands) -> int64 (y, x).
+    """The dask graph of the segmentation of an image (y, x, bands) -> uint32 (y, x) ids
+    (uint64 past 4,294,967,295 pixels: :func:`.labels.segment_id_dtype`).
 
     ``image`` is prepared (:func:`.prepare.prepare_image`), or raw
     (:func:`.prepare.raw_image`) with its ``prepare_args``: then each block task prepares its
@@ -197,9 +204,10 @@ def segment_array(
     # The one global step: small tables in, small lookup tables out.
     luts = dask.delayed(_labels.solve_regions, pure=True)(grid, hs, hr, params.min_segment_size)
     relabel = dask.delayed(_labels.relabel_block, pure=True)
+    dtype = _labels.segment_id_dtype(*image.shape[:2])
     blocks = [
         [
-            da.from_delayed(relabel(grid[i][j], luts[i][j]), shape=(ny, nx), dtype=np.int64)
+            da.from_delayed(relabel(grid[i][j], luts[i][j], dtype), shape=(ny, nx), dtype=dtype)
             for j, nx in enumerate(image.chunks[1])
         ]
         for i, ny in enumerate(image.chunks[0])

@@ -33,7 +33,7 @@ def _large_ids(parts, max_size):
 def _piece_keys(block, row0, col0, width, side, large):
     rows, cols = np.nonzero(np.isin(block, large))
     keys = np.stack(
-        [block[rows, cols], (rows + row0) // side, (cols + col0) // side], axis=1
+        [block[rows, cols].astype(np.int64), (rows + row0) // side, (cols + col0) // side], axis=1
     ).astype(np.int64)
     return keys, (rows + row0).astype(np.int64) * width + cols + col0
 
@@ -75,7 +75,8 @@ def _relabel(block, row0, col0, width, side, large, table):
 
 
 def split_large_segments(ids: da.Array, max_size: int) -> da.Array:
-    """Cut the segments of ``ids`` (int64 y, x) larger than ``max_size`` pixels, lazily."""
+    """Cut the segments of ``ids`` (unsigned integer y, x) larger than ``max_size`` pixels,
+    lazily; the ids keep their dtype (each piece's id is at most the image's size, as all)."""
     side = max(1, math.ceil(math.sqrt(max_size)))
     width = ids.shape[1]
     blocks = ids.to_delayed()
@@ -93,7 +94,7 @@ def split_large_segments(ids: da.Array, max_size: int) -> da.Array:
     return da.block([
         [
             da.from_delayed(relabel(blocks[i, j], int(ystarts[i]), int(xstarts[j]), width, side,
-                                    large, table), shape=(ny, nx), dtype=np.int64)
+                                    large, table), shape=(ny, nx), dtype=ids.dtype)
             for j, nx in enumerate(ids.chunks[1])
         ]
         for i, ny in enumerate(ids.chunks[0])
