@@ -120,7 +120,7 @@ FALLOW_DN = (12.0, 25.0)
 
 def make_field_scene(seed: int = 0, size: int = 400, radii=(8, 30), fallow_share: float = 0.2,
                      touching_share: float = 0.3, blur_sigma: float = 0.8,
-                     sensor_noise: float = 2.0) -> PivotScene:
+                     sensor_noise: float = 3.0) -> PivotScene:
     """A harder ``size`` x ``size`` scene of centre pivots, closer to a Landsat 8-bit RGB crop.
 
     Pivots of radius ``radii`` (uniform, px) placed at random without overlap; about
