@@ -11,7 +11,7 @@ import xarray as xr
 from conftest import L8_78, rotated_transform, synthetic_cube, write_raster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pivots import make_pivot_scene, pivot_recovery
+from pivots import make_field_scene, make_pivot_scene, pivot_recovery
 
 import xr_landcover  # noqa: F401  (registers the accessor)
 from xr_landcover import InvalidParameterError, segment_mean, segments_to_polygons
@@ -314,9 +314,50 @@ def test_default_parameters_recover_pivots():
         total += len(ious)
         counts.append(len(np.unique(seg)))
     assert total >= 100
-    assert hits / total >= 0.90, hits / total
+    # 93 of 107 with the sRGB L*u*v* (100 with "luv_linear"): these older scenes carry 6.7 DN of
+    # unblurred noise, twice the shipped Landsat crop's, which the sRGB decoding amplifies as
+    # much as the fallow fields' contrast; the harder, Landsat-like generator's floor is
+    # test_default_quality_on_the_harder_pivot_scene (and benchmarks/bench_pivots.py).
+    assert hits / total >= 0.85, hits / total
     # The background is not shattered: a few segments per pivot at most.
     assert max(counts) < 200, counts
+
+
+def test_default_quality_on_the_harder_pivot_scene():
+    """Quality floor at the defaults (issue 18) on one small seed of the harder generator: blur,
+    sensor noise, radii 8-30 px, touching fields, half of them fallow (sand darkened by 12-25
+    DN). The sRGB L*u*v* conversion finds 19 of 26 (every crop field, 5 of the 14 fallow ones);
+    reading 0..255 as linear RGB (the default before) found 12. benchmarks/bench_pivots.py
+    gives the distribution over seeds."""
+    scene = make_field_scene(0, size=256, fallow_share=0.5)
+    seg = scene.cube({"y": 128, "x": 128}).landcover.segment().values
+    _, ious = pivot_recovery(scene, seg)
+    found = ious >= 0.5
+    crops = np.array([k != "fallow" for k in scene.kinds])
+    assert len(ious) == 26 and crops.sum() == 12
+    assert found[crops].all(), ious[crops]
+    assert found.sum() >= 19, (found.sum(), ious.round(2))
+    # At most 4 segments per real object (the pivots and the background).
+    assert len(np.unique(seg)) <= 4 * (len(ious) + 1)
+
+
+def test_luv_is_the_standard_srgb_conversion():
+    """color_space="luv" equals skimage.color.rgb2luv (sRGB decoded first); "luv_linear" reads
+    0..255 as linear RGB (EDISON's way): a darker colour lies farther from the sand in "luv"."""
+    from skimage.color import rgb2luv
+
+    from xr_landcover.segment.prepare import prepare_pixels
+
+    rng = np.random.default_rng(3)
+    raw = rng.integers(0, 256, (40, 50, 3)).astype(np.uint8)
+    ours = prepare_pixels(raw, None, None, "luv")
+    np.testing.assert_allclose(ours, rgb2luv(raw / 255.0), atol=2e-4)
+    sand = np.array([[[196, 172, 140], [181, 157, 125]]], dtype=np.uint8)  # 15 DN darker
+    std, lin = prepare_pixels(sand, None, None, "luv"), prepare_pixels(sand, None, None,
+                                                                       "luv_linear")
+    assert np.linalg.norm(std[0, 0] - std[0, 1]) == pytest.approx(5.58, abs=0.01)
+    assert np.linalg.norm(lin[0, 0] - lin[0, 1]) == pytest.approx(3.19, abs=0.01)
+    assert mean_shift_filter(make_pivot_scene(1, size=32).cube()).attrs["color_space"] == "luv"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -631,6 +672,7 @@ def test_polygons_one_row_per_segment_whatever_the_chunks():
         ({"bands": [0, 1, 7]}, "bands"),
         ({"bands": ["nir"]}, "bands"),
         ({"bands": [0, 1], "color_space": "luv"}, "color_space"),
+        ({"bands": [0, 1], "color_space": "luv_linear"}, "color_space"),
         ({"maxiter": 0}, "maxiter"),
         ({"stretch": (98, 2)}, "stretch"),
     ],

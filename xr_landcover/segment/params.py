@@ -27,7 +27,7 @@ from ..errors import InvalidParameterError
 __all__ = ["SegmentParameters", "resolve_parameters"]
 
 _KERNELS = ("product", "joint")
-_COLOR_SPACES = ("luv", "none")
+_COLOR_SPACES = ("luv", "luv_linear", "none")
 
 
 @dataclass(frozen=True)
@@ -110,9 +110,9 @@ def resolve_parameters(
         raise InvalidParameterError(
             f"color_space must be one of {_COLOR_SPACES}; got {color_space!r}"
         )
-    if color_space == "luv" and n_bands != 3:
+    if color_space in ("luv", "luv_linear") and n_bands != 3:
         raise InvalidParameterError(
-            f"color_space='luv' needs exactly 3 bands (red, green, blue); got {n_bands}. "
+            f"color_space={color_space!r} needs exactly 3 bands (red, green, blue); got {n_bands}. "
             "Use color_space='none' for other band counts"
         )
     if kernel not in _KERNELS:

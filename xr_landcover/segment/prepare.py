@@ -8,7 +8,8 @@ see, and the per-pixel function each block task applies to its own halo:
 * :func:`stretch_to_8bit` — percent-clip stretch of a non-8-bit band to 0..255, its limits from
   a :data:`HISTOGRAM_BINS`-bin histogram built by small tree reductions, over the valid pixels
   (declared nodata is NaN first) and without a fill spike (:func:`spike_free`);
-* :func:`prepare_pixels` — nodata to NaN, stretch, CIE L*u*v* conversion (:data:`RGB_TO_XYZ`),
+* :func:`prepare_pixels` — nodata to NaN, stretch, CIE L*u*v* conversion (sRGB decoding,
+  :data:`RGB_TO_XYZ`),
   NaN in every band where any is NaN: what each block applies to its halo;
 * :func:`raw_image` (the raw bands and the arguments of :func:`prepare_pixels`) and
   :func:`prepare_image` (the whole prepared image).
@@ -39,11 +40,17 @@ __all__ = [
     "prepare_image",
     "HISTOGRAM_BINS",
     "RGB_TO_XYZ",
+    "SRGB_DECODE_LUT",
+    "LUV_SPACES",
+    "srgb_to_linear",
     "spike_free",
     "SPIKE_SHARE",
     "SPIKE_RATIO",
     "SPIKE_NEIGHBOURS",
 ]
+
+#: The colour spaces that convert three bands (red, green, blue) to CIE L*u*v*.
+LUV_SPACES = ("luv", "luv_linear")
 
 #: Number of histogram bins used to find the percent-clip limits of a non-8-bit band.
 HISTOGRAM_BINS = 4096
@@ -278,7 +285,7 @@ def stretch_to_8bit(data: da.Array, low: float, high: float) -> da.Array:
     return data.map_blocks(_apply_stretch, limits, dtype=np.float32)
 
 
-#: RGB -> CIE XYZ (D65) applied to *linear* 0..1 values, as EDISON does (no sRGB gamma).
+#: RGB -> CIE XYZ (D65) of linear 0..1 values (sRGB primaries; EDISON's and scikit-image's).
 RGB_TO_XYZ = np.array([
     [0.412453, 0.357580, 0.180423],
     [0.212671, 0.715160, 0.072169],
@@ -286,14 +293,51 @@ RGB_TO_XYZ = np.array([
 ])
 
 
-def _to_luv(block):
-    """(3, y, x) values 0..255 -> CIE L*u*v* (D65), EDISON's conversion (RGB read as linear)."""
+def _srgb_decode_scalar(c: float) -> float:
+    """The sRGB transfer function (IEC 61966-2-1), encoded 0..1 -> linear 0..1."""
+    return c / 12.92 if c <= 0.04045 else math.pow((c + 0.055) / 1.055, 2.4)
+
+
+#: The sRGB decoding of each 8-bit level, computed once with scalar ``math.pow`` (not numpy's
+#: vectorised power, which may be dispatched to instruction-set specific code).
+SRGB_DECODE_LUT = np.array([_srgb_decode_scalar(v / 255.0) for v in range(256)])
+
+
+def srgb_to_linear(rgb255: np.ndarray) -> np.ndarray:
+    """Encoded sRGB values 0..255 (float, clipped) -> linear 0..1 (float64).
+
+    8-bit levels (every uint8 input and every stretched one) go through
+    :data:`SRGB_DECODE_LUT`; other values through the same formula with numpy.
+
+    Examples
+    --------
+    >>> srgb_to_linear(np.array([0.0, 10.0, 128.0, 255.0])).round(4).tolist()
+    [0.0, 0.003, 0.2159, 1.0]
+    """
+    values = np.clip(np.asarray(rgb255, dtype=np.float64), 0.0, 255.0)
+    levels = np.rint(values)
+    if np.array_equal(levels, values):
+        return SRGB_DECODE_LUT[levels.astype(np.intp)]
+    c = values / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _to_luv(block, color_space="luv"):
+    """(3, y, x) values 0..255 -> CIE L*u*v* (D65).
+
+    ``"luv"``: the standard conversion, values decoded as sRGB first (as
+    ``skimage.color.rgb2luv``); ``"luv_linear"``: values read as linear RGB (EDISON's way).
+    """
     from skimage.color import xyz2luv
 
-    rgb = np.moveaxis(block, 0, -1).astype(np.float64) / 255.0
+    rgb = np.moveaxis(block, 0, -1).astype(np.float64)
     bad = ~np.isfinite(rgb).all(axis=-1)
     rgb[bad] = 0.0
-    luv = xyz2luv(np.clip(rgb, 0.0, 1.0) @ RGB_TO_XYZ.T).astype(np.float32)
+    if color_space == "luv_linear":
+        linear = np.clip(rgb / 255.0, 0.0, 1.0)
+    else:
+        linear = srgb_to_linear(rgb)
+    luv = xyz2luv(linear @ RGB_TO_XYZ.T).astype(np.float32)
     luv[bad] = np.nan
     return np.moveaxis(luv, -1, 0)
 
@@ -306,24 +350,25 @@ def _masked_float32(block, nodata):
     return values
 
 
-def _finish_block(block, limits, luv):
+def _finish_block(block, limits, color_space):
     """Stretch (when ``limits`` is given), colour space, and NaN in all bands where any is NaN."""
     if limits is not None:
         block = _apply_stretch(block, limits)
-    if luv:
-        block = _to_luv(block)
+    if color_space in LUV_SPACES:
+        block = _to_luv(block, color_space)
     bad = np.isnan(block).any(axis=0)
     return np.where(bad[None], np.float32(np.nan), block)
 
 
-def prepare_pixels(raw, nodata, limits, luv) -> np.ndarray:
+def prepare_pixels(raw, nodata, limits, color_space) -> np.ndarray:
     """Prepare raw pixel values ``(..., bands)`` for mean shift: a pixel-wise function.
 
     float32 with NaN on ``nodata``, stretched to 8-bit levels with ``limits`` (2, bands) when
-    given, converted to L*u*v* when ``luv``, and NaN in every band where any band is NaN.
+    given, converted to L*u*v* when ``color_space`` is one of :data:`LUV_SPACES`, and NaN in
+    every band where any band is NaN.
     """
     values = np.moveaxis(raw, -1, 0)
-    values = _finish_block(_masked_float32(values, nodata), limits, luv)
+    values = _finish_block(_masked_float32(values, nodata), limits, color_space)
     return np.moveaxis(values, 0, -1)
 
 
@@ -331,10 +376,11 @@ def raw_image(cube: xr.DataArray, bands, params: SegmentParameters):
     """The chosen bands in their own dtype, and what :func:`prepare_pixels` needs to prepare them.
 
     Returns ``(raw, prepare_args, names)``: ``raw`` a dask array ``(y, x, bands)``,
-    ``prepare_args`` the ``(nodata, limits, luv)`` arguments of :func:`prepare_pixels` (``limits``
-    a delayed value: the percent-clip stretch limits, found by small tree reductions over their
-    own copy of the blocks), ``names`` the band names. Preparing inside the block tasks rather
-    than as a separate step keeps the chunks that neighbouring blocks share in the input's dtype.
+    ``prepare_args`` the ``(nodata, limits, color_space)`` arguments of :func:`prepare_pixels`
+    (``limits`` a delayed value: the percent-clip stretch limits, found by small tree
+    reductions over their own copy of the blocks), ``names`` the band names. Preparing inside
+    the block tasks rather than as a separate step keeps the chunks that neighbouring blocks
+    share in the input's dtype.
     """
     idx = _band_indices(cube, bands)
     names = [str(cube.band.values[i]) for i in idx]
@@ -353,7 +399,7 @@ def raw_image(cube: xr.DataArray, bands, params: SegmentParameters):
         values = raw.map_blocks(_masked_float32, nodata, dtype=np.float32,
                                 meta=np.array((), dtype=np.float32))
         limits = _clip_limits_graph(values, *params.stretch)
-    return raw.transpose(1, 2, 0), (nodata, limits, params.color_space == "luv"), names
+    return raw.transpose(1, 2, 0), (nodata, limits, params.color_space), names
 
 
 def prepare_image(cube: xr.DataArray, bands, params: SegmentParameters) -> tuple[da.Array, list]:

@@ -118,10 +118,11 @@ def segment(
         ``ceil(sqrt(max_segment_size))`` pixels; default no limit.
     spectral_radius, spatial_radius : float, optional
         Bandwidths in value units and pixels; override the details.
-    color_space : {"luv", "none"}, optional
-        ``"luv"`` (default for 3 bands): values 0..255 read as linear RGB and converted to
-        CIE L*u*v* (D65), as EDISON does. ``"none"``: raw (or stretched) values, any number
-        of bands.
+    color_space : {"luv", "luv_linear", "none"}, optional
+        ``"luv"`` (default for 3 bands): values 0..255 decoded as sRGB and converted to
+        CIE L*u*v* (D65), the standard conversion (``skimage.color.rgb2luv``).
+        ``"luv_linear"``: read as linear RGB, as EDISON does (the default before issue 18).
+        ``"none"``: raw (or stretched) values, any number of bands.
     kernel : {"product", "joint"}, default "product"
         ``"product"``: a neighbour counts when within ``spatial_radius`` and within
         ``spectral_radius`` (EDISON, ArcGIS-like). ``"joint"``: when

@@ -1,0 +1,114 @@
+"""Pivot quality at the default (ArcGIS) parameters, over the seeds of the synthetic generator.
+
+Usage: ``python benchmarks/bench_pivots.py [--seeds 0 1 2 3 4 5] [--size 400] [--quick]``.
+
+For each seed of ``tests/pivots.make_field_scene`` (400 x 400, pivots of radius 8-30 px, some
+touching, a fifth fallow: sand darkened by 12-25 DN; PSF blur 0.8 px, sensor noise 3 DN) and
+each variant, segments the scene and counts the pivots *found*: one segment overlaps the pivot
+with IoU >= 0.5. Also reports segments per real object (segments / (pivots + 1 background)).
+Variants: our defaults with the standard sRGB -> L*u*v* conversion (now the default) and with
+0..255 read as linear RGB (EDISON's way, the default before), a finer ``spectral_detail``,
+and the noisier, unblurred generator of the older tests (``make_pivot_scene``, 256 x 256).
+Also segments the shipped Landsat 8 demo crop (``datasets.l8_rgb_uint8``) with both
+conversions and reports the segment counts. Prints a Markdown table; writes
+benchmarks/results/bench_pivots.json (machine context from ``_harness``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import dask
+import numpy as np
+from _harness import machine_context
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from pivots import make_field_scene, make_pivot_scene, pivot_recovery  # noqa: E402
+
+from xr_landcover import datasets  # noqa: E402
+from xr_landcover.segment import segment  # noqa: E402
+
+VARIANTS = {
+    "defaults, sRGB L*u*v* (now)": {},
+    "defaults, linear-read L*u*v* (before)": {"color_space": "luv_linear"},
+    "spectral_detail=17.5, sRGB": {"spectral_detail": 17.5},
+    "spectral_detail=17.5, linear": {"spectral_detail": 17.5, "color_space": "luv_linear"},
+    "kernel=joint, sRGB": {"kernel": "joint"},
+}
+
+
+def run(scene, kwargs) -> dict:
+    t0 = time.perf_counter()
+    seg = segment(scene.cube({"y": -1, "x": -1}), **kwargs).values
+    wall = time.perf_counter() - t0
+    share, ious = pivot_recovery(scene, seg)
+    kinds = np.asarray(scene.kinds)
+    nseg = int(len(np.unique(seg)))
+    return {"found": share, "pivots": len(ious), "segments": nseg,
+            "segments_per_object": nseg / (len(ious) + 1),
+            "missed_by_kind": {k: int(np.sum((kinds == k) & (ious < 0.5)))
+                               for k in sorted(set(scene.kinds))},
+            "wall_s": round(wall, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4, 5])
+    ap.add_argument("--size", type=int, default=400)
+    ap.add_argument("--quick", action="store_true", help="the two default variants only")
+    args = ap.parse_args()
+    dask.config.set(scheduler="threads", num_workers=1)
+    variants = dict(list(VARIANTS.items())[:2]) if args.quick else VARIANTS
+    rows = []
+    for name, kwargs in variants.items():
+        for seed in args.seeds:
+            out = run(make_field_scene(seed, size=args.size), kwargs)
+            rows.append({"generator": "make_field_scene", "variant": name, "seed": seed,
+                         "kwargs": kwargs, **out})
+            print(json.dumps(rows[-1]), flush=True)
+    for name in list(VARIANTS)[:2]:
+        for seed in range(4):
+            out = run(make_pivot_scene(seed), VARIANTS[name])
+            rows.append({"generator": "make_pivot_scene", "variant": name, "seed": seed,
+                         "kwargs": VARIANTS[name], **out})
+            print(json.dumps(rows[-1]), flush=True)
+    demo = datasets.l8_rgb_uint8()
+    demo_counts = {name: int(len(np.unique(segment(demo, **VARIANTS[name]).values)))
+                   for name in list(VARIANTS)[:2]}
+
+    print("\n| generator | variant | found: mean | min | max | segments per object (max) |")
+    print("|---|---|---|---|---|---|")
+    summary = []
+    for gen in ("make_field_scene", "make_pivot_scene"):
+        for name in variants:
+            sel = [r for r in rows if r["generator"] == gen and r["variant"] == name]
+            if not sel:
+                continue
+            found = np.array([r["found"] for r in sel])
+            spo = max(r["segments_per_object"] for r in sel)
+            summary.append({"generator": gen, "variant": name, "seeds": [r["seed"] for r in sel],
+                            "found_mean": float(found.mean()), "found_min": float(found.min()),
+                            "found_max": float(found.max()), "segments_per_object_max": spo})
+            print(f"| {gen} | {name} | {found.mean():.3f} | {found.min():.3f} | "
+                  f"{found.max():.3f} | {spo:.2f} |")
+    print("\nper seed, found (make_field_scene):")
+    for name in variants:
+        sel = [r for r in rows if r["generator"] == "make_field_scene" and r["variant"] == name]
+        print(f"  {name}: " + ", ".join(f"{r['seed']}: {r['found']:.3f} ({r['segments']})"
+                                         for r in sel))
+    print(f"\ndemo scene l8_rgb_uint8 segments: {demo_counts}")
+    result = {"context": machine_context(), "size": args.size, "rows": rows,
+              "summary": summary, "demo_segments": demo_counts}
+    out = HERE / "results" / "bench_pivots.json"
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
