@@ -35,7 +35,7 @@ BUILD = ROOT / "build" / "mutation"
 MODULES: dict[str, tuple[str, list[str]]] = {
     "change": ("xr_landcover/change.py", ["tests/test_change.py"]),
     "points": ("xr_landcover/assessment/points.py",
-               ["tests/test_accuracy.py", "-k", "accuracy_points"]),
+               ["tests/test_accuracy.py", "tests/test_sample_size.py", "-k", "accuracy_points"]),
     "report": ("xr_landcover/assessment/report.py", ["tests/test_report.py"]),
     "evaluate": ("xr_landcover/assessment/evaluate.py", ["tests/test_accuracy.py"]),
     "reference": ("xr_landcover/assessment/reference.py", ["tests/test_accuracy.py"]),

@@ -507,6 +507,8 @@ def test_accuracy_points_allocation_mapping(map_data):
         accuracy_points(cmap, allocation={1: 2.5})
     with pytest.raises(InvalidParameterError, match="needs strategy='stratified_random'"):
         accuracy_points(cmap, allocation={1: 7}, strategy="random")
+    made = "".join(["stratified", "_random"])  # not the interned literal
+    assert len(accuracy_points(cmap, allocation={1: 7}, strategy=made)) == 7
 
 
 def test_accuracy_points_are_drawn_without_replacement_on_a_small_map():
