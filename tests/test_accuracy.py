@@ -493,6 +493,7 @@ def test_accuracy_points_allocation_mapping(map_data):
     pts = accuracy_points(cmap, allocation={1: 7, "forest": 3, 4: 5}, random_state=2)
     assert pts["Classified"].value_counts().to_dict() == {1: 7, 2: 3, 4: 5}
     assert len(accuracy_points(cmap, n=15, allocation={1: 7, 2: 3, 4: 5})) == 15
+    assert len(accuracy_points(cmap, n=300, allocation={1: 200, 2: 100})) == 300  # not cached ints
     raised = accuracy_points(cmap, allocation={1: 7, 3: 0}, min_per_class=2)
     assert raised["Classified"].value_counts().to_dict() == {1: 7, 2: 2, 3: 2, 4: 2}
     with pytest.raises(InvalidParameterError, match=r"does not hold: \['9', 'moss'\]"):
