@@ -360,6 +360,45 @@ def test_luv_is_the_standard_srgb_conversion():
     assert mean_shift_filter(make_pivot_scene(1, size=32).cube()).attrs["color_space"] == "luv"
 
 
+def _scalar_luv(r: float, g: float, b: float) -> tuple[float, float, float]:
+    """The L*u*v* of one linear RGB pixel in Python floats (IEEE double, one operation at a
+    time): the definition the vectorised conversion must reproduce bit for bit."""
+    from xr_landcover.segment.prepare import RGB_TO_XYZ, U0, V0, WHITE_D65
+
+    m = RGB_TO_XYZ.tolist()
+    x, y, z = (r * m[i][0] + g * m[i][1] + b * m[i][2] for i in range(3))
+    ratio = y / WHITE_D65[1]
+    if ratio > 0.008856:
+        t = 0.4 + 0.6 * ratio
+        for _ in range(6):
+            t = (t + t + ratio / (t * t)) / 3.0
+        lightness = 116.0 * t - 16.0
+    else:
+        lightness = 903.3 * ratio
+    d = x + 15.0 * y + 3.0 * z + float(np.finfo(np.float64).eps)
+    return lightness, 13.0 * lightness * ((4.0 * x) / d - U0), 13.0 * lightness * (
+        (9.0 * y) / d - V0)
+
+
+def test_luv_conversion_is_plain_ieee_arithmetic():
+    """The conversion gives the same bits as a one-pixel-at-a-time Python loop of +, -, * and /
+    (each correctly rounded on every CPU): no BLAS matrix product (its last bits follow the
+    OpenBLAS kernel) and no np.cbrt / np.power (instruction-set specific code on some CPUs)."""
+    from xr_landcover.segment.prepare import linear_rgb_to_luv, srgb_to_linear
+
+    rng = np.random.default_rng(5)
+    rgb = np.concatenate([rng.integers(0, 256, (400, 3)), [[0, 0, 0], [255, 255, 255],
+                                                            [3, 2, 1], [20, 5, 90]]])
+    linear = srgb_to_linear(rgb.astype(float))
+    ours = linear_rgb_to_luv(linear)
+    expected = np.array([_scalar_luv(*p) for p in linear.tolist()])
+    assert np.array_equal(ours, expected)
+    odd = np.array([[12.5, 200.25, 99.75]])  # not 8-bit levels: scalar math.pow per value
+    from xr_landcover.segment.prepare import _srgb_decode_scalar
+
+    assert srgb_to_linear(odd).tolist() == [[_srgb_decode_scalar(v / 255) for v in odd[0]]]
+
+
 # ------------------------------------------------------------------------------------------------
 # Nodata, stretch, outputs
 # ------------------------------------------------------------------------------------------------

@@ -307,7 +307,8 @@ def srgb_to_linear(rgb255: np.ndarray) -> np.ndarray:
     """Encoded sRGB values 0..255 (float, clipped) -> linear 0..1 (float64).
 
     8-bit levels (every uint8 input and every stretched one) go through
-    :data:`SRGB_DECODE_LUT`; other values through the same formula with numpy.
+    :data:`SRGB_DECODE_LUT`; other values through the same scalar ``math.pow`` per distinct
+    value, so that no instruction-set specific vector power is ever used.
 
     Examples
     --------
@@ -318,8 +319,61 @@ def srgb_to_linear(rgb255: np.ndarray) -> np.ndarray:
     levels = np.rint(values)
     if np.array_equal(levels, values):
         return SRGB_DECODE_LUT[levels.astype(np.intp)]
-    c = values / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    distinct, where = np.unique(values, return_inverse=True)
+    decoded = np.array([_srgb_decode_scalar(v / 255.0) for v in distinct.tolist()])
+    return decoded[where].reshape(values.shape)
+
+
+#: CIE XYZ of the D65 white (2 degree observer), as scikit-image's ``xyz2luv`` uses it.
+WHITE_D65 = (0.95047, 1.0, 1.08883)
+_WHITE_DENOMINATOR = WHITE_D65[0] + 15.0 * WHITE_D65[1] + 3.0 * WHITE_D65[2]
+U0 = 4.0 * WHITE_D65[0] / _WHITE_DENOMINATOR
+V0 = 9.0 * WHITE_D65[1] / _WHITE_DENOMINATOR
+
+
+def cube_root(a: np.ndarray) -> np.ndarray:
+    """Cube root of values in [0.008856, 1] (L*'s range) with plain IEEE arithmetic only.
+
+    ``np.cbrt`` may run instruction-set specific code (SVML on AVX-512 CPUs) whose last bit
+    differs from other CPUs'; here a fixed starting guess and six Newton steps of ``+ - * /``,
+    each correctly rounded, give the same bits on every CPU (within 4 ulp of ``math.cbrt``).
+
+    Examples
+    --------
+    >>> cube_root(np.array([0.125, 1.0, 0.027])).tolist()
+    [0.5, 1.0, 0.3]
+    """
+    a = np.asarray(a, dtype=np.float64)
+    t = 0.4 + 0.6 * a  # within a factor of two of the root over [0.0088, 1]
+    for _ in range(6):  # Newton: t <- (2 t + a / t^2) / 3
+        t = (t + t + a / (t * t)) / 3.0
+    return t
+
+
+def linear_rgb_to_luv(linear: np.ndarray) -> np.ndarray:
+    """Linear RGB 0..1 ``(..., 3)`` -> CIE L*u*v* (D65) ``(..., 3)`` float64, as
+    ``skimage.color.rgb2luv`` after its gamma step, but with elementwise IEEE arithmetic only
+    (no BLAS matrix product, whose last bits follow the OpenBLAS kernel, and no ``np.cbrt``):
+    the same bits on every CPU.
+
+    Examples
+    --------
+    >>> linear_rgb_to_luv(np.array([[1.0, 1.0, 1.0]])).round(3).tolist()
+    [[100.0, 0.001, 0.003]]
+    """
+    r, g, b = linear[..., 0], linear[..., 1], linear[..., 2]
+    m = RGB_TO_XYZ.tolist()
+    x = r * m[0][0] + g * m[0][1] + b * m[0][2]
+    y = r * m[1][0] + g * m[1][1] + b * m[1][2]
+    z = r * m[2][0] + g * m[2][1] + b * m[2][2]
+    y_ratio = y / WHITE_D65[1]
+    bright = y_ratio > 0.008856
+    lightness = np.where(bright, 116.0 * cube_root(np.where(bright, y_ratio, 1.0)) - 16.0,
+                         903.3 * y_ratio)
+    denominator = x + 15.0 * y + 3.0 * z + np.finfo(np.float64).eps
+    u = 13.0 * lightness * ((4.0 * x) / denominator - U0)
+    v = 13.0 * lightness * ((9.0 * y) / denominator - V0)
+    return np.stack([lightness, u, v], axis=-1)
 
 
 def _to_luv(block, color_space="luv"):
@@ -328,8 +382,6 @@ def _to_luv(block, color_space="luv"):
     ``"luv"``: the standard conversion, values decoded as sRGB first (as
     ``skimage.color.rgb2luv``); ``"luv_linear"``: values read as linear RGB (EDISON's way).
     """
-    from skimage.color import xyz2luv
-
     rgb = np.moveaxis(block, 0, -1).astype(np.float64)
     bad = ~np.isfinite(rgb).all(axis=-1)
     rgb[bad] = 0.0
@@ -337,7 +389,7 @@ def _to_luv(block, color_space="luv"):
         linear = np.clip(rgb / 255.0, 0.0, 1.0)
     else:
         linear = srgb_to_linear(rgb)
-    luv = xyz2luv(linear @ RGB_TO_XYZ.T).astype(np.float32)
+    luv = linear_rgb_to_luv(linear).astype(np.float32)
     luv[bad] = np.nan
     return np.moveaxis(luv, -1, 0)
 
