@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import subprocess
@@ -436,3 +437,148 @@ def test_classify_applies_the_nodata_the_model_was_trained_with(tmp_path, capsys
         classes, fill_value = src.read(1), src.nodata
     assert fill.mean() > 0.3
     assert (classes[fill] == fill_value).all() and (classes[~fill] != fill_value).all()
+
+
+# --------------------------------------------------------------------------------------------
+# -q silences progress only; --overwrite everywhere; estimator options; integer counts
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_writing_command_takes_overwrite():
+    """A command with an output flag (-o, --csv, --mean-output ...) takes --overwrite."""
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    outputs = {"--output", "--csv", "--mean-output", "--probabilities", "--misclassified"}
+    writing = {name: p for name, p in commands.choices.items()
+               if outputs & {o for a in p._actions for o in a.option_strings}}
+    assert {"train", "classify", "segment", "accuracy", "cross-validate", "inspect", "majority",
+            "sieve"} <= set(writing)
+    for name, p in writing.items():
+        if name != "demo":  # demo writes into a folder of its own
+            assert "--overwrite" in {o for a in p._actions for o in a.option_strings}, name
+
+
+def test_quiet_silences_progress_not_results(nc_polygons_path, classified, tmp_path, capsys):
+    """``classify -q`` / ``accuracy -q`` printed nothing at all: the report, the areas and the
+    paths written are results; only the progress goes."""
+    _, out, *_ = classified
+    assert cli.main(["accuracy", str(out), "--reference", str(nc_polygons_path), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "overall accuracy" in printed.lower() and "sampling the map" not in printed
+    assert cli.main(["-q", "majority", str(out), "-o", str(tmp_path / "m.tif")]) == 0
+    printed = capsys.readouterr().out
+    assert "class map written to" in printed and "majority filter over" not in printed
+
+
+def test_quiet_classify_prints_the_areas(nc_band_files, trained, tmp_path, capsys):
+    _, model = trained
+    assert cli.main(["classify", *map(str, nc_band_files), "--model", str(model), "-o",
+                     str(tmp_path / "lc.tif"), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "class map written to" in printed and "hectares" in printed
+    assert "classifying" not in printed
+
+
+def test_accuracy_csv_counts_are_integers(nc_polygons_path, classified, library_map, tmp_path):
+    """The confusion-matrix counts and totals are written as integers (317, not 317.0); the
+    accuracies as floats."""
+    from xr_landcover import accuracy
+
+    _, out, *_ = classified
+    csv = tmp_path / "report.csv"
+    assert cli.main(["-q", "accuracy", str(out), "--reference", str(nc_polygons_path), "--csv",
+                     str(csv)]) == 0
+    report = accuracy(library_map[1], nc_polygons_path)
+    counts = report.confusion_matrix
+    raw = pd.read_csv(csv, index_col=0, dtype=str, keep_default_na=False)
+    cells = raw.loc[counts.index.astype(str), counts.columns.astype(str)]
+    assert cells.to_numpy().tolist() == counts.astype(str).to_numpy().tolist()
+    assert "." in raw.loc["P_Accuracy", "U_Accuracy"]
+
+
+def test_accuracy_name_field_names_reference_only_classes(nc_polygons_path, classified,
+                                                          library_map, tmp_path):
+    """--name-field reaches accuracy(name_field=...): a reference class the map lacks (99)
+    is named from the column."""
+    import geopandas as gpd
+
+    from xr_landcover import accuracy
+
+    _, out, *_ = classified
+    points = gpd.read_file(nc_polygons_path)
+    points["geometry"] = points.representative_point()
+    points.loc[points.index[0], ["id", "label"]] = [99, "marsh"]
+    reference = tmp_path / "reference.gpkg"
+    points[["id", "label", "geometry"]].to_file(reference)
+    csv = tmp_path / "report.csv"
+    assert cli.main(["-q", "accuracy", str(out), "--reference", str(reference), "--class-field",
+                     "id", "--name-field", "label", "--csv", str(csv)]) == 0
+    expected = accuracy(library_map[1], reference, class_field="id", name_field="label")
+    table = pd.read_csv(csv, index_col=0)
+    assert "marsh" in expected.class_names
+    assert table.index.astype(str).tolist() == expected.to_dataframe().index.tolist()
+    np.testing.assert_allclose(table.to_numpy(float), expected.to_dataframe().to_numpy(float),
+                               equal_nan=True)
+
+
+def test_train_param_reaches_the_estimator(nc_band_files, nc_polygons_path, tmp_path, capsys):
+    """--param n_estimators=7 max_depth=4 bootstrap=false: the library's model with those
+    keyword arguments (same estimator parameters, same predictions)."""
+    import xr_landcover
+
+    model = tmp_path / "m.skops"
+    assert cli.main(["-q", "train", *map(str, nc_band_files), "--samples",
+                     str(nc_polygons_path), "--method", "random_trees", "--max-samples-per-class",
+                     "100", "--param", "n_estimators=7", "max_depth=4", "--param",
+                     "bootstrap=false", "-o", str(model)]) == 0
+    loaded = xr_landcover.LandcoverModel.load(model)
+    params = loaded.estimator.get_params()
+    assert (params["n_estimators"], params["max_depth"], params["bootstrap"]) == (7, 4, False)
+    cube = xr_landcover.open_image(nc_band_files)
+    lib = xr_landcover.train(cube, nc_polygons_path, class_field="id", method="random_trees",
+                             max_samples_per_class=100, random_state=0, n_estimators=7,
+                             max_depth=4, bootstrap=False)
+    window = cube.isel(y=slice(0, 64), x=slice(0, 64))
+    np.testing.assert_array_equal(xr_landcover.classify(window, loaded).values,
+                                  xr_landcover.classify(window, lib).values)
+
+
+@pytest.mark.parametrize(
+    ("param", "expected"),
+    [
+        ("gama=0.5", "--param gama: method 'svm' (SVC) has no parameter 'gama'; its parameters: "
+                     "C, break_ties"),
+        ("C", "--param: 'C' is not NAME=VALUE"),
+        ("C=[1, 2]", "--param: '[1, 2]' is a list"),
+    ],
+)
+def test_bad_params_are_refused_before_any_work(param, expected, nc_band_files, tmp_path,
+                                                capsys):
+    """Checked before the samples are read (they do not exist here), nothing written."""
+    argv = ["train", *map(str, nc_band_files), "--samples", str(tmp_path / "none.gpkg"),
+            "--param", param, "-o", str(tmp_path / "m.skops")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {expected}"), err
+    assert listing(tmp_path) == []
+
+
+def test_params_are_never_evaluated(nc_band_files, nc_polygons_path, tmp_path, capsys):
+    """A value that is code stays text: nothing runs, the estimator refuses the string."""
+    marker = tmp_path / "ran"
+    argv = ["-q", "train", *map(str, nc_band_files), "--samples", str(nc_polygons_path),
+            "--method", "knn", "--param", f"n_neighbors=open({str(marker)!r}, 'w')",
+            "-o", str(tmp_path / "m.skops")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "n_neighbors" in err and not marker.exists(), err
+    assert not (tmp_path / "m.skops").exists()
+
+
+def test_cross_validate_csv_needs_overwrite(nc_band_files, nc_polygons_path, tmp_path):
+    csv = tmp_path / "folds.csv"
+    csv.write_text("keep me")
+    result = run("cross-validate", *map(str, nc_band_files), "--samples",
+                 str(tmp_path / "none.gpkg"), "--csv", str(csv))
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert csv.read_text() == "keep me" and listing(tmp_path) == ["folds.csv"]

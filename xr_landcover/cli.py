@@ -32,14 +32,14 @@ __all__ = ["main", "build_parser"]
 
 
 class _Console:
-    """Printing and progress, silenced by ``--quiet``."""
+    """Printing and progress; ``--quiet`` silences the progress (bars and their labels) only:
+    results, summaries and the paths written are always printed."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
 
     def say(self, *parts: Any) -> None:
-        if not self.quiet:
-            print(*parts, flush=True)
+        print(*parts, flush=True)
 
     def progress(self, label: str) -> contextlib.AbstractContextManager:
         """dask's progress bar around a computation (threads/processes schedulers)."""
@@ -75,6 +75,107 @@ def _check_outputs(overwrite: bool, **outputs: str | Path | None) -> None:
             f"two outputs are the same file: {sorted(map(str, given.values()))}")
 
 
+def _literal(text: str) -> Any:
+    """A ``--param`` value: an int, float, bool (``True``/``true``), ``None`` or a string,
+    read with :func:`ast.literal_eval` (never evaluated as code); anything else is the string
+    itself."""
+    import ast
+
+    from .errors import InvalidParameterError
+
+    lowered = {"true": True, "false": False, "none": None}
+    if text.lower() in lowered:
+        return lowered[text.lower()]
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    if value is not None and not isinstance(value, bool | int | float | str):
+        raise InvalidParameterError(
+            f"--param: {text!r} is a {type(value).__name__}; a value is a number, True/False, "
+            "None or a string")
+    return value
+
+
+def _estimator_params(method: str, given: Sequence[str] | None) -> dict[str, Any]:
+    """The ``--param NAME=VALUE`` options as keyword arguments of ``method``'s estimator,
+    checked before any work: an unknown name is an error listing the estimator's parameters."""
+    from .classification.estimators import make_estimator
+    from .errors import InvalidParameterError
+
+    params: dict[str, Any] = {}
+    for item in given or ():
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise InvalidParameterError(
+                f"--param: {item!r} is not NAME=VALUE (e.g. --param C=10 gamma=0.5)")
+        if name in params:
+            raise InvalidParameterError(f"--param: {name} is given twice")
+        params[name] = _literal(value.strip())
+    for name, value in params.items():
+        try:  # the library's own construction decides what the method accepts
+            make_estimator(method, 2, min_class_size=5, **{name: value})
+        except InvalidParameterError as exc:
+            est = make_estimator(method, 2, min_class_size=5)
+            while hasattr(est, "steps") or hasattr(est, "estimator"):  # pipeline, calibration
+                est = est.steps[-1][1] if hasattr(est, "steps") else est.estimator
+            raise InvalidParameterError(
+                f"--param {name}: method {method!r} ({type(est).__name__}) has no parameter "
+                f"{name!r}; its parameters: {', '.join(sorted(est.get_params(deep=False)))}"
+            ) from exc
+    return params
+
+
+def _report_table(report):
+    """The accuracy report's table with the confusion-matrix counts (and totals) as integers:
+    ``to_dataframe`` holds them as floats beside the accuracies."""
+    table = report.to_dataframe().astype(object)
+    counts = report.confusion_matrix
+    for row in counts.index:
+        for column in counts.columns:
+            table.loc[row, column] = int(counts.loc[row, column])
+    return table
+
+
+#: Vector formats a command writes, by file suffix: single-file formats, so that a write is
+#: atomic (a shapefile is several files).
+_VECTOR_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON",
+                   ".fgb": "FlatGeobuf"}
+
+
+def _vector_driver(path: str | None, flag: str) -> str | None:
+    """The OGR driver of a vector output, by its suffix, or an error naming the flag."""
+    from .errors import InvalidParameterError
+
+    if path is None:
+        return None
+    driver = _VECTOR_DRIVERS.get(Path(path).suffix.lower())
+    if driver is None:
+        raise InvalidParameterError(
+            f"{flag} {path!r}: write a GeoPackage (.gpkg), GeoJSON (.geojson) or FlatGeobuf "
+            "(.fgb) file; convert it afterwards if needed, e.g. ogr2ogr out.shp "
+            f"{Path(path).with_suffix('.gpkg').name}")
+    return driver
+
+
+def _write_vector(frame, path: str, overwrite: bool, flag: str) -> None:
+    """``frame`` as a vector file at ``path`` (its format from the suffix), atomically."""
+    from .io._atomic import atomic_file
+
+    driver = _vector_driver(path, flag)
+    with atomic_file(path, overwrite=overwrite) as staging:
+        frame.to_file(staging, driver=driver)
+
+
+def _write_table(table, path: str, overwrite: bool) -> None:
+    """``table`` as a CSV file at ``path``, written atomically (all or nothing)."""
+    from .io._atomic import atomic_file
+
+    with atomic_file(path, overwrite=overwrite) as staging:
+        table.to_csv(staging)
+
+
 # --------------------------------------------------------------------------------------------
 # subcommands
 # --------------------------------------------------------------------------------------------
@@ -92,6 +193,7 @@ def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
     from .classification.samples import read_samples, resolve_class_field
 
     _check_outputs(args.overwrite, output=args.output)  # before reading or fitting anything
+    params = _estimator_params(args.method, args.param)
     cube = _open(args.files, args.nodata, args.chunks)
     samples = read_samples(args.samples)
     class_field, name_field = resolve_class_field(samples, args.class_field, args.name_field)
@@ -115,6 +217,7 @@ def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
             method=args.method,
             max_samples_per_class=args.max_samples_per_class,
             random_state=args.random_state,
+            **params,
         )
     out = model.save(args.output, overwrite=args.overwrite)
     console.say(repr(model))
@@ -218,16 +321,15 @@ def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
 def _cmd_accuracy(args: argparse.Namespace, console: _Console) -> int:
     from .assessment import accuracy
     from .classmap import open_classmap
-    from .io._atomic import atomic_file
 
     _check_outputs(args.overwrite, csv=args.csv)  # before sampling the map
     class_map = open_classmap(args.map)  # values, names, colours and fill from the file
     with console.progress("sampling the map at the reference ..."):
-        report = accuracy(class_map, args.reference, class_field=args.class_field)
+        report = accuracy(class_map, args.reference, class_field=args.class_field,
+                          name_field=args.name_field)
     console.say(repr(report))
     if args.csv:
-        with atomic_file(args.csv, overwrite=args.overwrite) as staging:
-            report.to_dataframe().to_csv(staging)
+        _write_table(_report_table(report), args.csv, args.overwrite)
         console.say(f"report written to {args.csv}")
     return 0
 
@@ -302,17 +404,18 @@ def _cmd_cross_validate(args: argparse.Namespace, console: _Console) -> int:
     from .assessment.cross_validation import cross_validate
 
     _check_outputs(args.overwrite, csv=args.csv)  # before reading anything
+    params = _estimator_params(args.method, args.param)
     cube = _open(args.files, args.nodata, args.chunks)
     with console.progress("reading the sample pixels ..."):
         cv = cross_validate(cube, args.samples, class_field=args.class_field,
                             name_field=args.name_field, method=args.method, folds=args.folds,
                             groups=None if args.groups == "pixel" else args.groups,
                             block_size=args.block_size, random_state=args.random_state,
-                            max_samples_per_class=args.max_samples_per_class)
+                            max_samples_per_class=args.max_samples_per_class, **params)
     console.say(repr(cv))
     console.say(repr(cv.overall))
     if args.csv:
-        cv.summary().to_csv(args.csv)
+        _write_table(cv.summary(), args.csv, args.overwrite)
         console.say(f"fold summary written to {args.csv}")
     return 0
 
@@ -323,6 +426,7 @@ def _cmd_inspect(args: argparse.Namespace, console: _Console) -> int:
     from .io import to_geotiff
 
     # both outputs checked before the model or the cube is read
+    _vector_driver(args.output, "--output")
     _check_outputs(args.overwrite, output=args.output, misclassified=args.misclassified)
     model = LandcoverModel.load(args.model)
     cube = _open(args.files, args.nodata, args.chunks)
@@ -330,11 +434,8 @@ def _cmd_inspect(args: argparse.Namespace, console: _Console) -> int:
         found = inspect_samples(cube, args.samples, model, class_field=args.class_field)
     console.say(repr(found))
     if args.output:
-        out = Path(args.output)
-        if out.exists():  # --overwrite given: checked above
-            out.unlink()
-        found.samples.to_file(out)
-        console.say(f"samples with their accuracy written to {out}")
+        _write_vector(found.samples, args.output, args.overwrite, "--output")
+        console.say(f"samples with their accuracy written to {args.output}")
     if args.misclassified:
         written = to_geotiff(found.misclassified, args.misclassified, overwrite=args.overwrite)
         console.say(f"misclassified pixels written to {written}")
@@ -391,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--nodata", type=float, default=None, help="nodata value to declare")
         p.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
 
+    def param_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--param", nargs="+", action="extend", default=None,
+                       metavar="NAME=VALUE",
+                       help="estimator option of --method, e.g. --param C=10 gamma=0.5 "
+                            "(numbers, True/False, None or text)")
+
     def output_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--output", "-o", required=True, help="output file")
         p.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -415,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--max-samples-per-class", type=int, default=500, help="0 = all pixels")
     train.add_argument("--random-state", type=int, default=0)
+    param_option(train)
     raster_options(train)
     output_options(train)
 
@@ -441,6 +549,8 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("map", help="class map GeoTIFF (from `classify`)")
     acc.add_argument("--reference", required=True, help="vector file of reference points")
     acc.add_argument("--class-field", default=None, help="reference class column (auto)")
+    acc.add_argument("--name-field", default=None,
+                     help="reference class name column (names classes the map does not name)")
     acc.add_argument("--csv", default=None, help="write the report table to this CSV file")
     acc.add_argument("--overwrite", action="store_true", help="replace an existing CSV file")
 
@@ -480,6 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--block-size", type=float, default=None, help="block side in metres")
     cv.add_argument("--max-samples-per-class", type=int, default=500, help="0 = all pixels")
     cv.add_argument("--random-state", type=int, default=0)
+    param_option(cv)
     cv.add_argument("--csv", default=None, help="write the per-fold summary to this CSV file")
     cv.add_argument("--overwrite", action="store_true", help="replace an existing CSV file")
     raster_options(cv)
