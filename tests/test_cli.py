@@ -582,3 +582,80 @@ def test_cross_validate_csv_needs_overwrite(nc_band_files, nc_polygons_path, tmp
                  str(tmp_path / "none.gpkg"), "--csv", str(csv))
     assert result.returncode == 2 and "--overwrite" in result.stderr
     assert csv.read_text() == "keep me" and listing(tmp_path) == ["folds.csv"]
+
+
+# --------------------------------------------------------------------------------------------
+# Band selection: 0-based indices or names, as in the API; info prints both
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def four_bands(tmp_path_factory):
+    """A 4-band uint8 file without band descriptions: its bands are named '1'..'4'."""
+    from conftest import write_raster
+
+    rng = np.random.default_rng(3)
+    blocks = np.kron(rng.integers(0, 255, (4, 6, 6)), np.ones((1, 8, 8))).astype("uint8")
+    noisy = np.clip(blocks + rng.integers(0, 12, blocks.shape), 0, 255).astype("uint8")
+    return write_raster(tmp_path_factory.mktemp("bands") / "four.tif", noisy)
+
+
+def test_info_prints_0_based_indices_and_names(four_bands, capsys):
+    assert cli.main(["info", str(four_bands)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("index  band")
+    assert [line.split() for line in lines[start + 1:start + 5]] == [
+        ["0", "1"], ["1", "2"], ["2", "3"], ["3", "4"]]
+    assert cli.main(["info", str(four_bands), "--band-names", "b", "g", "r", "n"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("index  band")
+    assert [line.split() for line in lines[start + 1:start + 5]] == [
+        ["0", "b"], ["1", "g"], ["2", "r"], ["3", "n"]]
+
+
+def test_integer_bands_that_are_also_band_names_are_refused(four_bands, tmp_path, capsys):
+    """``--bands 1 2 3`` on bands named 1..4 took the 2nd-4th bands: now it is ambiguous."""
+    out = tmp_path / "s.tif"
+    assert cli.main(["segment", str(four_bands), "-o", str(out), "--bands", "1", "2", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --bands: '1' is ambiguous"), err
+    assert "--band-names" in err and listing(tmp_path) == []
+
+@pytest.mark.parametrize(("cli_bands", "positions"),
+                         [(["r", "0", "n"], [2, 0, 3]), (["-1", "g"], [3, 1])])
+def test_bands_by_name_and_index_are_the_library_bands(cli_bands, positions, four_bands,
+                                                       tmp_path):
+    """Renamed with --band-names, the bands are chosen by name or 0-based index, and the
+    segments are the library's on ``cube.isel(band=positions)``."""
+    import xr_landcover
+
+    out = tmp_path / "s.tif"
+    assert cli.main(["-q", "segment", str(four_bands), "--band-names", "b", "g", "r", "n",
+                     "--bands", *cli_bands, "-o", str(out), "--min-segment-size", "5"]) == 0
+    cube = xr_landcover.open_image(four_bands)
+    expected = cube.isel(band=positions).landcover.segment(min_segment_size=5).compute()
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(src.read(1), expected.values)
+
+
+def test_segment_takes_several_single_band_files(four_bands, tmp_path):
+    """Files named ..._B1.tif ... are bands B1, B2, B3; --bands picks among them."""
+    from conftest import write_raster
+
+    import xr_landcover
+
+    with rasterio.open(four_bands) as src:
+        data = src.read()
+    files = [write_raster(tmp_path / f"scene_B{i + 1}.tif", data[i]) for i in range(3)]
+    out = tmp_path / "s.tif"
+    assert cli.main(["-q", "segment", *map(str, files), "--bands", "B3", "0", "-o", str(out),
+                     "--min-segment-size", "5"]) == 0
+    cube = xr_landcover.open_image(files)
+    expected = cube.landcover.segment(bands=["B3", "B1"], min_segment_size=5).compute()
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(src.read(1), expected.values)
+
+
+def test_band_names_of_the_wrong_length_name_the_flag(four_bands, capsys):
+    assert cli.main(["info", str(four_bands), "--band-names", "a", "b"]) == 2
+    assert capsys.readouterr().err.startswith("error: --band-names has 2 names")

@@ -51,10 +51,18 @@ class _Console:
         return ProgressBar(minimum=1.0, dt=0.5)
 
 
-def _open(files: Sequence[str], nodata: float | None, chunks: int | None = None):
+def _open(files: Sequence[str], nodata: float | None, chunks: int | None = None,
+          band_names: Sequence[str] | None = None):
     from .io import open_image
 
-    return open_image(files if len(files) > 1 else files[0], nodata=nodata, chunks=chunks)
+    return open_image(files if len(files) > 1 else files[0], nodata=nodata, chunks=chunks,
+                      band_names=band_names)
+
+
+def _open_args(args: argparse.Namespace):
+    """The band cube of a command's raster files, with its ``--nodata``, ``--chunks`` and
+    ``--band-names``."""
+    return _open(args.files, args.nodata, args.chunks, args.band_names)
 
 
 def _indent(text: str) -> str:
@@ -182,8 +190,13 @@ def _write_table(table, path: str, overwrite: bool) -> None:
 
 
 def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
-    cube = _open(args.files, args.nodata)
+    cube = _open_args(args)
     console.say(cube.landcover.summary())
+    # the 0-based index and the name of each band: what `segment --bands` takes, as the API
+    width = max(len("index"), len(str(cube.sizes["band"] - 1)))
+    console.say(f"{'index':<{width}}  band")
+    for i, name in enumerate(cube.band.values):
+        console.say(f"{i:<{width}}  {name}")
     return 0
 
 
@@ -194,7 +207,7 @@ def _cmd_train(args: argparse.Namespace, console: _Console) -> int:
 
     _check_outputs(args.overwrite, output=args.output)  # before reading or fitting anything
     params = _estimator_params(args.method, args.param)
-    cube = _open(args.files, args.nodata, args.chunks)
+    cube = _open_args(args)
     samples = read_samples(args.samples)
     class_field, name_field = resolve_class_field(samples, args.class_field, args.name_field)
     if name_field is None:  # the one text column, if there is exactly one, names the classes
@@ -234,7 +247,7 @@ def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
                  if args.confidence else None)
     _check_outputs(args.overwrite, output=args.output, confidence=conf_path)  # both, first
     model = LandcoverModel.load(args.model)
-    cube = _open(args.files, args.nodata, args.chunks)
+    cube = _open_args(args)
     probabilities = None
     if args.probabilities:
         # the class map is the label of the probabilities: one prediction pass for all layers
@@ -270,25 +283,40 @@ def _cmd_classify(args: argparse.Namespace, console: _Console) -> int:
     return 0
 
 
-def _pick_bands(cube, bands: Sequence[str] | None, file: str):
-    """The bands named on the command line (0-based indexes or names), default the first
-    three; an unknown one is an error that lists the bands the file has."""
+def _pick_bands(cube, bands: Sequence[str] | None, source: str):
+    """The bands named on the command line, as the API reads them: a band name, or a 0-based
+    index (negative from the end); default the first three. An integer that is both a band
+    name and the index of another band (bands named 1, 2, 3, 4) is refused as ambiguous; an
+    unknown one is an error that lists the indexes and names the file has."""
+    import re
+
     from .errors import InvalidParameterError
     from .segment.prepare import select_bands
 
     if not bands:
         return select_bands(cube, None)
-    wanted = [int(b) if b.lstrip("-").isdigit() else b for b in bands]
-    try:
-        return select_bands(cube, wanted)
-    except InvalidParameterError as exc:
-        n, names = cube.sizes["band"], [str(b) for b in cube.band.values]
-        bad = next((b for b in bands if b not in names and not (
-            b.lstrip("-").isdigit() and -n <= int(b) < n)), bands[0])
-        raise InvalidParameterError(
-            f"--bands: {bad!r} is not a band of {file}; it has {n} bands: indexes 0..{n - 1} "
-            f"or names {names}"
-        ) from exc
+    n, names = cube.sizes["band"], [str(b) for b in cube.band.values]
+    positions = []
+    for b in bands:
+        index = int(b) if re.fullmatch(r"[+-]?\d+", b.strip()) else None
+        in_range = index is not None and -n <= index < n
+        if b in names and in_range and names.index(b) != index % n:
+            raise InvalidParameterError(
+                f"--bands: {b!r} is ambiguous: the bands of {source} are named by integers "
+                f"{names}, and {b} is the name of band {names.index(b)} but the 0-based "
+                f"index of band {names[index]!r}; rename the bands (--band-names, e.g. "
+                f"--band-names {' '.join(f'b{i}' for i in range(n))}) and choose them by name"
+            )
+        if b in names:
+            positions.append(names.index(b))
+        elif in_range:
+            positions.append(index % n)
+        else:
+            raise InvalidParameterError(
+                f"--bands: {b!r} is not a band of {source}; it has {n} bands: indexes "
+                f"0..{n - 1} or names {names}"
+            )
+    return cube.isel(band=positions)
 
 
 def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
@@ -298,7 +326,8 @@ def _cmd_segment(args: argparse.Namespace, console: _Console) -> int:
     from .segment import segment_mean
 
     _check_outputs(args.overwrite, output=args.output, mean_output=args.mean_output)
-    cube = _pick_bands(_open([args.file], args.nodata, args.chunks), args.bands, args.file)
+    source = args.files[0] if len(args.files) == 1 else f"the {len(args.files)} files given"
+    cube = _pick_bands(_open_args(args), args.bands, source)
     segments = cube.landcover.segment(
         bands=list(range(cube.sizes["band"])),
         spectral_detail=args.spectral_detail,
@@ -346,6 +375,7 @@ _CLI_ADVICE = [
      r"cube\.assign_coords\(band=\[\.\.\.\]\)\)",
      "Give the raster files of the bands the model was trained on (see `xr-landcover info` "
      "for the bands a file has)"),
+    (r"\bband_names has (\d+) names", r"--band-names has \1 names"),
     (r"pass overwrite=True", "pass --overwrite"),
     (r"overwrite=True", "--overwrite"),
 ]
@@ -405,7 +435,7 @@ def _cmd_cross_validate(args: argparse.Namespace, console: _Console) -> int:
 
     _check_outputs(args.overwrite, csv=args.csv)  # before reading anything
     params = _estimator_params(args.method, args.param)
-    cube = _open(args.files, args.nodata, args.chunks)
+    cube = _open_args(args)
     with console.progress("reading the sample pixels ..."):
         cv = cross_validate(cube, args.samples, class_field=args.class_field,
                             name_field=args.name_field, method=args.method, folds=args.folds,
@@ -429,7 +459,7 @@ def _cmd_inspect(args: argparse.Namespace, console: _Console) -> int:
     _vector_driver(args.output, "--output")
     _check_outputs(args.overwrite, output=args.output, misclassified=args.misclassified)
     model = LandcoverModel.load(args.model)
-    cube = _open(args.files, args.nodata, args.chunks)
+    cube = _open_args(args)
     with console.progress("classifying the sample pixels ..."):
         found = inspect_samples(cube, args.samples, model, class_field=args.class_field)
     console.say(repr(found))
@@ -491,6 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
     def raster_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--nodata", type=float, default=None, help="nodata value to declare")
         p.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
+        p.add_argument("--band-names", nargs="+", default=None, metavar="NAME",
+                       help="names for the bands, in order (default: band descriptions or "
+                            "file names)")
 
     def param_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--param", nargs="+", action="extend", default=None,
@@ -536,11 +569,13 @@ def build_parser() -> argparse.ArgumentParser:
     output_options(classify)
 
     segment = command("segment", _cmd_segment, "mean-shift segmentation (ArcGIS parameters)")
-    segment.add_argument("file", help="raster file")
+    segment.add_argument("files", nargs="+", help="raster file(s) on one grid")
     segment.add_argument("--spectral-detail", type=float, default=15.5, help="1-20")
     segment.add_argument("--spatial-detail", type=float, default=15, help="1-20")
     segment.add_argument("--min-segment-size", type=int, default=20, help="pixels")
-    segment.add_argument("--bands", nargs="+", default=None, help="band indexes or names")
+    segment.add_argument("--bands", nargs="+", default=None,
+                         help="bands to segment: names or 0-based indexes, as `info` prints "
+                              "them (default the first three)")
     segment.add_argument("--mean-output", default=None, help="also write the mean-colour image")
     raster_options(segment)
     output_options(segment)
