@@ -659,3 +659,151 @@ def test_segment_takes_several_single_band_files(four_bands, tmp_path):
 def test_band_names_of_the_wrong_length_name_the_flag(four_bands, capsys):
     assert cli.main(["info", str(four_bands), "--band-names", "a", "b"]) == 2
     assert capsys.readouterr().err.startswith("error: --band-names has 2 names")
+
+
+# --------------------------------------------------------------------------------------------
+# cluster, reclassify, accuracy-points: the library's results, outputs checked first
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["kmeans", "isodata"])
+def test_cluster_writes_the_library_clusters(method, nc_band_files, tmp_path, capsys):
+    import xr_landcover
+
+    out = tmp_path / "clusters.tif"
+    argv = ["cluster", *map(str, nc_band_files), "--classes", "5", "--method", method,
+            "--sample-size", "3000", "--random-state", "3", "--max-merge-distance", "1.0",
+            "--min-samples-per-cluster", "30", "-o", str(out)]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    expected = xr_landcover.cluster(xr_landcover.open_image(nc_band_files), 5, method=method,
+                                    sample_size=3000, random_state=3, max_merge_distance=1.0,
+                                    min_samples_per_cluster=30).compute()
+    written = xr_landcover.open_classmap(out)
+    np.testing.assert_array_equal(written.values, expected.values)
+    # names and colours as the library's own file of its clusters has them
+    library = xr_landcover.open_classmap(xr_landcover.to_geotiff(expected, tmp_path / "l.tif"))
+    assert written.attrs["class_names"] == library.attrs["class_names"]
+    assert written.attrs["colormap"] == library.attrs["colormap"]
+    k = len(expected.attrs["flag_values"])
+    assert f"{k} clusters ({method}); class map written to" in printed and "hectares" in printed
+    assert cli.main(argv) == 2  # the output exists now
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_cluster_checks_its_output_before_reading(tmp_path):
+    out = tmp_path / "c.tif"
+    out.write_bytes(b"keep me")
+    result = run("cluster", str(tmp_path / "none.tif"), "--classes", "3", "-o", str(out))
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert "not found" not in result.stderr and out.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize(
+    ("cli_map", "mapping"),
+    [
+        (["3=4", "5=4", "--names", "4=vegetation", "--colors", "4=0,200,0"],
+         ({3: 4, 5: 4}, {4: "vegetation"}, {4: (0, 200, 0)})),
+        (["green=herbaceous,4,forest", "1=2", "--colors", "green=#00c800"],
+         ({"green": ["herbaceous", 4, "forest"]}, None, {"green": (0, 200, 0)})),
+    ],
+)
+def test_reclassify_is_the_library_reclassify(cli_map, mapping, classified, tmp_path, capsys):
+    import xr_landcover
+    from xr_landcover.postprocess import reclassify
+
+    _, out, *_ = classified
+    new = tmp_path / "merged.tif"
+    argv = ["-q", "reclassify", str(out), "--map", *cli_map, "-o", str(new)]
+    old, names, colors = mapping
+    source = xr_landcover.open_classmap(out)
+    if "1=2" in cli_map:  # the two forms do not mix: the library refuses, so does the CLI
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --map: give all OLD=NEW (class values) or all "), err
+        with pytest.raises(ValueError):
+            reclassify(source, {**old, 1: 2})
+        argv.remove("1=2")
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    expected = reclassify(source, old, names=names, colors=colors).compute()
+    written = xr_landcover.open_classmap(new)
+    np.testing.assert_array_equal(written.values, expected.values)
+    assert written.attrs["class_names"] == list(expected.attrs["class_names"])
+    assert written.attrs["colormap"] == expected.attrs["colormap"]
+    assert (0, 200, 0) in written.attrs["colormap"].values()
+    assert "class map written to" in printed and expected.attrs["class_names"][-2] in printed
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--map", "3"], "--map: '3' is not KEY=VALUE"),
+        (["--map", "99=1"], "--map: 99 (in '99') is not a class of the map"),
+        (["--map", "3=forest"], "--map 3=forest: an old class value takes one new value"),
+        (["--map", "3=4", "--names", "9=x"], "--names: [9] are not new class values"),
+        (["--map", "3=4", "--colors", "4=300,0,0"], "--colors 4: '300,0,0' is not a colour"),
+    ],
+)
+def test_reclassify_errors_name_the_flag(extra, expected, classified, tmp_path, capsys):
+    _, out, *_ = classified
+    assert cli.main(["reclassify", str(out), *extra, "-o", str(tmp_path / "r.tif")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {expected}"), err
+    assert listing(tmp_path) == []
+
+
+def test_reclassify_checks_its_output_first(classified, tmp_path):
+    _, out, *_ = classified
+    result = run("reclassify", str(out), "--map", "3=4", "-o", str(out), "--overwrite")
+    assert result.returncode == 2 and "is the input map" in result.stderr
+    target = tmp_path / "r.tif"
+    target.write_bytes(b"keep me")
+    result = run("reclassify", str(tmp_path / "none.tif"), "--map", "3=4", "-o", str(target))
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert target.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize(
+    ("cli_args", "kwargs"),
+    [
+        (["--n", "60", "--min-per-class", "5", "--random-state", "2"],
+         {"n": 60, "min_per_class": 5, "random_state": 2}),
+        (["--allocation", "forest=10", "1=4", "--random-state", "1"],
+         {"allocation": {"forest": 10, 1: 4}, "random_state": 1}),
+        (["--strategy", "random", "--n", "25", "--random-state", "0"],
+         {"strategy": "random", "n": 25, "random_state": 0}),
+    ],
+)
+def test_accuracy_points_are_the_library_points(cli_args, kwargs, classified, tmp_path,
+                                                capsys):
+    import geopandas as gpd
+
+    import xr_landcover
+
+    _, out, *_ = classified
+    points = tmp_path / "points.gpkg"
+    assert cli.main(["-q", "accuracy-points", str(out), *cli_args, "-o", str(points)]) == 0
+    printed = capsys.readouterr().out
+    expected = xr_landcover.accuracy_points(xr_landcover.open_classmap(out), **kwargs)
+    got = gpd.read_file(points)
+    assert f"{len(expected)} points written to" in printed
+    assert got.columns.tolist() == expected.columns.tolist()
+    for column in ("Classified", "GrndTruth", "class_name"):
+        assert got[column].tolist() == expected[column].tolist()
+    np.testing.assert_array_equal(got.geometry.x, expected.geometry.x)
+    np.testing.assert_array_equal(got.geometry.y, expected.geometry.y)
+    assert got.crs == expected.crs
+    assert listing(tmp_path) == ["points.gpkg"]  # nothing staged left behind
+
+
+def test_accuracy_points_check_the_output_first(classified, tmp_path):
+    _, out, *_ = classified
+    shp = run("accuracy-points", str(out), "-o", str(tmp_path / "p.shp"))
+    assert shp.returncode == 2 and "GeoPackage (.gpkg)" in shp.stderr
+    target = tmp_path / "p.gpkg"
+    target.write_bytes(b"keep me")
+    result = run("accuracy-points", str(tmp_path / "none.tif"), "-o", str(target))
+    assert result.returncode == 2 and "--overwrite" in result.stderr
+    assert "not found" not in result.stderr and target.read_bytes() == b"keep me"
+    assert listing(tmp_path) == ["p.gpkg"]

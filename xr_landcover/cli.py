@@ -1,8 +1,11 @@
-"""Command line interface: ``xr-landcover demo|info|train|classify|segment|accuracy|
-cross-validate|inspect``, and the clean-up of class maps, ``majority|sieve``.
+"""Command line interface: ``xr-landcover demo|info|train|classify|segment|cluster|accuracy|
+accuracy-points|cross-validate|inspect``, and the clean-up of class maps,
+``majority|sieve|reclassify``.
 
 Every error becomes one line ``error: ...`` on stderr and exit code 2 (``--debug`` shows the
-traceback instead). Long computations show dask's progress bar unless ``--quiet``.
+traceback instead). Long computations show dask's progress bar unless ``--quiet`` (which
+silences the progress only). Every output is checked before any input is read, and replaced
+only with ``--overwrite``.
 
 Examples
 --------
@@ -15,6 +18,9 @@ Examples
     xr-landcover accuracy landcover.tif --reference points.gpkg --csv report.csv
     xr-landcover majority landcover.tif -o smooth.tif --radius 2
     xr-landcover sieve landcover.tif -o mmu.tif --min-pixels 9 --connectivity 8
+    xr-landcover reclassify landcover.tif -o merged.tif --map 3=4 5=4 --names 4=vegetation
+    xr-landcover cluster lsat7_2000_*.tif -o clusters.tif --classes 8 --method isodata
+    xr-landcover accuracy-points landcover.tif -o points.gpkg --n 300
     xr-landcover cross-validate lsat7_2000_*.tif --samples polygons.shp --folds 5
     xr-landcover inspect lsat7_2000_*.tif --samples polygons.shp --model model.skops -o worst.gpkg
 """
@@ -169,11 +175,15 @@ def _vector_driver(path: str | None, flag: str) -> str | None:
 
 def _write_vector(frame, path: str, overwrite: bool, flag: str) -> None:
     """``frame`` as a vector file at ``path`` (its format from the suffix), atomically."""
+    import warnings
+
     from .io._atomic import atomic_file
 
     driver = _vector_driver(path, flag)
-    with atomic_file(path, overwrite=overwrite) as staging:
-        frame.to_file(staging, driver=driver)
+    with atomic_file(path, overwrite=overwrite) as staging, warnings.catch_warnings():
+        # the staging name ends in .tmp, which GDAL's GeoPackage driver remarks on
+        warnings.filterwarnings("ignore", "The filename extension should be", RuntimeWarning)
+        frame.to_file(staging, driver=driver, layer=Path(path).stem)
 
 
 def _write_table(table, path: str, overwrite: bool) -> None:
@@ -376,6 +386,11 @@ _CLI_ADVICE = [
      "Give the raster files of the bands the model was trained on (see `xr-landcover info` "
      "for the bands a file has)"),
     (r"\bband_names has (\d+) names", r"--band-names has \1 names"),
+    (r"^mapping: ", "--map: "),
+    (r"^mapping keys must be all old class values .*; got (.*)$",
+     r"--map: give all OLD=NEW (class values) or all NAME=OLD,OLD... (new classes); got \1"),
+    (r"^(names|colors): (.*) are not new class", r"--\1: \2 are not new class"),
+    (r"pass names=\{value: name\}", "pass --names VALUE=NAME"),
     (r"pass overwrite=True", "pass --overwrite"),
     (r"overwrite=True", "--overwrite"),
 ]
@@ -428,6 +443,144 @@ def _cmd_sieve(args: argparse.Namespace, console: _Console) -> int:
     classes = _open_map_for_cleanup(args)
     result = classes.landcover.sieve(args.min_pixels, connectivity=args.connectivity)
     return _write_map(result, args, console, "sieving")
+
+
+def _pairs(items: Sequence[str] | None, flag: str, example: str) -> list[tuple[str, str]]:
+    """``KEY=VALUE`` items of a flag, split, or an error naming the flag with an example."""
+    from .errors import InvalidParameterError
+
+    out = []
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InvalidParameterError(f"{flag}: {item!r} is not KEY=VALUE (e.g. {example})")
+        out.append((key.strip(), value.strip()))
+    return out
+
+
+def _class_key(text: str) -> int | str:
+    """A class given on the command line: its value (an integer) or its name."""
+    import re
+
+    return int(text) if re.fullmatch(r"[+-]?\d+", text) else text
+
+
+def _reclass_mapping(args: argparse.Namespace) -> tuple[dict, dict, dict]:
+    """``--map``, ``--names`` and ``--colors`` as :func:`~xr_landcover.reclassify` takes them:
+    ``OLD=NEW`` (class values) or ``NAME=OLD,OLD...`` (a new class of old values or names)."""
+    from .errors import InvalidParameterError
+
+    mapping: dict = {}
+    for key, value in _pairs(args.mapping, "--map", "--map 1=10 2=10 3=20, or --map "
+                                                 "vegetation=herbaceous,shrubland"):
+        old = _class_key(key)
+        if old in mapping:
+            raise InvalidParameterError(f"--map: {key} is given twice")
+        members = [_class_key(m.strip()) for m in value.split(",") if m.strip()]
+        if isinstance(old, int):
+            if len(members) != 1 or not isinstance(members[0], int):
+                raise InvalidParameterError(
+                    f"--map {key}={value}: an old class value takes one new value (an integer, "
+                    f"e.g. {key}=10); to name a merged class use NAME=OLD,OLD or --names")
+            mapping[old] = members[0]
+        else:
+            mapping[old] = members
+    names = {}
+    for key, value in _pairs(args.names, "--names", "--names 10=urban 20=vegetation"):
+        new = _class_key(key)
+        if not isinstance(new, int):
+            raise InvalidParameterError(
+                f"--names {key}={value}: the key is a new class value (an integer)")
+        names[new] = value
+    colors = {}
+    for key, value in _pairs(args.colors, "--colors", "--colors 10=230,0,0 20=#33a02c"):
+        colors[_class_key(key)] = _rgb(value, f"--colors {key}")
+    return mapping, names, colors
+
+
+def _rgb(text: str, flag: str) -> tuple[int, int, int]:
+    """``R,G,B`` (0-255) or ``#rrggbb`` as a colour, or an error naming the flag."""
+    from .errors import InvalidParameterError
+
+    try:
+        if text.startswith("#") and len(text) == 7:
+            rgb = tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))
+        else:
+            rgb = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+        raise InvalidParameterError(f"{flag}: {text!r} is not a colour: give R,G,B (0-255) or "
+                                    "#rrggbb")
+    return rgb  # type: ignore[return-value]
+
+
+def _cmd_reclassify(args: argparse.Namespace, console: _Console) -> int:
+    mapping, names, colors = _reclass_mapping(args)  # the arguments first, then the output
+    classes = _open_map_for_cleanup(args)
+    result = classes.landcover.reclassify(mapping, names=names or None, colors=colors or None)
+    _write_map(result, args, console, "reclassifying")
+    for value, name in zip(result.attrs["flag_values"], result.attrs["class_names"]):
+        console.say(f"   {value}  {name}")
+    return 0
+
+
+def _cmd_cluster(args: argparse.Namespace, console: _Console) -> int:
+    from .classification.clustering import cluster
+    from .classmap import class_areas, open_classmap
+    from .io import to_geotiff
+
+    _check_outputs(args.overwrite, output=args.output)  # before reading anything
+    cube = _open_args(args)
+    with console.progress("sampling the pixels and fitting the clusters ..."):
+        classes = cluster(cube, args.classes, method=args.method,
+                          max_iterations=args.max_iterations,
+                          min_samples_per_cluster=args.min_samples_per_cluster,
+                          sample_size=args.sample_size, random_state=args.random_state,
+                          max_merge_distance=args.max_merge_distance,
+                          max_merge_per_iteration=args.max_merge_per_iteration)
+    with console.progress(f"classifying {classes.sizes['y']} x {classes.sizes['x']} pixels ..."):
+        out = to_geotiff(classes, args.output, overwrite=args.overwrite)
+    console.say(f"{len(classes.attrs['flag_values'])} clusters ({args.method}); class map "
+                f"written to {out}")
+    console.say(class_areas(open_classmap(out)).to_string())  # from the file, not a recompute
+    return 0
+
+
+def _allocation(items: Sequence[str]) -> str | dict:
+    """``--allocation``: ``proportional``, ``equal``, or ``CLASS=N ...`` (value or name)."""
+    from .errors import InvalidParameterError
+
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]
+    out = {}
+    for key, value in _pairs(items, "--allocation", "--allocation forest=100 water=50"):
+        try:
+            out[_class_key(key)] = int(value)
+        except ValueError:
+            raise InvalidParameterError(
+                f"--allocation {key}={value}: the number of points is an integer") from None
+    return out
+
+
+def _cmd_accuracy_points(args: argparse.Namespace, console: _Console) -> int:
+    from .assessment import accuracy_points
+    from .classmap import open_classmap
+
+    _vector_driver(args.output, "--output")
+    _check_outputs(args.overwrite, output=args.output)  # before reading the map
+    allocation = _allocation(args.allocation)
+    class_map = open_classmap(args.map)
+    with console.progress("counting the pixels of each class and drawing the points ..."):
+        points = accuracy_points(class_map, n=args.n, strategy=args.strategy,
+                                 allocation=allocation, min_per_class=args.min_per_class,
+                                 random_state=args.random_state)
+    _write_vector(points, args.output, args.overwrite, "--output")
+    counts = points.groupby(["Classified", "class_name"]).size().rename("points")
+    console.say(counts.reset_index().to_string(index=False))
+    console.say(f"{len(points)} points written to {args.output}; fill GrndTruth with the "
+                "reference class of each, then run `xr-landcover accuracy` with them")
+    return 0
 
 
 def _cmd_cross_validate(args: argparse.Namespace, console: _Console) -> int:
@@ -610,6 +763,55 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--connectivity", type=int, choices=[4, 8], default=8)
     sv.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
     output_options(sv)
+
+    rc = command("reclassify", _cmd_reclassify,
+                 "give classes new values, merge, rename and recolour them")
+    rc.add_argument("map", help="class map GeoTIFF (from `classify`)")
+    rc.add_argument("--map", dest="mapping", nargs="+", required=True, metavar="OLD=NEW",
+                    help="OLD=NEW class values (e.g. --map 1=10 2=10 3=20), or "
+                         "NAME=OLD,OLD... (a new class of old values or names)")
+    rc.add_argument("--names", nargs="+", default=None, metavar="NEW=NAME",
+                    help="names of the new classes, e.g. --names 10=urban 20=vegetation")
+    rc.add_argument("--colors", nargs="+", default=None, metavar="NEW=R,G,B",
+                    help="colours of the new classes (value or name), e.g. 10=230,0,0")
+    rc.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
+    output_options(rc)
+
+    cl = command("cluster", _cmd_cluster,
+                 "unsupervised classification: k-means or ISODATA clusters as a class map")
+    cl.add_argument("files", nargs="+", help="raster file(s) on one grid")
+    cl.add_argument("--classes", type=_positive_int, required=True,
+                    help="number of clusters (k-means) or the most clusters (ISODATA)")
+    cl.add_argument("--method", choices=["kmeans", "isodata"], default="kmeans")
+    cl.add_argument("--max-iterations", type=_positive_int, default=20)
+    cl.add_argument("--min-samples-per-cluster", type=int, default=20,
+                    help="clusters with fewer sample pixels are dropped (default 20)")
+    cl.add_argument("--sample-size", type=_positive_int, default=20000,
+                    help="valid pixels the clusters are fitted on (default 20000)")
+    cl.add_argument("--random-state", type=int, default=0)
+    cl.add_argument("--max-merge-distance", type=float, default=0.5,
+                    help="ISODATA: centres closer than this (in standard deviations) merge")
+    cl.add_argument("--max-merge-per-iteration", type=int, default=5, help="ISODATA")
+    raster_options(cl)
+    output_options(cl)
+
+    ap = command("accuracy-points", _cmd_accuracy_points,
+                 "random points for an accuracy assessment (stratified by map class)")
+    ap.add_argument("map", help="class map GeoTIFF (from `classify`)")
+    ap.add_argument("--n", type=_positive_int, default=None,
+                    help="number of points (default 500, or the sum of --allocation)")
+    ap.add_argument("--strategy", choices=["stratified_random", "random"],
+                    default="stratified_random")
+    ap.add_argument("--allocation", nargs="+", default=["proportional"],
+                    metavar="proportional|equal|CLASS=N",
+                    help="points per class: proportional (default), equal, or CLASS=N ... "
+                         "(class value or name)")
+    ap.add_argument("--min-per-class", type=int, default=0,
+                    help="each class gets at least this many points")
+    ap.add_argument("--random-state", type=int, default=0)
+    ap.add_argument("--output", "-o", required=True,
+                    help="points file (.gpkg, .geojson or .fgb)")
+    ap.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
     cv = command("cross-validate", _cmd_cross_validate,
                  "cross-validate a classifier on its samples, holding out whole polygons")
