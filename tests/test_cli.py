@@ -807,3 +807,16 @@ def test_accuracy_points_check_the_output_first(classified, tmp_path):
     assert result.returncode == 2 and "--overwrite" in result.stderr
     assert "not found" not in result.stderr and target.read_bytes() == b"keep me"
     assert listing(tmp_path) == ["p.gpkg"]
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    (["--classes", "1"], "--classes must be an integer in [2, 254]"),
+    (["--classes", "3", "--min-samples-per-cluster", "0"], "--min-samples-per-cluster must be"),
+])
+def test_cluster_errors_name_the_flag(extra, expected, tmp_path, capsys):
+    from xr_landcover import datasets
+
+    argv = ["cluster", str(datasets.l8_rgb_uint8_path()), *extra, "-o", str(tmp_path / "c.tif")]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"error: {expected}")
+    assert listing(tmp_path) == []

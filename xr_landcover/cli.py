@@ -391,6 +391,10 @@ _CLI_ADVICE = [
      r"--map: give all OLD=NEW (class values) or all NAME=OLD,OLD... (new classes); got \1"),
     (r"^(names|colors): (.*) are not new class", r"--\1: \2 are not new class"),
     (r"pass names=\{value: name\}", "pass --names VALUE=NAME"),
+    # the library's argument names that are flags of cluster and accuracy-points
+    (r"\bn_classes\b", "--classes"),
+    (r"\b(sample_size|min_samples_per_cluster|max_merge_distance|max_merge_per_iteration|"
+     r"min_per_class|max_iterations)\b", lambda m: "--" + m.group(1).replace("_", "-")),
     (r"pass overwrite=True", "pass --overwrite"),
     (r"overwrite=True", "--overwrite"),
 ]
