@@ -198,3 +198,189 @@ def test_cli_majority_writes_otbs_result(tmp_path, capsys):
     assert cli.main(["majority", str(src), "-o", str(src), "--overwrite"]) == 2
     assert "is the input map" in capsys.readouterr().err
     assert cli.main(["majority", str(src), "-o", str(out), "--overwrite", "-q"]) == 0
+
+
+# -- ArcGIS's Majority Filter rules (neighbors=, threshold=) ---------------------------------
+
+def arcgis_rule(a, nodata, eight, half, keep_ties=True, undecided=0):
+    """ArcGIS's Majority Filter as its tool reference words it, pixel by pixel: the neighbours'
+    groups of one class, connected as Esri defines contiguous (eight neighbours: sharing an edge;
+    four: sharing a corner), found by a flood fill over the cells' positions."""
+    h, w = a.shape
+    offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+               if (dy, dx) != (0, 0) and (eight or dy * dx == 0)]
+
+    def contiguous(p, q):
+        ady, adx = abs(p[0] - q[0]), abs(p[1] - q[1])
+        return ady + adx == 1 if eight else ady == 1 and adx == 1
+
+    out = a.copy()
+    for i in range(h):
+        for j in range(w):
+            c = a[i, j]
+            if c == nodata:
+                continue
+            cells = [(i + dy, j + dx) for dy, dx in offsets if 0 <= i + dy < h and 0 <= j + dx < w]
+            interior = len(cells) == len(offsets)
+            groups, seen = [], set()
+            for cell in cells:
+                if cell in seen or a[cell] == nodata:
+                    continue
+                group, todo = [], [cell]
+                seen.add(cell)
+                while todo:
+                    p = todo.pop()
+                    group.append(p)
+                    for q in cells:
+                        if q not in seen and a[q] == a[cell] and contiguous(p, q):
+                            seen.add(q)
+                            todo.append(q)
+                groups.append(group)
+            winners = set()
+            for group in groups:
+                if interior:
+                    ok = len(group) >= len(offsets) // 2 + (0 if half else 1)
+                elif not eight:
+                    ok = len(group) >= 2
+                else:  # three, one of them on the image edge the pixel lies on
+                    along = any((y == i and i in (0, h - 1)) or (x == j and j in (0, w - 1))
+                                for y, x in group)
+                    ok = len(group) >= 3 and along
+                if ok:
+                    winners.add(a[group[0]])
+            if not winners or c in winners:
+                continue
+            if half and interior and 2 * sum(a[q] == c for q in cells) == len(offsets):
+                continue  # the pixel's class is one of two equal halves
+            if len(winners) == 1:
+                out[i, j] = winners.pop()
+            elif not keep_ties:
+                out[i, j] = undecided
+    return out
+
+
+ARCGIS = [("four", "majority"), ("four", "half"), ("eight", "majority"), ("eight", "half")]
+
+
+def arc(a, neighbors, threshold, **kwargs):
+    return majority_filter(synthetic_class_map(a), neighbors=neighbors, threshold=threshold,
+                           **kwargs).values
+
+
+def test_arcgis_four_keeps_rectangle_corners_eight_smooths_them():
+    a = np.ones((8, 8), "uint8")
+    a[2:6, 2:6] = 2
+    assert (arc(a, "four", "majority") == a).all()  # a corner sees 2 of 4: kept
+    eight = arc(a, "eight", "majority")
+    assert eight[2, 2] == eight[5, 5] == 1 and eight[2, 3] == 2  # 5 contiguous 1s around
+    assert (eight[3:5, 3:5] == 2).all()
+
+
+def test_arcgis_majority_needs_contiguous_neighbours():
+    # the centre 1 has five 2s among its eight neighbours, but as 3 + 2 apart: no replacement
+    a = np.array([[2, 2, 2],
+                  [1, 1, 1],
+                  [1, 2, 2]], "uint8")
+    big = np.ones((5, 5), "uint8")
+    big[1:4, 1:4] = a
+    assert arc(big, "eight", "majority")[2, 2] == 1
+    big[2, 3] = 2  # now six contiguous: NW N NE E SE S
+    assert arc(big, "eight", "majority")[2, 2] == 2
+
+
+def test_arcgis_half_keeps_a_pixel_that_is_one_of_two_halves():
+    big = np.ones((5, 5), "uint8")
+    big[1, 1:4] = 2
+    big[2, 3] = 2  # NW N NE E: four contiguous 2s, and four 1s: the 1 centre is a half
+    assert arc(big, "eight", "half")[2, 2] == 1
+    big[3, 1] = 3  # now the 1s hold three: the 2s' half wins
+    assert arc(big, "eight", "half")[2, 2] == 2
+    assert arc(big, "eight", "majority")[2, 2] == 1
+
+
+def test_arcgis_two_halves_of_other_classes_follow_ties():
+    big = np.full((5, 5), 4, "uint8")
+    big[1, 1:4] = 2
+    big[2, 3] = 2  # NW N NE E
+    big[3, 1:4] = 3
+    big[2, 1] = 3  # SE S SW W
+    big[2, 2] = 1
+    assert arc(big, "eight", "half")[2, 2] == 1
+    assert arc(big, "eight", "half", ties="undecided", undecided_value=9)[2, 2] == 9
+
+
+def test_arcgis_edge_and_corner_rules():
+    a = np.array([[1, 1, 2, 1],
+                  [2, 2, 2, 2],
+                  [2, 2, 2, 2]], "uint8")
+    four = arc(a, "four", "majority")
+    assert four[0, 0] == 1  # corner: E is 1, S is 2: not two matching
+    assert four[0, 2] == 2  # edge 2: W 1, E 1 are not contiguous, S 2
+    assert four[0, 3] == 2  # corner: W 2 and S 2, contiguous
+    eight = arc(a, "eight", "majority")
+    assert eight[0, 0] == 1  # corner: not all three neighbours the same
+    assert eight[0, 1] == 2  # edge: W 1 | SW S SE E are 2 2 2 2, E along the edge
+    b = np.array([[2, 1, 2],
+                  [1, 1, 1]], "uint8")
+    assert arc(b, "eight", "majority")[0, 1] == 1  # SW S SE and both along the edge 2: kept
+    c = np.array([[1, 1, 2],
+                  [2, 2, 2]], "uint8")
+    assert arc(c, "eight", "majority")[0, 1] == 2  # SW S SE E: 4 contiguous, E on the edge
+    d = np.array([[1, 1, 1],
+                  [2, 2, 2]], "uint8")
+    assert arc(d, "eight", "majority")[0, 1] == 1  # SW S SE: three, none along the edge
+
+
+@pytest.mark.parametrize("neighbors, threshold", ARCGIS)
+def test_arcgis_equals_the_rule_written_out(neighbors, threshold):
+    for seed in range(3):
+        a = speckled(seed, shape=(23, 19), nclass=2 + seed)
+        for ties in TIES_ARGS:
+            expected = arcgis_rule(a, 0, neighbors == "eight", threshold == "half",
+                                   ties["ties"] == "keep", ties.get("undecided_value", 0))
+            np.testing.assert_array_equal(arc(a, neighbors, threshold, **ties), expected)
+
+
+TIES_ARGS = [{"ties": "keep"}, {"ties": "undecided", "undecided_value": 7}]
+
+
+@given(seed=st.integers(0, 10_000), ny=st.integers(1, 9), nx=st.integers(1, 9),
+       nclass=st.integers(1, 4), rule=st.sampled_from(ARCGIS), keep=st.booleans())
+def test_arcgis_rule_on_any_small_map(seed, ny, nx, nclass, rule, keep):
+    a = speckled(seed, shape=(ny, nx), nclass=nclass, fill_fraction=0.1)
+    expected = arcgis_rule(a, 0, rule[0] == "eight", rule[1] == "half", keep, 7)
+    got = arc(a, *rule, ties="keep" if keep else "undecided", undecided_value=7)
+    np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), cy=st.integers(1, 12), cx=st.integers(1, 12),
+       rule=st.sampled_from(ARCGIS))
+def test_arcgis_any_chunking_gives_the_same_map(seed, cy, cx, rule):
+    a = speckled(seed, shape=(29, 31), nclass=3)
+    whole = arc(a, *rule, ties="undecided", undecided_value=5)
+    chunked = majority_filter(synthetic_class_map(a, chunks={"y": cy, "x": cx}),
+                              neighbors=rule[0], threshold=rule[1], ties="undecided",
+                              undecided_value=5)
+    assert chunked.chunks is not None
+    np.testing.assert_array_equal(chunked.values, whole)
+
+
+def test_arcgis_lazy_through_the_accessor(no_compute):
+    classes = synthetic_class_map(speckled(3, shape=(40, 40)), chunks=16)
+    out = classes.landcover.majority_filter(neighbors="eight", threshold="half")
+    assert no_compute.calls == 0 and out.attrs == classes.attrs
+    no_compute.forbid = False
+    np.testing.assert_array_equal(out.values, arcgis_rule(classes.values, 0, True, True))
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"neighbors": "six"}, InvalidParameterError, "neighbors"),
+    ({"threshold": "most"}, InvalidParameterError, "threshold"),
+    ({"neighbors": "four", "radius": 2}, InvalidParameterError, "radius=2"),
+    ({"threshold": "half", "only_isolated": True}, InvalidParameterError, "only_isolated"),
+])
+def test_arcgis_bad_parameters_are_named(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        majority_filter(synthetic_class_map(speckled(0, (5, 5))), **kwargs)

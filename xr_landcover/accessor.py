@@ -277,14 +277,18 @@ class LandcoverAccessor:
 
     # -- clean-up of class maps (postprocess/) -----------------------------------------------
     def majority_filter(self, radius: int = 1, ties: str = "keep", undecided_value: int = 0,
-                        only_isolated: bool = False, isolated_threshold: int = 1) -> xr.DataArray:
-        """Majority filter of this class map, as OTB's ClassificationMapRegularization, lazily:
-        see :func:`xr_landcover.postprocess.majority_filter`."""
+                        only_isolated: bool = False, isolated_threshold: int = 1,
+                        neighbors: str | None = None,
+                        threshold: str | None = None) -> xr.DataArray:
+        """Majority filter of this class map, as OTB's ClassificationMapRegularization (or with
+        ArcGIS's rules: ``neighbors=``/``threshold=``), lazily: see
+        :func:`xr_landcover.postprocess.majority_filter`."""
         from .postprocess import majority_filter
 
         return majority_filter(self._obj, radius=radius, ties=ties,
                                undecided_value=undecided_value, only_isolated=only_isolated,
-                               isolated_threshold=isolated_threshold)
+                               isolated_threshold=isolated_threshold, neighbors=neighbors,
+                               threshold=threshold)
 
     def sieve(self, min_pixels: int, connectivity: int = 8) -> xr.DataArray:
         """Merge regions smaller than ``min_pixels`` into their biggest neighbour, as GDAL's

@@ -30,7 +30,9 @@ Methods (ArcGIS *Train Classifier* names in brackets):
     confidence); it is cloned, then fitted.
 
 Estimators run single-threaded (``n_jobs=1``): classification gets its parallelism from dask,
-one block per thread or worker.
+one block per thread or worker. ``HistGradientBoostingClassifier`` has no ``n_jobs``: it runs
+OpenMP threads (``OMP_NUM_THREADS``), and gives bit-identical trees and probabilities for any
+count (tests/test_estimators.py), so only the speed depends on it.
 """
 
 from __future__ import annotations
