@@ -358,8 +358,8 @@ def linear_rgb_to_luv(linear: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> linear_rgb_to_luv(np.array([[1.0, 1.0, 1.0]])).round(3).tolist()
-    [[100.0, 0.001, 0.003]]
+    >>> linear_rgb_to_luv(np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])).round(2).tolist()
+    [[100.0, -0.0, 0.01], [0.0, 0.0, 0.0]]
     """
     r, g, b = linear[..., 0], linear[..., 1], linear[..., 2]
     m = RGB_TO_XYZ.tolist()
