@@ -200,6 +200,24 @@ def test_cli_majority_writes_otbs_result(tmp_path, capsys):
     assert cli.main(["majority", str(src), "-o", str(out), "--overwrite", "-q"]) == 0
 
 
+def test_cli_majority_arcgis_rules_equal_the_library(tmp_path):
+    from xr_landcover import cli, open_classmap, to_geotiff
+
+    a = speckled(12, shape=(30, 40))
+    src = to_geotiff(synthetic_class_map(a), tmp_path / "map.tif")
+    for neighbors, threshold in [("eight", "half"), ("four", None), (None, "half")]:
+        out = tmp_path / f"arcgis_{neighbors}_{threshold}.tif"
+        flags = (["--neighbors", neighbors] if neighbors else []) + (
+            ["--threshold", threshold] if threshold else [])
+        assert cli.main(["-q", "majority", str(src), "-o", str(out), *flags]) == 0
+        expected = majority_filter(synthetic_class_map(a), neighbors=neighbors,
+                                   threshold=threshold).values
+        np.testing.assert_array_equal(open_classmap(out).values, expected)
+    assert not np.array_equal(
+        open_classmap(tmp_path / "arcgis_eight_half.tif").values,
+        majority_filter(synthetic_class_map(a)).values)  # not OTB's rule
+
+
 # -- ArcGIS's Majority Filter rules (neighbors=, threshold=) ---------------------------------
 
 def arcgis_rule(a, nodata, eight, half, keep_ties=True, undecided=0):

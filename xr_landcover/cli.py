@@ -439,7 +439,8 @@ def _cmd_majority(args: argparse.Namespace, console: _Console) -> int:
     classes = _open_map_for_cleanup(args)
     result = classes.landcover.majority_filter(
         radius=args.radius, ties=args.ties, undecided_value=args.undecided_value,
-        only_isolated=args.only_isolated, isolated_threshold=args.isolated_threshold)
+        only_isolated=args.only_isolated, isolated_threshold=args.isolated_threshold,
+        neighbors=args.neighbors, threshold=args.threshold)
     return _write_map(result, args, console, "majority filter over")
 
 
@@ -756,6 +757,12 @@ def build_parser() -> argparse.ArgumentParser:
     maj.add_argument("--only-isolated", action="store_true", help="change isolated pixels only")
     maj.add_argument("--isolated-threshold", type=int, default=1,
                      help="isolated: at most this many pixels of the ball have its class")
+    maj.add_argument("--neighbors", choices=["four", "eight"], default=None,
+                     help="ArcGIS's Majority Filter rule: the neighbours looked at (default "
+                          "four when --threshold is given)")
+    maj.add_argument("--threshold", choices=["majority", "half"], default=None,
+                     help="ArcGIS's rule: a contiguous majority or half of the neighbours "
+                          "(default majority when --neighbors is given)")
     maj.add_argument("--chunks", type=_positive_int, default=None, help="chunk edge in pixels")
     output_options(maj)
 
