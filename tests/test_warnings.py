@@ -38,18 +38,21 @@ def test_warn_from_here_points_here():
 
 
 def test_a_warning_deep_in_the_package_points_at_the_users_line():
-    """Accessor -> train -> samples -> warn: the warning names this file and line."""
+    """Accessor -> train -> samples -> warn: the warning names this file and line, once for
+    the two classes it drops."""
     values = np.arange(2 * 20 * 20, dtype=np.float32).reshape(2, 20, 20)
     cube = synthetic_cube(values)
     left, bottom, right, top = cube.rio.bounds()
     polygons = gpd.GeoDataFrame(
-        {"id": [1, 2, 3]},
+        {"id": [1, 2, 3, 4]},
         geometry=[box(left, top - 50, left + 50, top), box(right - 50, bottom, right, bottom + 50),
-                  box(right + 1000, top, right + 1100, top + 100)],  # 3: off the image
+                  box(right + 1000, top, right + 1100, top + 100),  # 3 and 4: off the image
+                  box(right + 2000, top, right + 2100, top + 100)],
         crs=cube.rio.crs,
     )
     records = caught(lambda: cube.landcover.train(polygons, "id", method="knn", n_neighbors=1))
-    (record,) = [r for r in records if "dropped" in str(r.message)]
+    (record,) = [r for r in records if "dropped" in str(r.message)]  # one for both classes
+    assert str(record.message).startswith("classes 3 'class 3', 4 'class 4' are dropped")
     assert record.filename == __file__
     assert record.lineno == line_of('cube.landcover.train(polygons, "id", method="knn"')
 

@@ -81,7 +81,7 @@ def run_demo(
     train_polys, test_polys = split_polygons(polygons, "id")
     with progress("   training and classifying ..."), warnings.catch_warnings():
         # the same class is dropped as in step 1, where it was said once
-        warnings.filterwarnings("ignore", "class .* is dropped", UserWarning)
+        warnings.filterwarnings("ignore", "class.* dropped", UserWarning)
         half_model = cube.landcover.train(
             train_polys, class_field="id", name_field="label", random_state=0
         )

@@ -430,10 +430,12 @@ def extract_samples(
         )
     counts = np.bincount(idx, minlength=len(classes))
     dropped = [c for c, n in zip(classes, counts) if n == 0]
-    for c in dropped:
+    if dropped:  # one warning for the call, however many classes
+        many = len(dropped) > 1
         warn(
-            f"class {c.value} '{c.name}' is dropped: none of its samples covers a valid pixel "
-            "(outside the image, on nodata, or smaller than a pixel)",
+            f"class{'es' if many else ''} {short_list(f'{c.value} {c.name!r}' for c in dropped)}"
+            f" {'are' if many else 'is'} dropped: none of {'their' if many else 'its'} samples "
+            "covers a valid pixel (outside the image, on nodata, or smaller than a pixel)"
         )
     kept = [i for i, n in enumerate(counts) if n > 0]
     if len(kept) < 2:
