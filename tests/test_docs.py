@@ -64,9 +64,11 @@ def run_page(path: Path, namespace: dict | None = None) -> dict:
 
 PAGES_WITH_CODE = [p for p in PAGES if python_blocks(p.read_text())]
 
-# what some pages print: the README's quickstart (seeded: the same every run)
+# what some pages print: the README's quickstart (seeded: the same every run), the progress
+# bars of scale.md (one per computation: the GeoTIFF write, the area count, the segmentation)
 PRINTS = {
     "README.md": ("LandcoverModel: svm", "hectares", "forest", "seed 0", "True segment ids"),
+    "scale.md": ("100% Completed",),
 }
 
 # windows of the shipped scenes: (rows, cols)
