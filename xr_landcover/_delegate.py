@@ -87,7 +87,10 @@ class _Delegated:
         self.__wrapped__ = method
 
     def _merge(self) -> None:
-        function = target_function(self._target)
+        try:
+            function = target_function(self._target)
+        except ImportError:  # an optional dependency is missing: calling the method says so
+            return
         this = self._this or next(iter(inspect.signature(function).parameters))
         self._method.__doc__ = merged_docstring(self._method.__doc__, function, this)
         self._merged = True
