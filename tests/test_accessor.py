@@ -1,10 +1,14 @@
-"""The ``.landcover`` accessor: each method has its function's signature, minus the array."""
+"""The ``.landcover`` accessor: each method has its function's signature and docstring, minus
+the array."""
 
 from __future__ import annotations
 
 import inspect
+import re
 
+import numpy as np
 import pytest
+import xarray as xr
 
 import xr_landcover
 from xr_landcover import postprocess
@@ -55,3 +59,39 @@ def test_every_public_method_is_a_checked_delegate():
     public = {n for n, v in vars(LandcoverAccessor).items()
               if callable(v) and not n.startswith("_")}
     assert public - set(DELEGATES) == {"explore", "summary"}
+
+
+def documented_parameters(doc: str) -> set[str]:
+    """The names a numpydoc Parameters section lists (``a, b : type`` lists two)."""
+    section = doc.split("Parameters\n----------\n", 1)[1]
+    section = re.split(r"\n\n\w[\w ]*\n---", section)[0]
+    entries = re.findall(r"^(\S[^:\n]*)", section, flags=re.M)
+    return {name.strip().lstrip("*") for entry in entries for name in entry.split(",")}
+
+
+@pytest.mark.parametrize("method", sorted(DELEGATES))
+def test_method_docstring_is_its_functions(method):
+    """``cube.landcover.<method>?`` shows the function's parameters, returns and raises, not a
+    one-line redirect; the parameter the accessor fills in is not listed."""
+    function, array = DELEGATES[method]
+    cube = xr.DataArray(np.zeros((1, 2, 2)), dims=("band", "y", "x"))
+    doc = getattr(cube.landcover, method).__doc__
+    assert doc == inspect.getdoc(getattr(LandcoverAccessor, method)) + "\n"
+    listed = documented_parameters(doc)
+    own = inspect.getdoc(function)
+    assert listed == documented_parameters(own) - {array}
+    assert array not in listed and listed <= set(inspect.signature(function).parameters)
+    for section in ("Returns", "Raises"):
+        if f"{section}\n---" in own:
+            body = own.split(f"{section}\n", 1)[1].split("\n\n")[0]
+            assert body in doc, section
+    assert function.__name__ in doc
+
+
+def test_segment_shows_its_expert_parameters():
+    """The issue's case: segment's help names spectral_radius, color_space, kernel, maxiter."""
+    cube = xr.DataArray(np.zeros((3, 2, 2)), dims=("band", "y", "x"))
+    doc = cube.landcover.segment.__doc__
+    signature = inspect.signature(cube.landcover.segment)
+    for name in ("spectral_radius", "color_space", "kernel", "maxiter"):
+        assert name in signature.parameters and f"{name}" in doc

@@ -250,3 +250,30 @@ def test_shipped_scene_in_chromium(tmp_path):
     dom = dump_dom(tmp_path, html)
     assert "false colour" in dom and "toy classes" in dom
     assert len(re.findall(r"<path[^>]*leaflet-interactive", dom)) == len(polygons)
+
+
+def test_rgb_added_to_a_class_map_lies_under_the_classes(tmp_path):
+    """explore(m=...) puts the composite under the class layer, whichever was added first."""
+    classes = make_classes()
+    magenta = np.ones((3, *classes.shape), np.float32)
+    magenta[1] = 0.0
+    rgb = xr.DataArray(magenta, dims=("band", "y", "x"),
+                       coords={"band": ["r", "g", "b"], "y": classes.y, "x": classes.x},
+                       name="image").rio.write_crs(classes.rio.crs)
+    for order in ("classes first", "rgb first"):
+        if order == "classes first":
+            m = classes.landcover.explore(opacity=1.0, offline=True)
+            m = rgb.landcover.explore(stretch=None, m=m)
+        else:
+            m = rgb.landcover.explore(stretch=None, offline=True)
+            m = classes.landcover.explore(opacity=1.0, m=m)
+        html = tmp_path / "both.html"
+        m.save(str(html))
+        image = screenshot(tmp_path, html)
+        for value in (1, 2, 3):
+            assert pixels_near(image, COLORS[value]).sum() > 5000, (order, value)
+        assert pixels_near(image, (255, 0, 255)).sum() > 500, order  # the nodata corner
+        # the composite shows only where the classes are transparent: the nodata corner, 1/8
+        # of the area of a class stripe (on top, it would hide all three stripes)
+        assert pixels_near(image, (255, 0, 255)).sum() < 0.25 * pixels_near(
+            image, COLORS[2]).sum(), order

@@ -8,15 +8,15 @@ over the image, each inside one chunk: at most nine chunks are read), with dask'
 scheduler in the calling thread: the user's scheduler or cluster sees no computation, and a
 GeoTIFF-backed cube reads only those windows. :func:`warn_if_undeclared_fill` is the warning
 ``classify``, ``segment`` and ``plot_rgb`` give on it. This module imports nothing of the
-package.
+package but its warning helper.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import xarray as xr
+
+from ._warnings import warn
 
 __all__ = ["SAMPLE_WINDOW", "SAMPLE_WINDOWS", "FILL_SHARE", "sample_pixels", "valid_rows",
            "fill_share", "warn_if_undeclared_fill", "declared_nodata"]
@@ -106,8 +106,8 @@ def fill_share(pixels: np.ndarray) -> float:
     return float(np.mean(np.all(pixels == 0, axis=1)))
 
 
-def warn_if_undeclared_fill(cube: xr.DataArray, pixels: np.ndarray | None, name: str = "cube",
-                            stacklevel: int = 3) -> None:
+def warn_if_undeclared_fill(cube: xr.DataArray, pixels: np.ndarray | None,
+                            name: str = "cube") -> None:
     """Warn when ``cube`` declares no nodata but :data:`FILL_SHARE` or more of the sampled
     ``pixels`` are 0 in every band (the fill outside a Landsat Level-1 footprint), saying how
     to declare it."""
@@ -115,11 +115,9 @@ def warn_if_undeclared_fill(cube: xr.DataArray, pixels: np.ndarray | None, name:
         return
     share = fill_share(pixels)
     if share >= FILL_SHARE:
-        warnings.warn(
+        warn(
             f"the {name} declares no nodata, but {share:.0%} of a sample of its pixels are 0 in "
             f"every band (fill outside a scene's footprint?); they are taken as data. If 0 "
             f"marks missing pixels, declare it: {name}.rio.write_nodata(0) (or open_image(..., "
             "nodata=0); on the command line --nodata 0)",
-            UserWarning,
-            stacklevel=stacklevel,
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 import xarray as xr
 
+from ._delegate import delegates
 from ._validate import (
     DEFAULT_CLUSTER_SAMPLE_SIZE,
     DEFAULT_MAX_PIXELS,
@@ -63,6 +64,7 @@ class LandcoverAccessor:
         return "\n".join(lines)
 
     # -- spectral indices -----------------------------------------------------------------------
+    @delegates("xr_landcover.indices:with_indices")
     def with_indices(self, indices: Sequence[str] | str) -> xr.DataArray:
         """This cube with spectral-index bands (``"ndvi"``, ``"nbr"``...) appended, lazily: see
         :func:`xr_landcover.with_indices`."""
@@ -71,6 +73,7 @@ class LandcoverAccessor:
         return with_indices(self._require_cube(), indices)
 
     # -- segmentation ---------------------------------------------------------------------------
+    @delegates("xr_landcover.segment:segment")
     def segment(self, bands=None, spectral_detail: float = DEFAULT_SPECTRAL_DETAIL,
                 spatial_detail: float = DEFAULT_SPATIAL_DETAIL,
                 min_segment_size: int = DEFAULT_MIN_SEGMENT_SIZE,
@@ -97,6 +100,7 @@ class LandcoverAccessor:
                        maxiter=maxiter, threshold=threshold, stretch=stretch)
 
     # -- supervised classification ------------------------------------------------------------
+    @delegates("xr_landcover.classification:train")
     def train(self, samples, class_field: str | None = None, name_field: str | None = None,
               method: str | None = None,
               max_samples_per_class: int | None = DEFAULT_MAX_SAMPLES_PER_CLASS,
@@ -127,6 +131,7 @@ class LandcoverAccessor:
                      estimator=estimator, color_fields=color_fields, segments=segments,
                      **params)
 
+    @delegates("xr_landcover.classification:classify")
     def classify(self, model, confidence: bool = False,
                  segments: xr.DataArray | None = None) -> xr.DataArray | xr.Dataset:
         """Classify this cube (per segment with ``segments=``), lazily: see
@@ -135,6 +140,7 @@ class LandcoverAccessor:
 
         return classify(self._require_cube(), model, confidence=confidence, segments=segments)
 
+    @delegates("xr_landcover.classification:cluster")
     def cluster(self, n_classes: int, method: str = "kmeans", max_iterations: int = 20,
                 min_samples_per_cluster: int = 20,
                 sample_size: int = DEFAULT_CLUSTER_SAMPLE_SIZE,
@@ -151,6 +157,7 @@ class LandcoverAccessor:
                        max_merge_distance=max_merge_distance,
                        max_merge_per_iteration=max_merge_per_iteration)
 
+    @delegates("xr_landcover.classification.probabilities:predict_proba")
     def predict_proba(self, model, segments: xr.DataArray | None = None) -> xr.DataArray:
         """Per-class probabilities of this cube (per segment with ``segments=``), lazily: see
         :func:`xr_landcover.predict_proba`."""
@@ -164,12 +171,14 @@ class LandcoverAccessor:
 
         return require_probabilities(self._obj)
 
+    @delegates("xr_landcover.postprocess:label")
     def label(self, confidence: bool = False) -> xr.DataArray | xr.Dataset:
         """The class map of this probability cube: see :func:`xr_landcover.label`."""
         from .postprocess import label
 
         return label(self._require_probabilities(), confidence=confidence)
 
+    @delegates("xr_landcover.postprocess:uncertainty")
     def uncertainty(self, method: str = "entropy") -> xr.DataArray:
         """How uncertain each pixel of this probability cube is: see
         :func:`xr_landcover.postprocess.uncertainties.uncertainty`."""
@@ -177,6 +186,7 @@ class LandcoverAccessor:
 
         return uncertainty(self._require_probabilities(), method=method)
 
+    @delegates("xr_landcover.postprocess:smooth")
     def smooth(self, window_size: int = 9, neigh_fraction: float = 0.5,
                smoothness: float | Sequence[float] = 20.0) -> xr.DataArray:
         """Bayesian smoothing of this probability cube: see
@@ -186,6 +196,7 @@ class LandcoverAccessor:
         return smooth(self._require_probabilities(), window_size=window_size,
                       neigh_fraction=neigh_fraction, smoothness=smoothness)
 
+    @delegates("xr_landcover.postprocess:uncertainty_points")
     def uncertainty_points(self, n: int = 100, min_uncertainty: float = 0.4,
                            min_distance: float = 10, exclude=None):
         """Where to add training data on this uncertainty map: see
@@ -195,6 +206,7 @@ class LandcoverAccessor:
         return uncertainty_points(self._obj, n=n, min_uncertainty=min_uncertainty,
                                   min_distance=min_distance, exclude=exclude)
 
+    @delegates("xr_landcover.postprocess:reclassify")
     def reclassify(self, mapping: Mapping, names: Mapping | None = None,
                    colors: Mapping | None = None) -> xr.DataArray:
         """Give this class map's (or probability cube's) classes new values, merge, rename
@@ -203,6 +215,7 @@ class LandcoverAccessor:
 
         return reclassify(self._obj, mapping, names=names, colors=colors)
 
+    @delegates("xr_landcover.io:to_geotiff")
     def to_geotiff(self, path, overwrite: bool = False, compress: str = "deflate",
                    tile_size: int = 256, lock: Any = None):
         """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""
@@ -212,6 +225,7 @@ class LandcoverAccessor:
                           tile_size=tile_size, lock=lock)
 
     # -- maps (plot/) -------------------------------------------------------------------------
+    @delegates("xr_landcover.plot:plot_classes")
     def plot(self, ax=None, *, legend: bool = True, title: str | None = None,
              max_pixels: int = DEFAULT_MAX_PIXELS, figsize: tuple[float, float] | None = None,
              legend_kwds: Mapping[str, Any] | None = None, **imshow_kwds):
@@ -222,6 +236,7 @@ class LandcoverAccessor:
         return plot_classes(self._obj, ax, legend=legend, title=title, max_pixels=max_pixels,
                             figsize=figsize, legend_kwds=legend_kwds, **imshow_kwds)
 
+    @delegates("xr_landcover.plot:plot_rgb")
     def plot_rgb(self, ax=None, *, bands: Sequence[str | int] | None = None,
                  stretch: tuple[float, float] | None = (2, 98), title: str | None = None,
                  max_pixels: int = DEFAULT_MAX_PIXELS, figsize: tuple[float, float] | None = None,
@@ -232,6 +247,7 @@ class LandcoverAccessor:
         return plot_rgb(self._require_cube(), ax, bands=bands, stretch=stretch, title=title,
                         max_pixels=max_pixels, figsize=figsize, **imshow_kwds)
 
+    @delegates("xr_landcover.plot:plot_segments", this="segments")
     def plot_segments(self, rgb_cube, ax=None, *, bands: Sequence[str | int] | None = None,
                       stretch: tuple[float, float] | None = (2, 98), fill: str = "image",
                       color: tuple[float, float, float] = (1.0, 1.0, 0.0), mode: str = "inner",
@@ -256,6 +272,7 @@ class LandcoverAccessor:
         return explore_classes(self._obj, tiles=tiles, **kwargs)
 
     # -- accuracy assessment --------------------------------------------------------------------
+    @delegates("xr_landcover.assessment:accuracy")
     def accuracy(self, reference, class_field: str | None = None, name_field: str | None = None,
                  training=None):
         """Assess this class map against reference points, polygons or a raster: see
@@ -265,6 +282,7 @@ class LandcoverAccessor:
         return accuracy(self._obj, reference, class_field=class_field, name_field=name_field,
                         training=training)
 
+    @delegates("xr_landcover.assessment:accuracy_points")
     def accuracy_points(self, n: int | None = None,
                         strategy: str = "stratified_random", allocation: Any = "proportional",
                         min_per_class: int = 0, random_state: Any = 0):
@@ -276,6 +294,7 @@ class LandcoverAccessor:
                                min_per_class=min_per_class, random_state=random_state)
 
     # -- clean-up of class maps (postprocess/) -----------------------------------------------
+    @delegates("xr_landcover.postprocess:majority_filter")
     def majority_filter(self, radius: int = 1, ties: str = "keep", undecided_value: int = 0,
                         only_isolated: bool = False, isolated_threshold: int = 1,
                         neighbors: str | None = None,
@@ -290,6 +309,7 @@ class LandcoverAccessor:
                                isolated_threshold=isolated_threshold, neighbors=neighbors,
                                threshold=threshold)
 
+    @delegates("xr_landcover.postprocess:sieve")
     def sieve(self, min_pixels: int, connectivity: int = 8) -> xr.DataArray:
         """Merge regions smaller than ``min_pixels`` into their biggest neighbour, as GDAL's
         sieve, lazily: see :func:`xr_landcover.postprocess.sieve`."""
@@ -297,6 +317,7 @@ class LandcoverAccessor:
 
         return sieve(self._obj, min_pixels=min_pixels, connectivity=connectivity)
 
+    @delegates("xr_landcover.io:to_zarr")
     def to_zarr(self, store, overwrite: bool = False):
         """Write this array to a Zarr store, chunk by chunk and atomically: see
         :func:`xr_landcover.to_zarr`."""

@@ -38,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, check_number, require_cube
+from .._warnings import warn
 from ..errors import InvalidParameterError, SamplesError
 from ._sample_pixels import sample_pixels
 from .report import AccuracyReport
@@ -298,12 +299,10 @@ def cross_validate(
             class_values=tuple(values), class_names=tuple(names),
         ))
     if missing:
-        warnings.warn(
+        warn(
             "some classes are missing from a training fold, which therefore never predicts "
             f"them ({'; '.join(missing)}): they have too few {groups or 'pixel'} groups for "
             f"{folds} folds. Add samples of these classes or use fewer folds",
-            UserWarning,
-            stacklevel=2,
         )
     overall = AccuracyReport(counts=sum(r.counts for r in reports), class_values=tuple(values),
                              class_names=tuple(names))

@@ -113,7 +113,7 @@ def _accuracy_vector(
     if training is not None:  # the leakage guard (.leakage)
         near, pixel = near_training(class_map, samples.rows[valid], samples.cols[valid],
                                     training)
-        warn_if_near_training(near, pixel, stacklevel=4)
+        warn_if_near_training(near, pixel)
     m = require_whole_classes(mapped[valid], "class_map").astype(np.int64)
     r = samples.classes[valid]
     map_values = set(map_names) | {int(v) for v in np.unique(m)}

@@ -10,11 +10,12 @@ inside or within one pixel (the larger side of the map's pixel) of a training sa
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from .._warnings import warn
 
 __all__ = ["near_training", "warn_if_near_training"]
 
@@ -58,17 +59,15 @@ def near_training(class_map: xr.DataArray, rows: np.ndarray, cols: np.ndarray,
     return near, pixel
 
 
-def warn_if_near_training(near: np.ndarray, pixel: float, stacklevel: int = 3) -> None:
+def warn_if_near_training(near: np.ndarray, pixel: float) -> None:
     """One warning with the count, when any reference sample is near the training samples."""
     n = int(near.sum())
     if n == 0:
         return
-    warnings.warn(
+    warn(
         f"{n} of {near.size} reference samples lie inside or within one pixel ({pixel:g} map "
         "units) of the training samples, so the accuracy is optimistic: the classifier saw "
         "them or their neighbours. Assess with reference data collected apart from the "
         "training data (xr_landcover.accuracy_points), or estimate accuracy from the "
         "training samples with xr_landcover.cross_validate",
-        UserWarning,
-        stacklevel=stacklevel,
     )

@@ -25,7 +25,6 @@ Environment* 148, 42-57.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from .._validate import check_number
+from .._warnings import warn
 from ..errors import InvalidInputTypeError, InvalidParameterError, NoSamplesError
 from .reference import class_area_table
 
@@ -311,12 +311,10 @@ def sample_size(
             shares = w
         n_i = _with_minimum(shares, n, int(rare_class_minimum))
         if n_i.sum() > n:
-            warnings.warn(
+            warn(
                 f"rare_class_minimum={rare_class_minimum} for {len(w)} classes needs "
                 f"{int(n_i.sum())} points, more than the {n} of eq. 13; the total is raised to "
                 f"{int(n_i.sum())} (lower rare_class_minimum to keep {n})",
-                UserWarning,
-                stacklevel=2,
             )
             n = int(n_i.sum())
     else:

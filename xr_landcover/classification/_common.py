@@ -9,13 +9,12 @@ layer) that :func:`~xr_landcover.classify` returns for pixels and for segments a
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import xarray as xr
 
 from .._sample import declared_nodata, sample_pixels, valid_rows, warn_if_undeclared_fill
 from .._validate import same_crs
+from .._warnings import warn
 from ..classmap import class_map_attrs
 from ..errors import BandMismatchError, InvalidParameterError
 from ..indices import add_indices
@@ -87,11 +86,9 @@ def wrap_like(data, template: xr.DataArray, name: str) -> xr.DataArray:
 def warn_if_other_crs(cube: xr.DataArray, model: LandcoverModel) -> None:
     """Warn (once per call) when the cube's CRS is not the one the model was trained in."""
     if model.crs and cube.rio.crs is not None and not same_crs(cube.rio.crs, model.crs):
-        warnings.warn(
+        warn(
             "the cube's CRS differs from the one the model was trained on; the spectral model "
             "still applies if the sensor and processing are the same",
-            UserWarning,
-            stacklevel=3,
         )
 
 
@@ -103,8 +100,7 @@ def _fits(value: float, dtype: np.dtype) -> bool:
     return dtype.kind in "fc"
 
 
-def check_against_model(cube: xr.DataArray, model: LandcoverModel,
-                        stacklevel: int = 3) -> xr.DataArray:
+def check_against_model(cube: xr.DataArray, model: LandcoverModel) -> xr.DataArray:
     """``cube`` (bands in the model's order) checked against what the model knows of its
     training cube, from a cheap sample (:func:`~xr_landcover._sample.sample_pixels`).
 
@@ -118,17 +114,15 @@ def check_against_model(cube: xr.DataArray, model: LandcoverModel,
     """
     if (model.nodata is not None and declared_nodata(cube) is None
             and _fits(model.nodata, cube.dtype)):
-        warnings.warn(
+        warn(
             f"the cube declares no nodata; the model was trained on a cube whose nodata was "
             f"{model.nodata:g}, so pixels of that value in any band are left unclassified. "
             f"Declare the cube's own nodata (cube.rio.write_nodata(...), on the command line "
             f"--nodata) to choose another",
-            UserWarning,
-            stacklevel=stacklevel,
         )
         cube = cube.rio.write_nodata(model.nodata, encoded=False)
     pixels = sample_pixels(cube)
-    warn_if_undeclared_fill(cube, pixels, stacklevel=stacklevel + 1)
+    warn_if_undeclared_fill(cube, pixels)
     stats = model.band_stats
     if pixels is None or not stats or model.feature != "pixels":
         return cube
@@ -149,13 +143,11 @@ def check_against_model(cube: xr.DataArray, model: LandcoverModel,
             f"{b}: median {median[i]:.4g}, trained on {low[i]:.4g}..{high[i]:.4g}"
             for i, b in enumerate(model.bands) if far[i]
         )
-        warnings.warn(
+        warn(
             f"the cube's values are far outside the range the model was trained on ({details};"
             " from a sample of the cube, training range 1-99 %): is the cube on another scale "
             "(reflectance 0-1 against digital numbers, a scale factor, another processing "
             "level)? The classes will be wrong; classify a cube prepared like the training one",
-            UserWarning,
-            stacklevel=stacklevel,
         )
     return cube
 

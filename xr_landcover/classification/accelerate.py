@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import warnings
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -34,6 +33,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
 from .._forest_kernel import PackedForest, pack_forest
+from .._warnings import warn
 
 #: :func:`rbf_ovo_decision`'s ways of summing a squared distance: scipy's ``ddot`` itself, or a
 #: left-to-right sum without (``SEQUENTIAL``) or with (``FUSED``) fused multiply-adds.
@@ -418,10 +418,9 @@ def accelerate(estimator):
     out = _accelerated(estimator, fallbacks)
     if fallbacks:
         unique = list(dict.fromkeys(fallbacks))
-        warnings.warn(
+        warn(
             "accelerate: not every part of the estimator gets the fast exact kernels ("
             + "; ".join(unique) + "); those parts predict with scikit-learn itself: the same "
             "results, slower",
-            UserWarning, stacklevel=2,
         )
     return out

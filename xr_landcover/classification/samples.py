@@ -14,7 +14,6 @@ the result depends neither on the order of the rows of the GeoDataFrame nor on t
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from rasterio.transform import Affine
 
 from .._threads import keep_warning_filters
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_cube
+from .._warnings import short_list, warn
 from ..colors import LandcoverClass, class_colors
 from ..errors import (
     InvalidInputTypeError,
@@ -164,12 +164,10 @@ def _repair(samples: gpd.GeoDataFrame, invalid: np.ndarray) -> gpd.GeoDataFrame:
                 "fix or remove it"
             )
         geoms[i] = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
-    warnings.warn(
+    warn(
         f"{len(rows)} invalid sample geometr{'y' if len(rows) == 1 else 'ies'} (rows "
-        f"{rows[:10]}{' ...' if len(rows) > 10 else ''}; first: {reasons[0]}) repaired with "
-        "shapely.make_valid; check them in a GIS",
-        UserWarning,
-        stacklevel=4,
+        f"[{short_list(rows)}]; first: {reasons[0]}) repaired with shapely.make_valid; check "
+        "them in a GIS"
     )
     repaired = samples.copy()
     repaired[repaired.geometry.name] = gpd.GeoSeries(geoms, index=samples.index,
@@ -432,12 +430,12 @@ def extract_samples(
         )
     counts = np.bincount(idx, minlength=len(classes))
     dropped = [c for c, n in zip(classes, counts) if n == 0]
-    for c in dropped:
-        warnings.warn(
-            f"class {c.value} '{c.name}' is dropped: none of its samples covers a valid pixel "
-            "(outside the image, on nodata, or smaller than a pixel)",
-            UserWarning,
-            stacklevel=3,
+    if dropped:  # one warning for the call, however many classes
+        many = len(dropped) > 1
+        warn(
+            f"class{'es' if many else ''} {short_list(f'{c.value} {c.name!r}' for c in dropped)}"
+            f" {'are' if many else 'is'} dropped: none of {'their' if many else 'its'} samples "
+            "covers a valid pixel (outside the image, on nodata, or smaller than a pixel)"
         )
     kept = [i for i, n in enumerate(counts) if n > 0]
     if len(kept) < 2:

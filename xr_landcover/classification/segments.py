@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import uuid
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +40,7 @@ import pandas as pd
 import xarray as xr
 
 from .._validate import DEFAULT_MAX_SAMPLES_PER_CLASS, require_crs, require_cube
+from .._warnings import short_list, warn
 from ..errors import InvalidParameterError, SamplesError
 from ..segment.attributes import attribute_table, check_grid
 from ._common import (
@@ -246,18 +246,21 @@ def extract_segment_samples(
     ok = np.isfinite(table.to_numpy(np.float64)).all(axis=1)
     labels = labels[ok]
     available = labels["class_value"].value_counts().to_dict()
-    kept, dropped = [], list(pixels.dropped)
+    kept, dropped, unlabelled = [], list(pixels.dropped), []
     for c in pixels.classes:
         if available.get(c.value, 0):
             kept.append(c)
             continue
         dropped.append(c)
-        warnings.warn(
-            f"class {c.value} '{c.name}' is dropped: its samples cover no segment to at least "
+        unlabelled.append(c)
+    if unlabelled:  # one warning for the call, however many classes
+        many = len(unlabelled) > 1
+        names = short_list(f"{c.value} {c.name!r}" for c in unlabelled)
+        warn(
+            f"class{'es' if many else ''} {names} {'are' if many else 'is'} dropped: "
+            f"{'their' if many else 'its'} samples cover no segment to at least "
             f"{min_share:.0%} (draw polygons that cover most of a segment, or segment more "
-            "finely)",
-            UserWarning,
-            stacklevel=3,
+            "finely)"
         )
     if len(kept) < 2:
         raise SamplesError(
@@ -360,7 +363,7 @@ def classify_segments(
     cube = check_bands(require_crs(require_cube(cube, crs=False)), model)
     warn_if_other_crs(cube, model)
     check_grid(cube, segments)
-    cube = check_against_model(cube, model, stacklevel=4)
+    cube = check_against_model(cube, model)
     features = tuple(model.attributes) or feature_names(model.bands)
     attrs = attribute_table(cube, segments)
     dtype, fill = class_map_dtype(model.class_values)

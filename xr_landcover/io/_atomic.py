@@ -36,12 +36,12 @@ import re
 import shutil
 import socket
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from .._warnings import warn
 from ..errors import DiskFullError, LandcoverError, OutputExistsError, OutputNotWritableError
 from ._paths import PathLike, check_output_path
 
@@ -271,8 +271,7 @@ def remove_stale_stages(path: PathLike) -> list[Path]:
         if restored:
             parts.append(f"put '{path}' back from '{restored.name}', moved aside by a write "
                          "killed before its new store was in place")
-        warnings.warn(f"{'; '.join(parts)} (writing process {pids} is gone; nothing else was "
-                      "touched)", UserWarning, stacklevel=4)
+        warn(f"{'; '.join(parts)} (writing process {pids} is gone; nothing else was touched)")
     return [p for p, _ in removed]
 
 

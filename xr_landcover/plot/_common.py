@@ -240,7 +240,7 @@ def rgb_overview(
     small = overview(cube.isel(band=positions), max_pixels)
     data = np.asarray(small.values, dtype=np.float64)
     # the overview is the cheap sample: undeclared fill would also skew the stretch
-    warn_if_undeclared_fill(cube, data.reshape(data.shape[0], -1).T, name, stacklevel=4)
+    warn_if_undeclared_fill(cube, data.reshape(data.shape[0], -1).T, name)
     invalid = ~np.isfinite(data)
     if nodata is not None and not np.isnan(nodata):
         invalid |= data == nodata

@@ -8,7 +8,6 @@ functions, so importing this module costs nothing; folium is never imported here
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from .._validate import require_same_grid
+from .._warnings import short_list, warn
 from ..classmap import ClassTable
 from ..errors import GridMismatchError, InvalidParameterError
 from ._common import (
@@ -257,16 +257,26 @@ def plot_rgb(
 # --------------------------------------------------------------------------------------------
 
 
-def _draw_samples(ax, samples, table: ClassTable, crs, class_field, *, filled: bool):
+def _plot_outlines(gdf, ax, color) -> None:
+    """Polygon outlines; points as hollow markers (a point's boundary is empty)."""
+    points = gdf.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+    if (~points).any():
+        gdf[~points].boundary.plot(ax=ax, color=color, linewidth=0.8, zorder=3)
+    if points.any():
+        gdf[points].plot(ax=ax, facecolor="none", edgecolor=color, linewidth=0.8, zorder=3)
+
+
+def _draw_samples(ax, samples, table: ClassTable, crs, class_field, *, filled: bool,
+                  warn_unknown: bool = True):
     samples = samples_in_crs(samples, crs)
     field, pos = sample_classes(samples, table, class_field)
     unknown = pos < 0
-    if unknown.any():
-        warnings.warn(
-            f"{int(unknown.sum())} sample(s) have classes not in the map "
-            f"({sorted(set(map(str, samples.loc[unknown, field])))}); drawn as grey outlines",
-            UserWarning,
-            stacklevel=3,
+    if unknown.any() and warn_unknown:
+        found = sorted(set(map(str, samples.loc[unknown, field])))
+        warn(
+            f"{int(unknown.sum())} sample(s) have classes not in the map ({field}: "
+            f"{short_list(found)}); drawn as grey outlines. Pass the training samples of this "
+            "map, or class_field= the column that holds its class names or values"
         )
     limits = ax.get_xlim(), ax.get_ylim()
     known = samples.loc[~unknown]
@@ -275,9 +285,9 @@ def _draw_samples(ax, samples, table: ClassTable, crs, class_field, *, filled: b
         if filled:
             known.plot(ax=ax, color=colors, edgecolor="black", linewidth=0.6, zorder=3)
         else:
-            known.boundary.plot(ax=ax, color="black", linewidth=0.8, zorder=3)
+            _plot_outlines(known, ax, "black")
     if unknown.any():
-        samples.loc[unknown].boundary.plot(ax=ax, color="0.5", linewidth=0.8, zorder=3)
+        _plot_outlines(samples.loc[unknown], ax, "0.5")
     ax.set_xlim(*limits[0])
     ax.set_ylim(*limits[1])
     return field
@@ -365,7 +375,9 @@ def compare(
     if samples is not None:
         crs = map_crs if map_crs is not None else rgb_crs
         _draw_samples(ax_img, samples, table, crs, class_field, filled=True)
-        _draw_samples(ax_cls, samples, table, crs, class_field, filled=False)
+        # the same samples: warned about once, above
+        _draw_samples(ax_cls, samples, table, crs, class_field, filled=False,
+                      warn_unknown=False)
     return fig
 
 

@@ -180,13 +180,33 @@ def _legend_element(table: ClassTable, title: str | None, position: str):
     return Legend()
 
 
-def _add_overlay(m, rgba: np.ndarray, bounds, opacity: float, name: str, *, pixelated: bool):
+# Leaflet draws the overlays of one pane in the order they were added, so an RGB composite
+# added to a map that has a class layer would cover it. Composites go into their own pane,
+# below the overlay pane (z-index 400) and above the tiles (200): under the classes and the
+# samples whatever the order of the calls.
+IMAGE_PANE = "xr-landcover-images"
+IMAGE_PANE_Z_INDEX = 350
+
+
+def _image_pane(m) -> str:
+    """The name of the pane for composites, added to ``m`` on first use."""
+    import folium
+
+    if not any(isinstance(child, folium.map.CustomPane) and child.name == IMAGE_PANE
+               for child in m._children.values()):
+        folium.map.CustomPane(IMAGE_PANE, z_index=IMAGE_PANE_Z_INDEX).add_to(m)
+    return IMAGE_PANE
+
+
+def _add_overlay(m, rgba: np.ndarray, bounds, opacity: float, name: str, *, pixelated: bool,
+                 pane: str | None = None):
     """Add an RGBA image (embedded as a PNG) over ``bounds`` to the folium map ``m``."""
     import folium
 
+    options = {} if pane is None else {"pane": pane}
     folium.raster_layers.ImageOverlay(
         _png_data_url(rgba), bounds=bounds, opacity=opacity, name=name, pixelated=pixelated,
-        interactive=False,
+        interactive=False, **options,
     ).add_to(m)
     return m
 
@@ -242,7 +262,8 @@ def explore_classes(
         Inline the vendored Leaflet library (``xr_landcover/static/leaflet``, BSD-2) in the page
         instead of linking folium's CDN copies: the saved HTML then works without network.
     m : folium.Map, optional
-        Add the layers to this map instead of a new one.
+        Add the layers to this map instead of a new one. An RGB composite added to the same
+        map (:func:`explore_rgb` with ``m=``) is drawn under the classes, in either order.
     layer_control : bool, default True
         Add a layer control (once per map).
     **map_kwds
@@ -335,8 +356,12 @@ def explore_rgb(
         Band cube with a CRS.
     bands, stretch
         As in :func:`plot_rgb`.
-    tiles, name, max_pixels, offline, m, layer_control, **map_kwds
+    tiles, name, max_pixels, offline, layer_control, **map_kwds
         As in :func:`explore_classes`.
+    m : folium.Map, optional
+        Add the composite to this map instead of a new one: it goes under the map's class
+        layers and samples (a pane below Leaflet's overlay pane), so
+        ``cube.landcover.explore(m=classes.landcover.explore())`` shows the classes on top.
     opacity : float, default 1.0
 
     Returns
@@ -368,6 +393,6 @@ def explore_rgb(
     rgba[..., 3] = np.where(valid, 255, 0)
     bounds = _latlon_bounds(merc_da)
     name = name or (str(cube.name) if cube.name else "image")
-    m = _add_overlay(_new_map(m, tiles, offline, map_kwds), rgba, bounds, opacity, name,
-                     pixelated=False)
+    m = _new_map(m, tiles, offline, map_kwds)
+    m = _add_overlay(m, rgba, bounds, opacity, name, pixelated=False, pane=_image_pane(m))
     return _finish_map(m, bounds, layer_control)

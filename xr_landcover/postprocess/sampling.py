@@ -16,7 +16,6 @@ costly to compute.
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import dask
@@ -25,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from .._validate import check_number, require_crs, require_dataarray
+from .._warnings import warn
 from ..errors import DimensionError, InvalidInputTypeError, InvalidParameterError
 
 if TYPE_CHECKING:
@@ -188,11 +188,10 @@ def uncertainty_points(uncertainty: xr.DataArray, n: int = 100, min_uncertainty:
                 break
         hi_bin = lo_bin
     if len(kept_u) < n:
-        warnings.warn(
+        warn(
             f"only {len(kept_u)} of the {n} points asked for: no more pixels have an "
             f"uncertainty >= {min_uncertainty} at least {min_distance} pixels from the others"
-            " (and off exclude); lower min_uncertainty or min_distance",
-            UserWarning, stacklevel=2)
+            " (and off exclude); lower min_uncertainty or min_distance")
     xs, ys = uncertainty.rio.transform() * (np.asarray(kept_c, float) + 0.5,
                                             np.asarray(kept_r, float) + 0.5)
     return gpd.GeoDataFrame(
