@@ -11,10 +11,10 @@ without knowing the sensor.
 from __future__ import annotations
 
 import re
-import warnings
 
 import xarray as xr
 
+from .._warnings import warn
 from .prepare import select_bands
 
 __all__ = ["rgb_bands", "COLOUR_NAMES"]
@@ -60,13 +60,13 @@ def rgb_bands(cube: xr.DataArray, bands, color_space: str):
         # no sensor numbers a band 0: b0, b1, b2 are positions, not band codes
         if numbers == sorted(numbers) and len(set(numbers)) == len(numbers) and numbers[0] >= 1:
             rgb = list(reversed(chosen))
-            warnings.warn(
+            warn(
                 f"segment: color_space='luv' reads the bands {chosen} as red, green, blue, but "
                 f"band codes in increasing order are usually blue, green, red (Landsat 8-9 "
                 f"and Sentinel-2 B2, B3, B4; Landsat 4-7 B1, B2, B3). If so, pass "
                 f"bands={rgb}; if they really are red, green, blue, pass them as they are "
                 "with names 'red', 'green', 'blue' (cube.assign_coords(band=[...])) to "
                 "silence this warning",
-                UserWarning, stacklevel=3,
+                UserWarning,
             )
     return bands
