@@ -95,3 +95,19 @@ def test_segment_shows_its_expert_parameters():
     signature = inspect.signature(cube.landcover.segment)
     for name in ("spectral_radius", "color_space", "kernel", "maxiter"):
         assert name in signature.parameters and f"{name}" in doc
+
+
+def test_explore_documents_every_option_of_both_functions():
+    """explore dispatches by the array's dims, so its docstring names each keyword option of
+    explore_classes and explore_rgb (an option added to either and not documented fails)."""
+    import inspect
+
+    from xr_landcover.accessor import LandcoverAccessor
+    from xr_landcover.plot import explore_classes, explore_rgb
+
+    doc = LandcoverAccessor.explore.__doc__
+    for function in (explore_classes, explore_rgb):
+        for name, p in list(inspect.signature(function).parameters.items())[1:]:
+            if p.kind is p.VAR_KEYWORD:
+                continue
+            assert f"``{name}" in doc or name == "tiles" and "tiles :" in doc, (function, name)

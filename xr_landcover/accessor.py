@@ -262,9 +262,29 @@ class LandcoverAccessor:
                              figsize=figsize)
 
     def explore(self, tiles=None, **kwargs):
-        """An interactive folium map of this class map or band cube: see
-        :func:`xr_landcover.explore_classes` and :func:`xr_landcover.explore_rgb` (one method
-        for both, so its options are those of the function that applies)."""
+        """An interactive folium map of this class map (:func:`xr_landcover.explore_classes`)
+        or band cube (:func:`xr_landcover.explore_rgb`, an RGB composite).
+
+        One method for both, so its keyword options are those of the function that applies.
+
+        Parameters
+        ----------
+        tiles : str, optional
+            Base map tiles (folium's names or a URL template; default OpenStreetMap).
+        **kwargs
+            For a class map (:func:`~xr_landcover.explore_classes`): ``samples``,
+            ``class_field``, ``opacity=0.8``, ``name``, ``legend=True``,
+            ``legend_position="bottomright"``, ``max_pixels=1500``, ``offline=False``, ``m``
+            (an existing map to add the layer to), ``layer_control=True`` and folium
+            ``Map`` keywords. For a band cube (:func:`~xr_landcover.explore_rgb`): ``bands``,
+            ``stretch=(2, 98)``, ``opacity=1.0``, ``name``, ``max_pixels=1500``,
+            ``offline=False``, ``m`` (drawn under the map's class layers),
+            ``layer_control=True`` and folium ``Map`` keywords.
+
+        Returns
+        -------
+        folium.Map
+        """
         from .plot import explore_classes, explore_rgb
 
         if "band" in self._obj.dims:
