@@ -206,3 +206,85 @@ def test_masked_class_map_is_written_as_the_class_map_it_is(tmp_path):
         xr_landcover.to_geotiff(fractions, tmp_path / "fractions.tif")
     assert not (tmp_path / "fractions.tif").exists()
     assert class_areas(masked)["pixels"].tolist() == [0, 2, 2]
+
+
+@pytest.fixture
+def spaced(tmp_path):
+    """A class map whose names hold spaces, with colours and a fill, written by to_geotiff."""
+    data = np.array([[1, 2, 2, 7], [7, 0, 1, 2], [2, 2, 7, 1]], "uint8")
+    m = synthetic_class_map(data, values=[1, 2, 7], names=["open water", "forest", "crops"],
+                            colors=[(70, 107, 159), (56, 133, 56), (220, 200, 0)],
+                            name="landcover")
+    m.attrs["flag_values"] = np.array([1, 2, 7], "uint8")
+    m.attrs["flag_meanings"] = "open_water forest crops"  # CF: no spaces inside a name
+    return m, xr_landcover.to_geotiff(m, tmp_path / "spaced.tif")
+
+
+def test_our_reader_and_plain_rioxarray_read_the_same_class_map(spaced):
+    """values, names (spaces kept), colours from the colour table and fill: the same through
+    open_classmap and through rioxarray.open_rasterio, masked or not (rioxarray reads tags,
+    not the colour table: the colours are a flag_colors tag too)."""
+    m, path = spaced
+    expected = ClassMap.from_dataarray(m)
+    assert expected.names == ("open water", "forest", "crops")
+    with rasterio.open(path) as src:  # the colour table holds the same colours
+        assert [src.colormap(1)[v][:3] for v in (1, 2, 7)] == list(expected.colors)
+    ours = open_classmap(path)
+    plain = rioxarray.open_rasterio(path).squeeze("band", drop=True)
+    masked = rioxarray.open_rasterio(path, masked=True).squeeze("band", drop=True)
+    for back in (ours, plain, masked):
+        assert ClassMap.from_dataarray(back) == expected
+        np.testing.assert_array_equal(back.fillna(0).values, m.values)
+    assert plain.dtype == ours.dtype == m.dtype
+    from xr_landcover.plot import class_table
+
+    tables = [class_table(b) for b in (m, ours, plain, masked)]
+    for t in tables[1:]:
+        assert t.names == tables[0].names
+        assert [t.hex(i) for i in range(3)] == ["#466b9f", "#388538", "#dcc800"]
+    for back in (plain, masked):
+        assert class_areas(back).equals(class_areas(m))
+
+
+def test_every_map_function_takes_a_class_map_opened_with_plain_rioxarray(spaced):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    m, path = spaced
+    plain = rioxarray.open_rasterio(path).squeeze("band", drop=True)
+    ax = xr_landcover.plot_classes(plain)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["open water", "forest", "crops"]
+    web = xr_landcover.explore_classes(plain)
+    assert "open water" in web.get_root().render()
+    points = xr_landcover.accuracy_points(plain, n=6, random_state=0)
+    assert len(points) == 6
+    cube = synthetic_class_map(m.values).astype("float32").expand_dims(band=["b0"])
+    xr_landcover.compare(cube, plain)
+    matplotlib.pyplot.close("all")
+
+
+def test_a_single_band_file_not_squeezed_is_told_how_to_select_its_band(spaced):
+    from xr_landcover.errors import DimensionError
+
+    _, path = spaced
+    raw = rioxarray.open_rasterio(path)  # ("band", "y", "x") with one band
+    for call in (xr_landcover.plot_classes, xr_landcover.accuracy_points):
+        with pytest.raises(DimensionError, match=r"squeeze\('band', drop=True\)"):
+            call(raw)
+
+
+def test_class_names_and_colours_in_their_string_forms():
+    """GDAL tags of a list attr written by rio.to_raster ("['open water', 'forest']"), JSON
+    lists and CF flag_colors strings are read as the lists they stand for."""
+    m = xr.DataArray(np.array([[1, 2]], "uint8"), dims=("y", "x"),
+                     attrs={"flag_values": "1 2", "class_names": "['open water', 'forest']",
+                            "flag_colors": "#466b9f #388538"})
+    assert ClassMap.from_dataarray(m) == ClassMap((1, 2), ("open water", "forest"),
+                                                  ((70, 107, 159), (56, 133, 56)), None)
+    m.attrs["class_names"] = '["open water", "forest"]'
+    assert ClassMap.from_dataarray(m).names == ("open water", "forest")
+    m.attrs["flag_colors"] = "#466b9f not-a-colour"  # a bad entry: that class has none
+    assert ClassMap.from_dataarray(m).colors == ((70, 107, 159), None)
+    m.attrs["flag_colors"] = "#466b9f"  # not one per class: ignored
+    assert ClassMap.from_dataarray(m).colors == (None, None)

@@ -35,6 +35,7 @@ __all__ = [
     "require_cube",
     "require_crs",
     "require_class_map",
+    "single_band_hint",
     "require_north_up",
     "require_whole_classes",
     "CLASS_ATTRS",
@@ -257,7 +258,8 @@ def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = Fals
     is refused. A rotated grid is refused (:func:`require_north_up`)."""
     classes = require_dataarray(classes, name)
     if classes.ndim != 2 or set(classes.dims) != {"y", "x"}:
-        hint = (" (a band cube? classify it first)" if "band" in classes.dims else "")
+        hint = (single_band_hint(classes, name) or " (a band cube? classify it first)"
+                if "band" in classes.dims else "")
         raise DimensionError(
             f"a class map must have dims ('y', 'x'); {name} has {classes.dims}{hint}. "
             f"Select one time step or band first, e.g. {name}.isel(time=0)"
@@ -277,6 +279,24 @@ def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = Fals
         classes = classes.transpose("y", "x")
     require_north_up(classes, name)
     return require_crs(classes, name) if crs else classes
+
+
+def single_band_hint(da: xr.DataArray, name: str) -> str:
+    """For a ``("band", "y", "x")`` array of one band (a class-map GeoTIFF opened with
+    ``rioxarray.open_rasterio``), the selection that makes it a map; else ``""``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> one = xr.DataArray(np.zeros((1, 2, 2)), dims=("band", "y", "x"))
+    >>> "classes.squeeze('band', drop=True)" in single_band_hint(one, "classes")
+    True
+    """
+    if set(da.dims) != {"band", "y", "x"} or da.sizes["band"] != 1:
+        return ""
+    return (f" (one band, as rioxarray.open_rasterio returns a file: select it with "
+            f"{name}.squeeze('band', drop=True), or open the file with "
+            "xr_landcover.open_classmap)")
 
 
 #: Attributes that make a float array a (masked) class map rather than a measurement.

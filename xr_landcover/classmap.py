@@ -34,8 +34,8 @@ from .errors import (
     RasterReadError,
 )
 
-__all__ = ["ClassMap", "ClassTable", "class_areas", "class_map_attrs", "open_classmap",
-           "restore_class_dtype"]
+__all__ = ["ClassMap", "ClassTable", "class_areas", "class_map_attrs", "hex_colors",
+           "open_classmap", "restore_class_dtype"]
 
 
 def _numbers(value: Any) -> list[int]:
@@ -51,20 +51,62 @@ def _numbers(value: Any) -> list[int]:
 
 
 def _strings(value: Any) -> list[str] | None:
+    """Names from a list, or from a string: a JSON or Python list (``'["open water", ...]'``,
+    as GDAL tags hold a list attr written by ``rio.to_raster``) or space-separated names."""
     if value is None:
         return None
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, str):
-        return value.split()
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            import ast
+
+            try:  # literal_eval reads literals only: nothing in the file is run
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                parsed = None
+            if isinstance(parsed, list | tuple):
+                return [str(v) for v in parsed]
+        return text.split()
     return [str(v) for v in np.atleast_1d(np.asarray(value, dtype=object))]
 
 
 def _colormap(value: Any) -> dict[int, RGB]:
-    """``{value: (r, g, b)}`` from a dict of colours (extra alpha ignored)."""
-    if not value or not isinstance(value, Mapping):
+    """``{value: (r, g, b)}`` from a dict of colours (extra alpha ignored), or from the
+    ``[[value, r, g, b], ...]`` list a Zarr or JSON store holds."""
+    if value is None or isinstance(value, str | bytes):
         return {}
-    return {int(k): tuple(int(c) for c in tuple(v)[:3]) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {int(k): tuple(int(c) for c in tuple(v)[:3]) for k, v in value.items()}
+    try:
+        rows = [tuple(int(c) for c in row) for row in value]
+    except (TypeError, ValueError):
+        return {}
+    return {row[0]: row[1:4] for row in rows if len(row) >= 4}
+
+
+def hex_colors(colors: Sequence[RGB]) -> str:
+    """CF-style ``flag_colors``: one ``#rrggbb`` per class, space-separated (a string, so that
+    netCDF, GDAL tags and Zarr store it as it is).
+
+    Examples
+    --------
+    >>> hex_colors([(70, 107, 159), (56, 133, 56)])
+    '#466b9f #388538'
+    """
+    return " ".join("#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb)) for rgb in colors)
+
+
+def _flag_colors(value: Any) -> list[RGB | None]:
+    """Colours from ``flag_colors`` (``'#466b9f #388538'`` or a list of such strings); an
+    entry that is not a ``#rrggbb`` colour gives None."""
+    items = _strings(value) or []
+    out: list[RGB | None] = []
+    for item in items:
+        m = re.fullmatch(r"#?([0-9a-fA-F]{6})(?:[0-9a-fA-F]{2})?", item.strip())
+        out.append(tuple(int(m.group(1)[i:i + 2], 16) for i in (0, 2, 4)) if m else None)
+    return out
 
 
 def fill_value(da: xr.DataArray) -> int | float | None:
@@ -148,8 +190,14 @@ class ClassMap:
         values = _numbers(attrs.get("flag_values"))
         if not values:
             values = sorted(colormap) or sorted(tagged)
+        flag_colors = _flag_colors(attrs.get("flag_colors"))
+        if not colormap and len(flag_colors) == len(values):
+            colormap = {v: c for v, c in zip(values, flag_colors) if c is not None}
         names = _strings(attrs.get("class_names"))
-        if names is None:
+        if (names is None or len(names) != len(values)) and values and all(
+                v in tagged for v in values):
+            names = [tagged[v] for v in values]  # GDAL tags keep the spaces of a name
+        if names is None or len(names) != len(values):
             names = _strings(attrs.get("flag_meanings"))
         if names is None or len(names) != len(values):
             names = [tagged.get(v, str(v)) for v in values]

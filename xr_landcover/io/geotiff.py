@@ -27,7 +27,7 @@ import rasterio.errors
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from ..classmap import ClassMap, restore_class_dtype
+from ..classmap import ClassMap, hex_colors, restore_class_dtype
 from ..colors import flag_meanings
 from ..errors import (
     DimensionError,
@@ -168,9 +168,10 @@ def to_geotiff(
     would land in the file in the order they finish). The staging file needs the uncompressed
     size on disk for the duration of the write; the copy runs with a small GDAL block cache
     (:data:`COPY_CACHE_MB`, unless you set ``GDAL_CACHEMAX``), so memory does not grow with the
-    file. A class map's ``colormap``
-    becomes the GeoTIFF colour table, its class names GDAL metadata (``CLASS_<value>`` tags,
-    CF ``flag_values``/``flag_meanings`` on the band) and its ``_FillValue`` the nodata value.
+    file. A class map's colours become the GeoTIFF colour table, its classes GDAL metadata
+    (``CLASS_<value>`` tags, CF ``flag_values``/``flag_meanings``/``flag_colors`` on the
+    band, which ``rioxarray.open_rasterio`` returns as attrs) and its ``_FillValue`` the
+    nodata value.
 
     Parameters
     ----------
@@ -437,3 +438,7 @@ def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> 
                     flag_values=" ".join(str(v) for v in values),
                     flag_meanings=da.attrs.get("flag_meanings", flag_meanings(names)),
                 )
+                if all(c is not None for c in classes.colors):
+                    # the colours as a tag too: rioxarray.open_rasterio reads tags, not the
+                    # colour table (and a colour table holds uint8/uint16 maps only)
+                    dst.update_tags(1, flag_colors=hex_colors(classes.colors))

@@ -16,7 +16,13 @@ import xarray as xr
 from affine import Affine
 
 from .._sample import warn_if_undeclared_fill
-from .._validate import DEFAULT_MAX_PIXELS, check_number, require_cube, require_dataarray
+from .._validate import (
+    DEFAULT_MAX_PIXELS,
+    check_number,
+    require_cube,
+    require_dataarray,
+    single_band_hint,
+)
 from .._validate import band_positions as band_positions_of
 from ..classmap import ClassMap, ClassTable
 from ..errors import (
@@ -177,7 +183,8 @@ def require_map(da: xr.DataArray, name: str, what: str) -> None:
     what it holds ("class map", "segment map"); a band cube is pointed to :func:`plot_rgb`."""
     require_dataarray(da, name)
     if set(da.dims) != {"y", "x"}:
-        hint = " (a band cube? use plot_rgb)" if "band" in da.dims else ""
+        hint = (single_band_hint(da, name) or " (a band cube? use plot_rgb)"
+                if "band" in da.dims else "")
         raise DimensionError(f"a {what} has dims ('y', 'x'); this array has {da.dims}{hint}")
 
 
