@@ -14,7 +14,7 @@ from conftest import synthetic_class_map
 
 import xr_landcover
 from xr_landcover import datasets
-from xr_landcover.classmap import ClassMap, class_areas, fill_value, open_classmap
+from xr_landcover.classmap import ClassMap, class_areas, fill_value, hex_colors, open_classmap
 from xr_landcover.errors import InvalidParameterError
 
 
@@ -42,7 +42,9 @@ def test_our_class_map(classes):
     table = ClassMap.from_dataarray(classes)
     assert table.values == EXPECTED_VALUES and table.names == EXPECTED_NAMES
     assert table.nodata == 0
-    assert table.colors == tuple(classes.attrs["colormap"][v] for v in EXPECTED_VALUES)
+    assert table.colors[EXPECTED_NAMES.index("water")] == (70, 107, 159)  # NLCD-like, by name
+    assert classes.attrs["flag_colors"] == hex_colors(table.colors)  # CF: '#rrggbb ...'
+    assert "colormap" not in classes.attrs  # a dict: netCDF cannot store it
 
 
 def test_a_file_we_wrote_read_back_through_plain_rioxarray(classes, written):
@@ -71,7 +73,7 @@ def test_open_classmap_gives_back_names_and_colours(classes, written):
     for key in ("class_names", "flag_meanings"):
         assert back.attrs[key] == classes.attrs[key]
     assert back.attrs["flag_values"].tolist() == list(EXPECTED_VALUES)
-    assert back.attrs["colormap"] == classes.attrs["colormap"]
+    assert ClassMap.from_dataarray(back).colormap == ClassMap.from_dataarray(classes).colormap
     assert back.attrs["_FillValue"] == 0 and back.rio.nodata == 0
     assert back.rio.crs == classes.rio.crs
     np.testing.assert_array_equal(back.values, classes.values)
@@ -89,7 +91,7 @@ def test_open_classmap_on_a_foreign_paletted_raster(tmp_path):
     back = open_classmap(path)
     assert back.attrs["flag_values"].tolist() == [3, 9]
     assert back.attrs["class_names"] == ["3", "9"]
-    assert back.attrs["colormap"] == {3: (10, 200, 30), 9: (250, 250, 0)}
+    assert ClassMap.from_dataarray(back).colormap == {3: (10, 200, 30), 9: (250, 250, 0)}
     assert class_areas(back)["pixels"].tolist() == [2, 1]
 
 
@@ -288,3 +290,56 @@ def test_class_names_and_colours_in_their_string_forms():
     assert ClassMap.from_dataarray(m).colors == ((70, 107, 159), None)
     m.attrs["flag_colors"] = "#466b9f"  # not one per class: ignored
     assert ClassMap.from_dataarray(m).colors == (None, None)
+
+
+def test_what_classify_returns_goes_to_netcdf_as_it_is(classes, tmp_path):
+    """to_netcdf failed on the colormap dict ("Invalid value for attr 'colormap'"): the
+    colours are CF-style flag_colors, and the map reads back (xr.open_dataarray, with the
+    grid mapping as a coordinate) as the same class map, which plots with its names and
+    colours and is written back to GeoTIFF as the integer map it was."""
+    from xr_landcover.plot import class_table
+
+    path = tmp_path / "classes.nc"
+    classes.to_netcdf(path)
+    back = xr.open_dataarray(path, decode_coords="all")
+    assert back.rio.crs == classes.rio.crs
+    assert ClassMap.from_dataarray(back) == ClassMap.from_dataarray(classes)
+    np.testing.assert_array_equal(back.fillna(0).values, classes.values)  # fill -> NaN
+    tables = class_table(back), class_table(classes)
+    assert tables[0].names == tables[1].names
+    np.testing.assert_array_equal(tables[0].colors, tables[1].colors)
+    assert class_areas(back).equals(class_areas(classes))
+    tif = xr_landcover.to_geotiff(back, tmp_path / "again.tif")
+    again = open_classmap(tif)
+    assert again.dtype == classes.dtype
+    np.testing.assert_array_equal(again.values, classes.values)
+    back.close()
+
+
+def test_a_map_written_with_rio_to_raster_plots_with_its_names_and_colours(classes, tmp_path):
+    """rio.to_raster writes the attrs as tags of their str(): '[1 3 4 5 6 7]', a Python list
+    of names; both are read as what they stand for."""
+    from xr_landcover.plot import class_table
+
+    path = tmp_path / "rio.tif"
+    classes.rio.to_raster(path)
+    plain = rioxarray.open_rasterio(path).squeeze("band", drop=True)
+    assert plain.attrs["flag_values"] == "[1 3 4 5 6 7]"
+    assert ClassMap.from_dataarray(plain) == ClassMap.from_dataarray(classes)
+    assert class_table(plain).names == list(EXPECTED_NAMES)
+
+
+def test_older_maps_with_a_colormap_dict_are_read_and_can_be_made_netcdf_safe(tmp_path):
+    """A colormap dict (maps made before flag_colors, or by hand) still gives the colours; the
+    documented one-liner turns it into attrs that netCDF stores."""
+    m = synthetic_class_map(np.array([[1, 2], [2, 0]], "uint8"), names=["water", "forest"],
+                            colors=[(70, 107, 159), (56, 133, 56)])
+    assert ClassMap.from_dataarray(m).colormap == {1: (70, 107, 159), 2: (56, 133, 56)}
+    with pytest.raises(TypeError, match="colormap"):
+        m.to_netcdf(tmp_path / "dict.nc")
+    m.attrs = {k: v for k, v in m.attrs.items() if k != "colormap"} | ClassMap.from_dataarray(
+        m).to_attrs(m.dtype)
+    m.to_netcdf(tmp_path / "safe.nc")
+    with xr.open_dataarray(tmp_path / "safe.nc", decode_coords="all") as back:
+        assert ClassMap.from_dataarray(back).colormap == {1: (70, 107, 159), 2: (56, 133, 56)}
+

@@ -10,6 +10,7 @@ import rasterio
 
 import xr_landcover
 from xr_landcover import datasets
+from xr_landcover.classmap import ClassMap
 from xr_landcover.errors import OutputExistsError, RasterFileNotFoundError
 
 
@@ -37,7 +38,7 @@ def test_class_map_with_colour_table(both, tmp_path):
         assert src.compression.name.lower() == "deflate"
         assert src.crs == classes.rio.crs and src.transform == classes.rio.transform()
         cmap = src.colormap(1)
-        for value, rgb in classes.attrs["colormap"].items():
+        for value, rgb in ClassMap.from_dataarray(classes).colormap.items():
             assert cmap[value] == (*rgb, 255)
         assert cmap[0][3] == 0  # nodata is transparent
         assert src.tags()["CLASS_6"] == "water"
@@ -183,11 +184,11 @@ def test_layers_of_one_computation_are_written_in_one_pass(both, tmp_path):
     layers = {tmp_path / "classes.tif": both.landcover, tmp_path / "conf.tif": both.confidence}
     with Record():
         paths = to_geotiffs(layers)
-    assert len(ran) == len(set(ran)) == both.landcover.data.npartitions
+    assert len(ran) == len(set(ran)) == both["landcover"].data.npartitions
     with rasterio.open(paths[0]) as classes, rasterio.open(paths[1]) as conf:
-        np.testing.assert_array_equal(classes.read(1), both.landcover.values)
+        np.testing.assert_array_equal(classes.read(1), both["landcover"].values)
         np.testing.assert_array_equal(conf.read(1), both.confidence.values)
-        assert classes.colormap(1)[6][:3] == both.landcover.attrs["colormap"][6]
+        assert classes.colormap(1)[6][:3] == ClassMap.from_dataarray(both["landcover"]).colormap[6]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.tif", "conf.tif"]
 
 
@@ -232,7 +233,7 @@ def test_every_compression_offered_is_really_used(both, tmp_path):
 
     offered = supported_compressions()
     assert {"deflate", "lzw", "none"} <= set(offered) <= set(COMPRESSIONS)
-    small = both.landcover.isel(y=slice(0, 64), x=slice(0, 64))
+    small = both["landcover"].isel(y=slice(0, 64), x=slice(0, 64))
     for name in offered:
         out = xr_landcover.to_geotiff(small, tmp_path / f"{name}.tif", compress=name.upper())
         with rasterio.open(out) as src:

@@ -18,7 +18,7 @@ from sklearn.svm import LinearSVC
 
 import xr_landcover
 from xr_landcover import datasets
-from xr_landcover.classification.probabilities import float32_keeping_winner
+from xr_landcover.classification.probabilities import float32_keeping_winner, probability_classes
 from xr_landcover.errors import (
     DimensionError,
     InvalidInputTypeError,
@@ -54,7 +54,7 @@ def test_lazy_output_and_metadata(cube, models, no_compute):
     assert p["class"].values.tolist() == [1, 3, 4, 5, 6, 7]
     assert p.attrs["class_names"] == ["developed", "herbaceous", "shrubland", "forest", "water",
                                       "sediment"]
-    assert p.attrs["colormap"][6] == (70, 107, 159)
+    assert probability_classes(p).colormap[6] == (70, 107, 159)
     assert p.chunks[1:] == cube.chunks[1:] and p.chunks[0] == (6,)
     assert p.rio.crs == cube.rio.crs and p.rio.transform() == cube.rio.transform()
     assert np.isnan(p.rio.nodata)

@@ -300,7 +300,7 @@ def single_band_hint(da: xr.DataArray, name: str) -> str:
 
 
 #: Attributes that make a float array a (masked) class map rather than a measurement.
-CLASS_ATTRS = ("flag_values", "class_names", "colormap")
+CLASS_ATTRS = ("flag_values", "class_names", "flag_colors", "colormap")
 
 
 def require_whole_classes(values: np.ndarray, name: str = "class_map") -> np.ndarray:

@@ -111,7 +111,8 @@ def overview(da: xr.DataArray, max_pixels: int = DEFAULT_MAX_PIXELS) -> xr.DataA
 
 def class_table(classes: xr.DataArray, small: xr.DataArray | None = None) -> ClassTable:
     """Read the class table of a class map from its attrs (``flag_values``, ``class_names``,
-    ``flag_meanings``, ``colormap``, ``_FillValue``); missing colours get a default palette.
+    ``flag_meanings``, ``flag_colors`` or a ``colormap`` dict, ``_FillValue``); missing colours
+    get a default palette.
 
     Without ``flag_values`` or ``colormap`` the classes are the distinct values of ``small`` (the
     overview), so a bare integer raster still plots.
