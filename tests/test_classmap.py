@@ -343,3 +343,30 @@ def test_older_maps_with_a_colormap_dict_are_read_and_can_be_made_netcdf_safe(tm
     with xr.open_dataarray(tmp_path / "safe.nc", decode_coords="all") as back:
         assert ClassMap.from_dataarray(back).colormap == {1: (70, 107, 159), 2: (56, 133, 56)}
 
+
+def test_a_masked_map_whose_zero_is_a_class_gets_the_largest_value_as_fill(tmp_path):
+    data = np.array([[0, 1, 2], [2, 1, 0]], "uint8")
+    m = synthetic_class_map(data, values=[0, 1, 2], names=["bare", "water", "forest"],
+                            colors=[(200, 200, 200), (0, 0, 255), (0, 128, 0)], nodata=None,
+                            chunks={"x": 2})
+    del m.attrs["_FillValue"]
+    m.attrs["flag_values"] = np.array([0, 1, 2], "uint8")
+    masked = m.where(m != 1)
+    path = xr_landcover.to_geotiff(masked, tmp_path / "masked.tif")
+    with rasterio.open(path) as src:
+        assert src.dtypes[0] == "uint8" and src.nodata == 255
+        assert src.read(1).tolist() == [[0, 255, 2], [2, 255, 0]]
+        assert src.colormap(1)[0][:3] == (200, 200, 200) and src.colormap(1)[255][3] == 0
+    assert class_areas(masked)["pixels"].tolist() == [2, 0, 2]
+
+
+def test_a_masked_map_with_no_value_left_for_the_fill_is_told_the_one_line_fix(tmp_path):
+    """every uint8 value the fill could take is a class: an error naming the fix, no file."""
+    from xr_landcover.errors import InvalidInputTypeError
+
+    m = synthetic_class_map(np.array([[0, 5, 255]], "uint8"), values=[0, 5, 255], nodata=None)
+    del m.attrs["_FillValue"]
+    m.attrs["flag_values"] = np.array([0, 5, 255], "uint8")
+    with pytest.raises(InvalidInputTypeError, match=r"fillna\(<fill>\)\.astype"):
+        xr_landcover.to_geotiff(m.where(m != 5), tmp_path / "full.tif")
+    assert not (tmp_path / "full.tif").exists()
