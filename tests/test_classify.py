@@ -153,7 +153,7 @@ def test_confidence(cube, svm):
     # winning-class probability: at least 1 / n_classes, and the labels are those of predict
     assert conf[~nodata].min() >= 1 / 6 - 1e-6
     np.testing.assert_array_equal(both["landcover"].values, cube.landcover.classify(svm).values)
-    assert both.landcover.attrs["flag_meanings"].startswith("developed")
+    assert both["landcover"].attrs["flag_meanings"].startswith("developed")
     assert both.confidence.rio.crs == cube.rio.crs
 
 
@@ -221,8 +221,8 @@ def test_blocks_are_predicted_in_batches_with_the_same_labels(cube, forest, refe
                                         estimator=Recording(forest.estimator), method="estimator")
     got = xr_landcover.classify(whole, model, confidence=True).compute(scheduler="sync")
     assert max(sizes) == 1000 and len(sizes) > 2 * (np.isfinite(cube.values).all(0).sum() // 1000)
-    np.testing.assert_array_equal(got.landcover.values, reference)
-    np.testing.assert_array_equal(got.landcover.values, expected.landcover.values)
+    np.testing.assert_array_equal(got["landcover"].values, reference)
+    np.testing.assert_array_equal(got["landcover"].values, expected["landcover"].values)
     np.testing.assert_array_equal(got.confidence.values, expected.confidence.values)
 
 
@@ -253,7 +253,7 @@ def test_confidence_comes_from_one_pass_where_labels_follow_the_probabilities(cu
     valid = np.isfinite(cube.values).all(axis=0)
     assert sum(calls) == valid.sum()  # every valid pixel went through predict_proba once
     assert n_blocks_with_pixels <= cube.landcover.classify(forest).data.npartitions
-    np.testing.assert_array_equal(got.landcover.values, reference)
+    np.testing.assert_array_equal(got["landcover"].values, reference)
     proba = forest.estimator.predict_proba(cube.values[:, valid].T)
     np.testing.assert_array_equal(got.confidence.values[valid], proba.max(axis=1).astype("f4"))
 

@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_CLUSTER_SAMPLE_SIZE",
     "require_dataarray",
+    "accessor_hint",
     "require_cube",
     "require_crs",
     "require_class_map",
@@ -76,8 +77,18 @@ def require_dataarray(obj: Any, name: str) -> xr.DataArray:
     xr_landcover.errors.InvalidInputTypeError: cube must be an xarray.DataArray, got list
     """
     if not isinstance(obj, xr.DataArray):
-        raise InvalidInputTypeError(f"{name} must be an xarray.DataArray, got {type(obj).__name__}")
+        raise InvalidInputTypeError(f"{name} must be an xarray.DataArray, got "
+                                    f"{type(obj).__name__}{accessor_hint(obj)}")
     return obj
+
+
+def accessor_hint(obj: Any) -> str:
+    """For ``ds.landcover`` passed where a DataArray goes (it is the Dataset's ``.landcover``
+    accessor, not its variable ``landcover``), the fix; else ``""``."""
+    if type(obj).__name__ == "LandcoverDatasetAccessor":
+        return (": ds.landcover of a Dataset is its .landcover accessor, not its variable; "
+                "pass the variable, ds['landcover']")
+    return ""
 
 
 def require_crs(da: xr.DataArray, name: str = "cube") -> xr.DataArray:

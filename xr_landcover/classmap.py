@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._validate import CLASS_ATTRS, require_class_map, require_whole_classes
+from ._validate import CLASS_ATTRS, accessor_hint, require_class_map, require_whole_classes
 from .colors import RGB, class_colors, flag_meanings
 from .errors import (
     DimensionError,
@@ -203,7 +203,7 @@ class ClassMap:
         decides, e.g. from the values present)."""
         if not isinstance(da, xr.DataArray):
             raise InvalidInputTypeError(
-                f"a class map is an xarray.DataArray; got {type(da).__name__}"
+                f"a class map is an xarray.DataArray; got {type(da).__name__}{accessor_hint(da)}"
             )
         attrs = da.attrs
         nodata = fill_value(da)
@@ -516,6 +516,7 @@ def class_areas(classes: xr.DataArray) -> pd.DataFrame:
     if not isinstance(classes, xr.DataArray):
         raise InvalidInputTypeError(
             f"class_areas needs a class map (an xarray.DataArray); got {type(classes).__name__}"
+            f"{accessor_hint(classes)}"
         )
     extra = [d for d in classes.dims if d not in ("y", "x")]
     if len(extra) > 1:

@@ -27,6 +27,7 @@ import rasterio.errors
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from .._validate import accessor_hint
 from ..classmap import ClassMap, hex_colors, restore_class_dtype
 from ..colors import flag_meanings
 from ..errors import (
@@ -352,7 +353,8 @@ def _geotiff_layer(da: xr.DataArray) -> xr.DataArray:
             "to_geotiff writes one DataArray; pick a variable, e.g. ds['landcover']"
         )
     if not isinstance(da, xr.DataArray):
-        raise InvalidInputTypeError(f"to_geotiff needs a DataArray, got {type(da).__name__}")
+        raise InvalidInputTypeError(
+            f"to_geotiff needs a DataArray, got {type(da).__name__}{accessor_hint(da)}")
     if da.dims not in (("y", "x"), ("band", "y", "x")):
         if set(da.dims) in ({"y", "x"}, {"band", "y", "x"}):
             return _geotiff_layer(da.transpose(..., "y", "x"))
