@@ -8,11 +8,15 @@ import re
 
 import numpy as np
 import pytest
+import rasterio
 import xarray as xr
+from conftest import random_probabilities, synthetic_cube
 
 import xr_landcover
 from xr_landcover import postprocess
 from xr_landcover.accessor import LandcoverAccessor
+from xr_landcover.classmap import ClassMap
+from xr_landcover.errors import InvalidInputTypeError, InvalidParameterError
 from xr_landcover.segment import segment
 
 #: accessor method -> (function, the parameter the accessor's array fills)
@@ -111,3 +115,88 @@ def test_explore_documents_every_option_of_both_functions():
             if p.kind is p.VAR_KEYWORD:
                 continue
             assert f"``{name}" in doc or name == "tiles" and "tiles :" in doc, (function, name)
+# -- the Dataset accessor -------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_layers():
+    """What classify(..., confidence=True) returns, made by label: a Dataset of the class map
+    ``landcover`` and its ``confidence``, lazy."""
+    rng = np.random.default_rng(3)
+    p = random_probabilities(rng, 3, 40, 36, names=["water", "forest", "crops"],
+                             chunks={"y": 16, "x": 16})
+    return xr_landcover.label(p, confidence=True)
+
+
+def test_dataset_to_geotiff_writes_every_layer_in_one_computation(two_layers, tmp_path,
+                                                                   no_compute):
+    no_compute.forbid = False
+    written = two_layers.landcover.to_geotiff(tmp_path)
+    assert no_compute.calls == 1  # the class map and its confidence share their work
+    assert written == {"landcover": tmp_path / "landcover.tif",
+                       "confidence": tmp_path / "confidence.tif"}
+    expected = two_layers.compute()
+    classes = xr_landcover.open_classmap(written["landcover"])
+    np.testing.assert_array_equal(classes.values, expected["landcover"].values)
+    assert ClassMap.from_dataarray(classes) == ClassMap.from_dataarray(expected["landcover"])
+    with rasterio.open(written["confidence"]) as src:
+        assert src.dtypes[0] == "float32"
+        np.testing.assert_array_equal(src.read(1), expected["confidence"].values)
+    only = two_layers.landcover.to_geotiff({"confidence": tmp_path / "c.tif"})
+    assert list(only) == ["confidence"] and (tmp_path / "c.tif").exists()
+
+
+
+def test_dataset_to_geotiff_refuses_one_file_or_an_unknown_layer(two_layers, tmp_path):
+    with pytest.raises(InvalidParameterError, match=r"existing folder.*'landcover': "
+                                                    r"'landcover\.tif'"):
+        two_layers.landcover.to_geotiff(tmp_path / "classes.tif")
+    with pytest.raises(InvalidParameterError, match=r"\['conf'\].*'landcover', 'confidence'"):
+        two_layers.landcover.to_geotiff({"conf": tmp_path / "c.tif"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dataset_cube_stacks_bands_as_odc_stac_gives_them(no_compute):
+    """odc-stac's load: one variable per band, its nodata as an attr, the CRS as spatial_ref."""
+    values = np.arange(3 * 8 * 10, dtype="uint16").reshape(3, 8, 10)
+    cube = synthetic_cube(values, bands=["red", "green", "nir"], chunks={"y": 4})
+    ds = cube.to_dataset("band")
+    for b in ds.data_vars:
+        ds[b].attrs["nodata"] = 0
+    back = ds.landcover.cube()
+    assert back.dims == ("band", "y", "x") and list(back.band.values) == ["red", "green", "nir"]
+    assert back.rio.crs == cube.rio.crs and back.rio.transform() == cube.rio.transform()
+    assert back.rio.nodata == 0 and back.chunks is not None
+    assert "band cube: 3 bands (red, green, nir)" in back.landcover.summary()
+    picked = ds.landcover.cube(["nir", "red"])
+    no_compute.forbid = False
+    np.testing.assert_array_equal(picked.values, values[[2, 0]])
+    with pytest.raises(InvalidParameterError, match=r"\['swir'\] is not among \['red'"):
+        ds.landcover.cube(["red", "swir"])
+
+
+def test_dataarray_methods_on_a_dataset_say_which_array_to_use(two_layers):
+    ds = two_layers
+    with pytest.raises(InvalidInputTypeError, match=r"ds\['landcover'\]\.landcover\.plot\("):
+        ds.landcover.plot()
+    with pytest.raises(InvalidInputTypeError,
+                       match=r"ds\.landcover\.cube\(\)\.landcover\.classify\("):
+        ds.landcover.classify(None)
+    # every DataArray method has an answer on a Dataset: its own, or which array to use
+    public = {n for n in dir(LandcoverAccessor) if not n.startswith("_")}
+    assert public <= set(dir(type(ds.landcover)))
+
+
+def test_ds_landcover_is_the_accessor_and_the_variable_is_ds_landcover_item(two_layers):
+    """ds.landcover was the variable 'landcover' of classify's Dataset: code that reads its
+    attributes through it still works, with a warning that names the new spelling."""
+    with pytest.warns(UserWarning, match=r"write ds\['landcover'\]\.values") as seen:
+        values = two_layers.landcover.values
+    assert len(seen) == 1
+    np.testing.assert_array_equal(values, two_layers["landcover"].values)
+    with pytest.raises(AttributeError, match=r"no 'nothing'.*\['landcover', 'confidence'\]"):
+        two_layers.landcover.nothing  # noqa: B018
+    for call in (lambda a: xr_landcover.to_geotiff(a, "x.tif"), xr_landcover.class_areas,
+                 xr_landcover.accuracy_points):  # passed where the variable goes: the fix
+        with pytest.raises(InvalidInputTypeError, match=r"accessor.*ds\['landcover'\]"):
+            call(two_layers.landcover)

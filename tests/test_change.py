@@ -9,6 +9,7 @@ from conftest import synthetic_class_map
 
 import xr_landcover
 from xr_landcover.change import change_map, change_table
+from xr_landcover.classmap import ClassMap
 
 
 def _maps(chunks=None):
@@ -113,8 +114,8 @@ def test_change_map_codes_and_colours():
     mask = (data[0] == 1) & (data[1] == 5)
     assert (codes[mask] == 3).all()
     assert change.attrs["class_names"][2] == "water to crops"
-    assert change.attrs["colormap"][3] == (255, 255, 0)
-    assert change.attrs["colormap"][1] == (220, 220, 220)  # water unchanged
+    assert ClassMap.from_dataarray(change).colormap[3] == (255, 255, 0)
+    assert ClassMap.from_dataarray(change).colormap[1] == (220, 220, 220)  # water unchanged
     assert "2016-01-01 to 2017-02-03" in change.attrs["long_name"]
     assert change.rio.crs == maps.rio.crs
 

@@ -18,7 +18,7 @@ from sklearn.svm import LinearSVC
 
 import xr_landcover
 from xr_landcover import datasets
-from xr_landcover.classmap import class_areas
+from xr_landcover.classmap import ClassMap, class_areas
 from xr_landcover.errors import BandMismatchError, DimensionError, InvalidParameterError
 
 
@@ -60,7 +60,7 @@ def test_lazy_output_and_metadata(cube, forest, reference, no_compute):
     assert classes.attrs["flag_values"].dtype == np.uint8
     assert classes.attrs["flag_meanings"] == "developed herbaceous shrubland forest water sediment"
     assert classes.attrs["class_names"][4] == "water"
-    assert classes.attrs["colormap"][6] == (70, 107, 159)
+    assert ClassMap.from_dataarray(classes).colormap[6] == (70, 107, 159)
     assert classes.rio.crs == cube.rio.crs
     assert classes.rio.transform() == cube.rio.transform()
     np.testing.assert_array_equal(classes.x, cube.x)
@@ -152,8 +152,8 @@ def test_confidence(cube, svm):
     assert conf[~nodata].min() > 0 and conf[~nodata].max() <= 1
     # winning-class probability: at least 1 / n_classes, and the labels are those of predict
     assert conf[~nodata].min() >= 1 / 6 - 1e-6
-    np.testing.assert_array_equal(both.landcover.values, cube.landcover.classify(svm).values)
-    assert both.landcover.attrs["flag_meanings"].startswith("developed")
+    np.testing.assert_array_equal(both["landcover"].values, cube.landcover.classify(svm).values)
+    assert both["landcover"].attrs["flag_meanings"].startswith("developed")
     assert both.confidence.rio.crs == cube.rio.crs
 
 
@@ -221,8 +221,8 @@ def test_blocks_are_predicted_in_batches_with_the_same_labels(cube, forest, refe
                                         estimator=Recording(forest.estimator), method="estimator")
     got = xr_landcover.classify(whole, model, confidence=True).compute(scheduler="sync")
     assert max(sizes) == 1000 and len(sizes) > 2 * (np.isfinite(cube.values).all(0).sum() // 1000)
-    np.testing.assert_array_equal(got.landcover.values, reference)
-    np.testing.assert_array_equal(got.landcover.values, expected.landcover.values)
+    np.testing.assert_array_equal(got["landcover"].values, reference)
+    np.testing.assert_array_equal(got["landcover"].values, expected["landcover"].values)
     np.testing.assert_array_equal(got.confidence.values, expected.confidence.values)
 
 
@@ -253,7 +253,7 @@ def test_confidence_comes_from_one_pass_where_labels_follow_the_probabilities(cu
     valid = np.isfinite(cube.values).all(axis=0)
     assert sum(calls) == valid.sum()  # every valid pixel went through predict_proba once
     assert n_blocks_with_pixels <= cube.landcover.classify(forest).data.npartitions
-    np.testing.assert_array_equal(got.landcover.values, reference)
+    np.testing.assert_array_equal(got["landcover"].values, reference)
     proba = forest.estimator.predict_proba(cube.values[:, valid].T)
     np.testing.assert_array_equal(got.confidence.values[valid], proba.max(axis=1).astype("f4"))
 

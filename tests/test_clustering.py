@@ -69,7 +69,7 @@ def test_finds_the_zones_with_class_map_attrs(method):
     classes = ClassMap.from_dataarray(out)
     assert classes.values == (1, 2, 3) and classes.nodata == 0
     assert classes.names == ("cluster 1", "cluster 2", "cluster 3")
-    assert len(set(out.attrs["colormap"].values())) == 3
+    assert len(set(ClassMap.from_dataarray(out).colormap.values())) == 3
     assert out.attrs["cluster_method"].startswith(f"{method}, 3 clusters")
     assert out.rio.crs == cube().rio.crs
     # each zone is one cluster, each cluster one zone; the darkest zone (0) is cluster 1

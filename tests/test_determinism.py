@@ -33,7 +33,7 @@ def class_map_file(path):
                         method="random_trees", max_samples_per_class=80, random_state=0,
                         n_estimators=10)
     both = xr_landcover.classify(cube, model, confidence=True)
-    xr_landcover.to_geotiff(both.landcover, path)
+    xr_landcover.to_geotiff(both["landcover"], path)
     return path
 
 

@@ -28,6 +28,7 @@ from helpers import fail_on_third_block, quiet_train
 
 import xr_landcover
 from xr_landcover import datasets
+from xr_landcover.classmap import ClassMap
 
 SCHEDULERS = ["threads", "processes", "cluster"]
 
@@ -214,10 +215,10 @@ def test_zarr_round_trip_keeps_values_crs_and_class_attrs(small_map, tmp_path):
     assert back.rio.crs == cube.rio.crs
     assert back.rio.transform() == cube.rio.transform()
     assert back.rio.nodata == 0
-    for key in ("flag_values", "flag_meanings", "class_names", "colormap", "_FillValue",
+    for key in ("flag_values", "flag_meanings", "class_names", "flag_colors", "_FillValue",
                 "long_name"):
         assert np.array_equal(back.attrs[key], classes.attrs[key]), key
-    assert back.attrs["colormap"] == classes.attrs["colormap"]  # {int: (r, g, b)}
+    assert ClassMap.from_dataarray(back).colormap == ClassMap.from_dataarray(classes).colormap
     assert back.attrs["flag_values"].dtype == np.uint8
 
 

@@ -91,7 +91,7 @@ outputs (OUTPUT_CASES)
     geotiffs-layers-not-a-mapping); stale stages after SIGKILL, disk full, the final copy
     interrupted (test_faults::test_sigkill_*, test_disk_full_*); several outputs checked first
     (test_cli::test_classify_refuses_an_existing_confidence_file_before_writing_the_map and
-    the tests after it).
+    the tests after it); a Dataset's layers to one file (E dataset-geotiff-target-one-file).
 rotated grids, not class maps, STAC, raw dependency errors (INPUT_CASES)
     rotated or sheared (E rotated-train, -classify, -segment, -segment-mean, -segments-of-
     attributes, -class-areas, -accuracy, -plot), float references and maps (E accuracy-float-
@@ -102,7 +102,8 @@ rotated grids, not class maps, STAC, raw dependency errors (INPUT_CASES)
     geometry-bbox-outside, stac-asset-file-missing, stac-asset-not-a-raster, stac-item-no-
     assets, stac-item-assets-a-list), references that are no file of their kind (E accuracy-
     reference-not-a-vector, accuracy-reference-not-a-raster), +inf (E segment-infinite-values),
-    no classifier (E estimator-kmeans, estimator-regressor), CLI wording
+    no classifier (E estimator-kmeans, estimator-regressor), a Dataset where a DataArray goes
+    (E dataset-calls-a-cube-method, dataset-cube-unknown-band), CLI wording
     (test_cli::test_unknown_bands_list_the_bands_the_file_has, test_errors_give_the_command_
     line_fix_not_python_advice).
 """
@@ -683,6 +684,11 @@ OUTPUT_CASES: list = [
                       E.OutputExistsError, FileExistsError,
                       ("photos", "is a folder", "a file never replaces a folder")),
                  id="model-save-overwrite-a-folder"),
+    pytest.param(Case(lambda e: xr.Dataset({"landcover": e.class_map}).landcover.to_geotiff(
+        e.tmp / "one.tif"), E.InvalidParameterError, ValueError,
+                      ("target must be an existing folder", "one.tif", "['landcover']",
+                       "'landcover': 'landcover.tif'")),
+                 id="dataset-geotiff-target-one-file"),
     pytest.param(Case(lambda e: xr_landcover.to_geotiff(e.class_map, ""),
                       E.InvalidParameterError, ValueError,
                       ("path is empty", "e.g. 'landcover.tif'")),
@@ -892,6 +898,16 @@ INPUT_CASES: list = [
                       E.InvalidParameterError, ValueError,
                       ("cube", "infinite values", "position [1]", "np.isfinite"), lazy=False),
                  id="segment-infinite-values"),
+    # -- a Dataset where a DataArray goes (classify's confidence=True, odc-stac's load) ------
+    pytest.param(Case(lambda e: e.cube.to_dataset("band").landcover.classify(e.model),
+                      E.InvalidInputTypeError, TypeError,
+                      (".landcover.classify works on a DataArray", "Dataset",
+                       "ds.landcover.cube().landcover.classify(...)", "'red'")),
+                 id="dataset-calls-a-cube-method"),
+    pytest.param(Case(lambda e: e.cube.to_dataset("band").landcover.cube(["red", "nir"]),
+                      E.InvalidParameterError, ValueError,
+                      ("bands", "['nir'] is not among", "'green'")),
+                 id="dataset-cube-unknown-band"),
     pytest.param(Case(lambda e: quiet(xr_landcover.train, e.cube, e.polygons, "id",
                                       estimator=KMeans(n_clusters=3, n_init=1)),
                       E.InvalidInputTypeError, TypeError,

@@ -10,6 +10,7 @@ import rasterio
 
 import xr_landcover
 from xr_landcover import datasets
+from xr_landcover.classmap import ClassMap
 from xr_landcover.errors import OutputExistsError, RasterFileNotFoundError
 
 
@@ -29,7 +30,7 @@ def both(cube):
 
 
 def test_class_map_with_colour_table(both, tmp_path):
-    classes = both.landcover
+    classes = both["landcover"]
     out = classes.landcover.to_geotiff(tmp_path / "landcover.tif")
     with rasterio.open(out) as src:
         assert src.count == 1 and src.dtypes[0] == "uint8" and src.nodata == 0
@@ -37,7 +38,7 @@ def test_class_map_with_colour_table(both, tmp_path):
         assert src.compression.name.lower() == "deflate"
         assert src.crs == classes.rio.crs and src.transform == classes.rio.transform()
         cmap = src.colormap(1)
-        for value, rgb in classes.attrs["colormap"].items():
+        for value, rgb in ClassMap.from_dataarray(classes).colormap.items():
             assert cmap[value] == (*rgb, 255)
         assert cmap[0][3] == 0  # nodata is transparent
         assert src.tags()["CLASS_6"] == "water"
@@ -68,12 +69,12 @@ def test_plain_attrs_become_tags_except_on_a_class_map(both, tmp_path):
 
 
 def test_float_confidence_and_band_cube(both, cube, tmp_path):
-    out = xr_landcover.to_geotiff(both.confidence, tmp_path / "confidence.tif")
+    out = xr_landcover.to_geotiff(both["confidence"], tmp_path / "confidence.tif")
     with rasterio.open(out) as src:
         assert src.dtypes[0] == "float32" and np.isnan(src.nodata)
         with pytest.raises(ValueError):
             src.colormap(1)
-        np.testing.assert_array_equal(src.read(1), both.confidence.values)
+        np.testing.assert_array_equal(src.read(1), both["confidence"].values)
     out = cube.landcover.to_geotiff(tmp_path / "cube.tif", compress="lzw")
     with rasterio.open(out) as src:
         assert src.count == 6 and src.descriptions == tuple(cube.band.values)
@@ -84,19 +85,19 @@ def test_existing_file_and_missing_folder(both, tmp_path):
     target = tmp_path / "out.tif"
     target.write_bytes(b"keep me")
     with pytest.raises(OutputExistsError, match="overwrite=True"):
-        xr_landcover.to_geotiff(both.landcover, target)
+        xr_landcover.to_geotiff(both["landcover"], target)
     assert target.read_bytes() == b"keep me"
-    xr_landcover.to_geotiff(both.landcover, target, overwrite=True)
+    xr_landcover.to_geotiff(both["landcover"], target, overwrite=True)
     with rasterio.open(target) as src:
         assert src.read(1).shape == (443, 489)
     with pytest.raises(RasterFileNotFoundError, match="folder"):
-        xr_landcover.to_geotiff(both.landcover, tmp_path / "no" / "such" / "out.tif")
+        xr_landcover.to_geotiff(both["landcover"], tmp_path / "no" / "such" / "out.tif")
     with pytest.raises(TypeError, match="pick a variable"):
         xr_landcover.to_geotiff(both, tmp_path / "ds.tif")
 
 
 def test_error_mid_way_leaves_nothing_behind(both, tmp_path):
-    classes = both.landcover
+    classes = both["landcover"]
     written = []
 
     def fail_late(block, block_info=None):
@@ -127,7 +128,7 @@ def test_written_block_by_block(both, tmp_path):
             seen.append(block.shape)
         return block
 
-    classes = both.landcover
+    classes = both["landcover"]
     watched = classes.copy(data=classes.data.map_blocks(spy, dtype=classes.dtype))
     xr_landcover.to_geotiff(watched, tmp_path / "blocks.tif")
     assert len(seen) == 25 and max(seen) == (100, 100)
@@ -199,14 +200,15 @@ def test_layers_of_one_computation_are_written_in_one_pass(both, tmp_path):
             if str(name).startswith("landcover-classify-"):
                 ran.append(key)
 
-    layers = {tmp_path / "classes.tif": both.landcover, tmp_path / "conf.tif": both.confidence}
+    layers = {tmp_path / "classes.tif": both["landcover"],
+              tmp_path / "conf.tif": both["confidence"]}
     with Record():
         paths = to_geotiffs(layers)
-    assert len(ran) == len(set(ran)) == both.landcover.data.npartitions
+    assert len(ran) == len(set(ran)) == both["landcover"].data.npartitions
     with rasterio.open(paths[0]) as classes, rasterio.open(paths[1]) as conf:
-        np.testing.assert_array_equal(classes.read(1), both.landcover.values)
-        np.testing.assert_array_equal(conf.read(1), both.confidence.values)
-        assert classes.colormap(1)[6][:3] == both.landcover.attrs["colormap"][6]
+        np.testing.assert_array_equal(classes.read(1), both["landcover"].values)
+        np.testing.assert_array_equal(conf.read(1), both["confidence"].values)
+        assert classes.colormap(1)[6][:3] == ClassMap.from_dataarray(both["landcover"]).colormap[6]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.tif", "conf.tif"]
 
 
@@ -219,13 +221,14 @@ def test_layers_are_checked_before_any_work_and_replace_nothing_on_failure(both,
     old = tmp_path / "conf.tif"
     old.write_bytes(b"old")
     with pytest.raises(OutputExistsError, match="conf.tif"):  # before computing the class map
-        to_geotiffs({tmp_path / "classes.tif": both.landcover, old: both.confidence})
+        to_geotiffs({tmp_path / "classes.tif": both["landcover"], old: both["confidence"]})
     with pytest.raises(InvalidParameterError, match="same file"):
-        to_geotiffs({tmp_path / "a.tif": both.landcover, str(tmp_path / "a.tif"): both.confidence})
-    broken = both.confidence.copy(data=both.confidence.data.map_blocks(
+        to_geotiffs({tmp_path / "a.tif": both["landcover"],
+                     str(tmp_path / "a.tif"): both["confidence"]})
+    broken = both["confidence"].copy(data=both["confidence"].data.map_blocks(
         fail_on_third_block(RuntimeError("disk on fire")), dtype=np.float32))
     with pytest.raises(RuntimeError, match="disk on fire"):
-        to_geotiffs({tmp_path / "classes.tif": both.landcover, old: broken}, overwrite=True)
+        to_geotiffs({tmp_path / "classes.tif": both["landcover"], old: broken}, overwrite=True)
     assert old.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conf.tif"]  # nothing else left
 
@@ -251,7 +254,7 @@ def test_every_compression_offered_is_really_used(both, tmp_path):
 
     offered = supported_compressions()
     assert {"deflate", "lzw", "none"} <= set(offered) <= set(COMPRESSIONS)
-    small = both.landcover.isel(y=slice(0, 64), x=slice(0, 64))
+    small = both["landcover"].isel(y=slice(0, 64), x=slice(0, 64))
     for name in offered:
         out = xr_landcover.to_geotiff(small, tmp_path / f"{name}.tif", compress=name.upper())
         with rasterio.open(out) as src:
@@ -268,7 +271,7 @@ def test_a_folder_at_the_path_is_refused_before_any_work(both, tmp_path, no_comp
     folder.mkdir()
     (folder / "keep.txt").write_text("mine")
     with pytest.raises(OutputExistsError, match="is a folder, and a file never replaces"):
-        xr_landcover.to_geotiff(both.landcover, folder, overwrite=True)
+        xr_landcover.to_geotiff(both["landcover"], folder, overwrite=True)
     assert no_compute.calls == 0
     assert (folder / "keep.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["keep.txt", "landcover.tif"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import rasterio
@@ -252,3 +254,18 @@ def test_to_zarr_overwrite_of_its_own_store_still_works(tmp_path):
     xr_landcover.to_zarr((_small_map() * 2).astype("uint8"), store, overwrite=True)
     assert xr_landcover.open_zarr(store).values.tolist() == [[2, 4], [4, 2]]
     assert [p.name for p in tmp_path.iterdir()] == ["classes.zarr"]
+
+
+def test_open_image_on_a_class_map_points_to_open_classmap(tmp_path):
+    """A class map opened as a band cube lost its names and colours without a word."""
+    from conftest import synthetic_class_map
+
+    m = synthetic_class_map(np.array([[1, 2], [2, 0]], "uint8"), names=["water", "forest"])
+    path = xr_landcover.to_geotiff(m, tmp_path / "classes.tif")
+    with pytest.warns(UserWarning, match=r"class map .* xr_landcover\.open_classmap") as seen:
+        cube = xr_landcover.open_image(path)
+    assert len(seen) == 1 and cube.dims == ("band", "y", "x")
+    band = write_raster(tmp_path / "band.tif", np.array([[1, 2], [2, 0]], "uint8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        xr_landcover.open_image(band)  # an integer band without class tags: no warning

@@ -77,7 +77,7 @@ def test_nc_object_based_classification(nc):
     classes = cube.landcover.classify(model, segments=seg)
     pixel = quiet_train(cube, polygons, method="random_trees", random_state=0)
     pixel_map = cube.landcover.classify(pixel)
-    for key in ("flag_values", "flag_meanings", "class_names", "colormap", "_FillValue"):
+    for key in ("flag_values", "flag_meanings", "class_names", "flag_colors", "_FillValue"):
         assert np.array_equal(np.asarray(classes.attrs[key], dtype=object),
                               np.asarray(pixel_map.attrs[key], dtype=object)), key
     assert classes.dtype == pixel_map.dtype and classes.dims == ("y", "x")

@@ -163,6 +163,28 @@ def test_plot_classes_colours_legend_and_transparent_nodata(chunks, nodata):
     assert ax.get_title() == "classes"
 
 
+@pytest.mark.parametrize("chunks", [None, 16])
+def test_plot_classes_of_a_map_masked_with_where(chunks):
+    """classes.where(classes != 1) is float with NaN: drawn as the class map it is (the other
+    classes in their colours, the masked and the nodata pixels transparent, the legend of
+    every class), never as a continuous layer."""
+    classes = make_classes(chunks=chunks)
+    masked = classes.where(classes != 1)
+    assert masked.dtype.kind == "f"
+    fig, (ax,) = new_axes()
+    masked.landcover.plot(ax=ax)
+    image = render(fig)
+    for (row, col), value in {(30, 5): 1, (5, 30): 2, (20, 55): 3, (39, 0): 1}.items():
+        expected = BACKGROUND if value == 1 else COLORS[value]
+        assert color_at(ax, image, *geo(row, col)) == expected, (row, col)
+    assert color_at(ax, image, *geo(2, 2)) == BACKGROUND  # nodata
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == NAMES
+    patches = ax.get_legend().get_patches()
+    assert [tuple(round(255 * c) for c in p.get_facecolor()[:3]) for p in patches] == [
+        COLORS[v] for v in (1, 2, 3)
+    ]
+
+
 def test_plot_classes_extent_matches_raster_bounds():
     classes = make_classes()
     ax = classes.landcover.plot()

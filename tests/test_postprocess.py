@@ -13,6 +13,7 @@ import pytest
 from conftest import random_probabilities, synthetic_class_map, synthetic_probabilities
 
 import xr_landcover
+from xr_landcover.classmap import ClassMap
 from xr_landcover.errors import (
     DimensionError,
     GridMismatchError,
@@ -140,7 +141,7 @@ def test_reclassify_values_merges_and_rebuilds_the_attrs(class_map, no_compute):
     assert out.dtype == np.uint8 and out.attrs["flag_values"].tolist() == [1, 4, 9]
     # a merged class keeps the name and colour of the class whose value it keeps
     assert out.attrs["class_names"] == ["developed", "shrubland", "forest"]
-    assert out.attrs["colormap"] == {1: COLORS[0], 4: COLORS[2], 9: COLORS[3]}
+    assert ClassMap.from_dataarray(out).colormap == {1: COLORS[0], 4: COLORS[2], 9: COLORS[3]}
     assert out.rio.nodata == 0 and out.rio.crs == class_map.rio.crs
     assert out.attrs["flag_meanings"] == "developed shrubland forest"
 
@@ -151,7 +152,7 @@ def test_reclassify_by_names_groups_and_new_fill(class_map):
     np.testing.assert_array_equal(out.values, np.where(np.isin(class_map.values, [3, 4, 5]), 3,
                                                        class_map.values))
     assert out.attrs["class_names"] == ["developed", "vegetation"]
-    assert out.attrs["colormap"][3] == (0, 200, 0)
+    assert ClassMap.from_dataarray(out).colormap[3] == (0, 200, 0)
     # a class given value 0 moves the fill to 255; a value past 254 makes the map uint16
     zero = class_map.landcover.reclassify({1: 0}, names={0: "urban"})
     assert int(zero.attrs["_FillValue"]) == 255 and zero.rio.nodata == 255
@@ -162,7 +163,7 @@ def test_reclassify_by_names_groups_and_new_fill(class_map):
     assert wide.dtype == np.uint16 and int(wide.max()) == 300
     fresh = class_map.landcover.reclassify({3: 20, 4: 20})
     assert fresh.attrs["class_names"] == ["developed", "forest", "herbaceous+shrubland"]
-    assert fresh.attrs["colormap"][20] == COLORS[1]
+    assert ClassMap.from_dataarray(fresh).colormap[20] == COLORS[1]
 
 
 def test_reclassify_probabilities_sums_merged_classes(proba):

@@ -14,6 +14,7 @@ from helpers import run_otb_regularization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from xr_landcover.classmap import ClassMap
 from xr_landcover.errors import InvalidInputTypeError, InvalidParameterError
 from xr_landcover.postprocess import majority_filter
 from xr_landcover.postprocess.majority import ball_half_widths
@@ -187,7 +188,7 @@ def test_cli_majority_writes_otbs_result(tmp_path, capsys):
     got = open_classmap(out)
     expected = majority_filter(synthetic_class_map(a), radius=2, ties="undecided").values
     np.testing.assert_array_equal(got.values, expected)
-    assert got.attrs["colormap"][1] == (9, 9, 9)
+    assert ClassMap.from_dataarray(got).colormap[1] == (9, 9, 9)
     if OTB:
         np.testing.assert_array_equal(
             got.values, run_otb_regularization(a, tmp_path, radius=2, suvbool=True))

@@ -18,7 +18,7 @@ from sklearn.svm import LinearSVC
 
 import xr_landcover
 from xr_landcover import datasets
-from xr_landcover.classification.probabilities import float32_keeping_winner
+from xr_landcover.classification.probabilities import float32_keeping_winner, probability_classes
 from xr_landcover.errors import (
     DimensionError,
     InvalidInputTypeError,
@@ -54,7 +54,7 @@ def test_lazy_output_and_metadata(cube, models, no_compute):
     assert p["class"].values.tolist() == [1, 3, 4, 5, 6, 7]
     assert p.attrs["class_names"] == ["developed", "herbaceous", "shrubland", "forest", "water",
                                       "sediment"]
-    assert p.attrs["colormap"][6] == (70, 107, 159)
+    assert probability_classes(p).colormap[6] == (70, 107, 159)
     assert p.chunks[1:] == cube.chunks[1:] and p.chunks[0] == (6,)
     assert p.rio.crs == cube.rio.crs and p.rio.transform() == cube.rio.transform()
     assert np.isnan(p.rio.nodata)
@@ -79,16 +79,16 @@ def test_label_of_probabilities_is_classify(cube, models, method):
     mine = xr_landcover.label(xr_landcover.predict_proba(cube, model), confidence=True)
     theirs = xr_landcover.classify(cube, model, confidence=True)
     mine, theirs = dask.compute(mine, theirs)
-    np.testing.assert_array_equal(mine.landcover.values, theirs.landcover.values)
-    assert mine.landcover.dtype == theirs.landcover.dtype
-    a, b = mine.landcover.attrs, theirs.landcover.attrs
+    np.testing.assert_array_equal(mine["landcover"].values, theirs["landcover"].values)
+    assert mine["landcover"].dtype == theirs["landcover"].dtype
+    a, b = mine["landcover"].attrs, theirs["landcover"].attrs
     assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]))
         if key == "flag_values":
             assert a[key].dtype == b[key].dtype
-    assert mine.landcover.rio.nodata == theirs.landcover.rio.nodata
-    assert mine.landcover.rio.transform() == theirs.landcover.rio.transform()
+    assert mine["landcover"].rio.nodata == theirs["landcover"].rio.nodata
+    assert mine["landcover"].rio.transform() == theirs["landcover"].rio.transform()
     np.testing.assert_allclose(mine.confidence.values, theirs.confidence.values, rtol=0,
                                atol=1.2e-7)
     assert mine.confidence.attrs.keys() == theirs.confidence.attrs.keys()
@@ -167,7 +167,7 @@ def test_object_based_probabilities(polygons):
     p = p.compute()
     theirs = cube.landcover.classify(model, segments=seg, confidence=True).compute()
     mine = xr_landcover.label(p, confidence=True)
-    np.testing.assert_array_equal(mine.landcover.values, theirs.landcover.values)
+    np.testing.assert_array_equal(mine["landcover"].values, theirs["landcover"].values)
     np.testing.assert_allclose(mine.confidence.values, theirs.confidence.values, atol=1.2e-7)
     # one probability vector per segment
     ids = seg.values

@@ -48,7 +48,7 @@ def forest(polygons):
 @pytest.fixture(scope="module")
 def forest_reference(window, forest):
     both = xr_landcover.classify(window, forest, confidence=True).compute()
-    return both.landcover.values, both.confidence.values
+    return both["landcover"].values, both.confidence.values
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_classify_labels_and_confidence_any_chunking_any_band_order(
     cube = window.isel(band=list(order)).chunk({"y": cy, "x": cx})
     both = xr_landcover.classify(cube, forest, confidence=True).compute()
     labels, confidence = forest_reference
-    np.testing.assert_array_equal(both.landcover.values, labels)
+    np.testing.assert_array_equal(both["landcover"].values, labels)
     np.testing.assert_array_equal(both.confidence.values, confidence)  # bit for bit
 
 
@@ -175,7 +175,7 @@ def test_seeded_training_ignores_polygon_order(polygons, window, forest, forest_
         np.testing.assert_array_equal(mine.tree_.feature, theirs.tree_.feature)
         np.testing.assert_array_equal(mine.tree_.threshold, theirs.tree_.threshold)
     both = xr_landcover.classify(window, model, confidence=True).compute()
-    np.testing.assert_array_equal(both.landcover.values, forest_reference[0])
+    np.testing.assert_array_equal(both["landcover"].values, forest_reference[0])
     np.testing.assert_array_equal(both.confidence.values, forest_reference[1])
 
 

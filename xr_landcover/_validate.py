@@ -32,9 +32,11 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_CLUSTER_SAMPLE_SIZE",
     "require_dataarray",
+    "accessor_hint",
     "require_cube",
     "require_crs",
     "require_class_map",
+    "single_band_hint",
     "require_north_up",
     "require_whole_classes",
     "CLASS_ATTRS",
@@ -75,8 +77,18 @@ def require_dataarray(obj: Any, name: str) -> xr.DataArray:
     xr_landcover.errors.InvalidInputTypeError: cube must be an xarray.DataArray, got list
     """
     if not isinstance(obj, xr.DataArray):
-        raise InvalidInputTypeError(f"{name} must be an xarray.DataArray, got {type(obj).__name__}")
+        raise InvalidInputTypeError(f"{name} must be an xarray.DataArray, got "
+                                    f"{type(obj).__name__}{accessor_hint(obj)}")
     return obj
+
+
+def accessor_hint(obj: Any) -> str:
+    """For ``ds.landcover`` passed where a DataArray goes (it is the Dataset's ``.landcover``
+    accessor, not its variable ``landcover``), the fix; else ``""``."""
+    if type(obj).__name__ == "LandcoverDatasetAccessor":
+        return (": ds.landcover of a Dataset is its .landcover accessor, not its variable; "
+                "pass the variable, ds['landcover']")
+    return ""
 
 
 def require_crs(da: xr.DataArray, name: str = "cube") -> xr.DataArray:
@@ -257,7 +269,8 @@ def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = Fals
     is refused. A rotated grid is refused (:func:`require_north_up`)."""
     classes = require_dataarray(classes, name)
     if classes.ndim != 2 or set(classes.dims) != {"y", "x"}:
-        hint = (" (a band cube? classify it first)" if "band" in classes.dims else "")
+        hint = (single_band_hint(classes, name) or " (a band cube? classify it first)"
+                if "band" in classes.dims else "")
         raise DimensionError(
             f"a class map must have dims ('y', 'x'); {name} has {classes.dims}{hint}. "
             f"Select one time step or band first, e.g. {name}.isel(time=0)"
@@ -279,8 +292,26 @@ def require_class_map(classes: Any, name: str = "class_map", *, crs: bool = Fals
     return require_crs(classes, name) if crs else classes
 
 
+def single_band_hint(da: xr.DataArray, name: str) -> str:
+    """For a ``("band", "y", "x")`` array of one band (a class-map GeoTIFF opened with
+    ``rioxarray.open_rasterio``), the selection that makes it a map; else ``""``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> one = xr.DataArray(np.zeros((1, 2, 2)), dims=("band", "y", "x"))
+    >>> "classes.squeeze('band', drop=True)" in single_band_hint(one, "classes")
+    True
+    """
+    if set(da.dims) != {"band", "y", "x"} or da.sizes["band"] != 1:
+        return ""
+    return (f" (one band, as rioxarray.open_rasterio returns a file: select it with "
+            f"{name}.squeeze('band', drop=True), or open the file with "
+            "xr_landcover.open_classmap)")
+
+
 #: Attributes that make a float array a (masked) class map rather than a measurement.
-CLASS_ATTRS = ("flag_values", "class_names", "colormap")
+CLASS_ATTRS = ("flag_values", "class_names", "flag_colors", "colormap")
 
 
 def require_whole_classes(values: np.ndarray, name: str = "class_map") -> np.ndarray:

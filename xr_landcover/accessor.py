@@ -1,4 +1,4 @@
-"""The ``.landcover`` accessor on :class:`xarray.DataArray`.
+"""The ``.landcover`` accessors on :class:`xarray.DataArray` and :class:`xarray.Dataset`.
 
 Each method validates its input once and delegates to a module function; no algorithm lives
 here (see ``docs/`` and the modules named in each method's docstring).
@@ -22,7 +22,7 @@ from ._validate import (
     require_cube,
 )
 
-__all__ = ["LandcoverAccessor"]
+__all__ = ["LandcoverAccessor", "LandcoverDatasetAccessor"]
 
 
 @xr.register_dataarray_accessor("landcover")
@@ -344,3 +344,208 @@ class LandcoverAccessor:
         from .io import to_zarr
 
         return to_zarr(self._obj, store, overwrite=overwrite)
+
+
+@xr.register_dataset_accessor("landcover")
+class LandcoverDatasetAccessor:
+    """Land-cover tools for Datasets: ``ds.landcover.<method>``.
+
+    Two Datasets meet land-cover work: what ``classify(..., confidence=True)`` returns (the
+    layers ``landcover`` and ``confidence``) and what odc-stac's ``load`` returns (one variable
+    per band). :meth:`to_geotiff` writes every layer in one computation, :meth:`cube` stacks
+    bands into the band cube the DataArray methods take. Every other ``.landcover`` method
+    works on a DataArray: called here, it says which one to pick.
+
+    On a Dataset with a variable ``landcover``, ``ds.landcover`` is this accessor, no longer
+    that variable: take the class map as ``ds["landcover"]``. Attributes of the variable read
+    through the accessor (``ds.landcover.values``) still give the variable's, with a warning
+    that says so.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({b: (("y", "x"), np.zeros((2, 2), "float32"))
+    ...                  for b in ("red", "nir")})
+    >>> ds.landcover.cube().dims, list(ds.landcover.cube(["nir"]).band.values)
+    (('band', 'y', 'x'), ['nir'])
+    """
+
+    def __init__(self, obj: xr.Dataset):
+        self._obj = obj
+
+    def __getattr__(self, name: str):
+        """Only for names the accessor lacks: the variable ``landcover``'s attribute (code
+        written when ``ds.landcover`` was that variable), with a warning; else the error."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        ds = self._obj
+        if "landcover" in ds.data_vars and hasattr(ds["landcover"], name):
+            import warnings
+
+            warnings.warn(
+                f"ds.landcover is the Dataset's .landcover accessor (to_geotiff, cube), not the "
+                f"variable 'landcover': ds.landcover.{name} gives the variable's {name} for now; "
+                f"write ds['landcover'].{name}",
+                UserWarning, stacklevel=2)
+            return getattr(ds["landcover"], name)
+        raise AttributeError(
+            f"the Dataset's .landcover accessor has no {name!r} (its methods: to_geotiff, "
+            f"cube); the variables are ds[name]: {[str(v) for v in ds.data_vars]}"
+        )
+
+    def _layers(self) -> list[str]:
+        """The map variables: those with ``y`` and ``x`` dims."""
+        return [str(v) for v, da in self._obj.data_vars.items() if {"y", "x"} <= set(da.dims)]
+
+    def cube(self, bands: Sequence[str] | str | None = None) -> xr.DataArray:
+        """The band cube ``(..., "band", "y", "x")`` of these variables, lazily (as
+        ``ds[bands].to_dataarray("band")``), for the DataArray methods: ``classify``,
+        ``train``, ``segment``...
+
+        Parameters
+        ----------
+        bands : str or sequence of str, optional
+            The variables to stack, in this order; default every variable with ``y`` and
+            ``x`` dims. The ``band`` coordinate holds their names.
+
+        Returns
+        -------
+        xarray.DataArray
+            The cube, with the Dataset's CRS and transform, and the bands' nodata when they
+            all declare the same one (an odc-stac ``nodata`` attr or rioxarray's).
+
+        Raises
+        ------
+        InvalidParameterError
+            A band that is no variable of the Dataset, or a variable without ``y``/``x``.
+        """
+        import numpy as np
+
+        from .errors import InvalidParameterError
+
+        ds = self._obj
+        layers = self._layers()
+        names = layers if bands is None else [bands] if isinstance(bands, str) else list(bands)
+        unknown = [b for b in names if b not in layers]
+        if unknown or not names:
+            raise InvalidParameterError(
+                f"bands must name variables of the Dataset with dims ('y', 'x'): "
+                f"{unknown or 'none given'} {'is' if len(unknown) == 1 else 'are'} not among "
+                f"{layers}. Pick some, e.g. ds.landcover.cube({layers[:3]})"
+            )
+        cube = ds[names].to_dataarray("band").transpose(..., "band", "y", "x")
+        cube = cube.assign_coords(band=np.array(names, dtype=object))
+        cube.attrs = {}
+        cube.name = "bands"
+        if ds.rio.crs is not None:
+            cube = cube.rio.write_crs(ds.rio.crs)
+        declared = {_nodata(ds[b]) for b in names}
+        if len(declared) == 1 and None not in declared:
+            cube = cube.rio.write_nodata(declared.pop(), encoded=False)
+        return cube
+
+    def to_geotiff(self, target, overwrite: bool = False, compress: str = "deflate",
+                   tile_size: int = 256, lock: Any = None) -> dict:
+        """Write the layers of this Dataset as GeoTIFFs, in one computation: see
+        :func:`xr_landcover.io.to_geotiffs` (the class map and the confidence of one
+        ``classify`` call share their work).
+
+        Parameters
+        ----------
+        target : str, path or mapping
+            An existing folder: each layer (variable with ``y`` and ``x`` dims) goes to
+            ``<folder>/<variable>.tif``. Or a mapping ``{variable: path}``: those layers only.
+        overwrite, compress, tile_size, lock
+            As in :func:`xr_landcover.to_geotiff`.
+
+        Returns
+        -------
+        dict of str to pathlib.Path
+            The path of each layer written.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``target`` is a file path (a Dataset is several files), a folder that does not
+            exist, or the mapping names a variable the Dataset does not have.
+        Those of :func:`xr_landcover.to_geotiff`.
+        """
+        import os
+        from pathlib import Path
+
+        from .errors import InvalidInputTypeError, InvalidParameterError
+        from .io import to_geotiffs
+
+        layers = self._layers()
+        if isinstance(target, Mapping):
+            unknown = [str(v) for v in target if v not in layers]
+            if unknown:
+                raise InvalidParameterError(
+                    f"target names {unknown}, which {'is' if len(unknown) == 1 else 'are'} not "
+                    f"a layer of the Dataset; its layers: {layers}"
+                )
+            paths = {str(v): p for v, p in target.items()}
+        elif isinstance(target, str | os.PathLike):
+            folder = Path(target)
+            if not folder.is_dir():
+                example = ", ".join(f"'{v}': '{v}.tif'" for v in layers[:2])
+                raise InvalidParameterError(
+                    f"target must be an existing folder (one <variable>.tif per layer) or a "
+                    f"mapping of layer to path: '{folder}' is "
+                    f"{'a file' if folder.exists() else 'no folder'}, and this Dataset has "
+                    f"{len(layers)} layers {layers}. Create the folder first, or pass e.g. "
+                    f"{{{example}}}"
+                )
+            paths = {v: folder / f"{v}.tif" for v in layers}
+        else:
+            raise InvalidInputTypeError(
+                f"target must be a folder or a mapping of layer to path; got "
+                f"{type(target).__name__}"
+            )
+        ds = self._obj
+        written = to_geotiffs({paths[v]: ds[v] for v in paths}, overwrite=overwrite,
+                              compress=compress, tile_size=tile_size, lock=lock)
+        return dict(zip(paths, written))
+
+
+def _nodata(da: xr.DataArray):
+    """A band's declared nodata: odc-stac's ``nodata`` attr, else rioxarray's (None if none)."""
+    value = da.attrs.get("nodata")
+    if value is None:
+        value = da.rio.nodata if da.rio.nodata is not None else da.rio.encoded_nodata
+    return None if value is None else value.item() if hasattr(value, "item") else value
+
+
+def _dataarray_only(name: str):
+    """A Dataset accessor method ``name`` that says which DataArray to call it on."""
+
+    def refuse(self, *args, **kwargs):
+        from .errors import InvalidInputTypeError
+
+        layers = self._layers()
+        cube_first = name in _CUBE_METHODS
+        if cube_first:
+            fix = f"ds.landcover.cube().landcover.{name}(...) (bands: {layers})"
+        else:
+            layer = "landcover" if "landcover" in layers else (layers or ["<variable>"])[0]
+            fix = f"ds['{layer}'].landcover.{name}(...)"
+        raise InvalidInputTypeError(
+            f".landcover.{name} works on a DataArray, and this is a Dataset with the layers "
+            f"{layers}: call it on {'the band cube' if cube_first else 'one layer'}, "
+            f"e.g. {fix}"
+        )
+
+    refuse.__name__ = name
+    refuse.__doc__ = (f"DataArray only: see :meth:`LandcoverAccessor.{name}`; on a Dataset, "
+                      "pick a layer (``ds['landcover']``) or stack bands (:meth:`cube`).")
+    return refuse
+
+
+#: DataArray methods that take a band cube: on a Dataset, the fix is :meth:`cube`.
+_CUBE_METHODS = {"summary", "with_indices", "segment", "train", "classify", "cluster",
+                 "predict_proba", "plot_rgb"}
+
+for _name in dir(LandcoverAccessor):
+    if not _name.startswith("_") and not hasattr(LandcoverDatasetAccessor, _name):
+        setattr(LandcoverDatasetAccessor, _name, _dataarray_only(_name))
+del _name

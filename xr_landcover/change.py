@@ -2,7 +2,7 @@
 
 Both functions work on a class map with a ``time`` dimension (``(time, y, x)``, as
 ``classify`` returns for a STAC time series) and the class-map attributes (``flag_values``,
-``class_names``, ``colormap``, ``_FillValue``). The table is one lazy ``bincount`` per chunk,
+``class_names``, ``flag_colors``, ``_FillValue``). The table is one lazy ``bincount`` per chunk,
 summed: only a ``K x K`` array of counts is ever brought back.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .classmap import ClassMap
+from .classmap import ClassMap, hex_colors
 from .errors import DimensionError, InvalidParameterError
 
 __all__ = ["change_table", "change_map"]
@@ -138,7 +138,7 @@ def change_table(
 
 
 def change_map(classes: xr.DataArray, start: Any = 0, end: Any = -1) -> xr.DataArray:
-    """Lazy map of from-to change codes between two dates, with a colormap.
+    """Lazy map of from-to change codes between two dates, with its colours.
 
     The code of a pixel is ``1 + i_from * K + i_to`` where ``i_*`` are positions of the
     classes in ``flag_values`` and ``K`` their number; ``0`` is nodata at either date.
@@ -155,7 +155,7 @@ def change_map(classes: xr.DataArray, start: Any = 0, end: Any = -1) -> xr.DataA
     -------
     xarray.DataArray
         uint16 ``(y, x)`` named ``"change"`` with CF ``flag_values``/``flag_meanings``
-        (``forest_to_crop`` ...), ``class_names``, ``colormap`` and ``_FillValue`` 0.
+        (``forest_to_crop`` ...), ``class_names``, ``flag_colors`` and ``_FillValue`` 0.
     """
     values, names, colormap, _ = _class_table(classes)
     first = _select_date(classes, start, "start")
@@ -179,7 +179,7 @@ def change_map(classes: xr.DataArray, start: Any = 0, end: Any = -1) -> xr.DataA
             "flag_values": flag_values,
             "flag_meanings": " ".join(m.replace(" ", "_") for m in meanings),
             "class_names": meanings,
-            "colormap": colours,
+            "flag_colors": hex_colors([colours[c] for c in flag_values]),
             "_FillValue": 0,
             "long_name": f"land-cover change from {_date(first)} to {_date(last)}",
         },

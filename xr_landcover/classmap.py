@@ -1,11 +1,13 @@
 """The class-map convention, read and written in one place.
 
 A *class map* is an integer ``DataArray`` ``(..., "y", "x")`` whose classes are described by
-CF attributes (``flag_values``, ``flag_meanings``), ``class_names``, a ``colormap``
-(``{value: (r, g, b)}``) and a fill value (``_FillValue``). The same facts reach us in other
-shapes: as strings when a GeoTIFF we wrote is re-opened with ``rioxarray.open_rasterio``
+CF attributes (``flag_values``, ``flag_meanings``, ``flag_colors`` ``'#466b9f ...'``),
+``class_names`` and a fill value (``_FillValue``): plain arrays and strings, so that netCDF,
+Zarr and GeoTIFF tags store them as they are. The same facts reach us in other shapes: as
+strings when a GeoTIFF we wrote is re-opened with ``rioxarray.open_rasterio``
 (``flag_values='1 2 3'``, ``CLASS_1='water'`` tags), with the fill only in ``encoding`` or only
-as rioxarray's nodata, or as a GDAL colour table. :meth:`ClassMap.from_dataarray` reads every
+as rioxarray's nodata, as a ``colormap`` dict ``{value: (r, g, b)}`` (maps made before
+``flag_colors``, or by hand), or as a GDAL colour table. :meth:`ClassMap.from_dataarray` reads every
 one of those shapes the same way, so that two functions can never read one map differently;
 :meth:`ClassMap.to_attrs` writes the attrs; :func:`class_areas` counts a map's classes and
 :func:`open_classmap` reads a class-map GeoTIFF (ours or any paletted one) back with its names
@@ -25,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._validate import require_class_map, require_whole_classes
+from ._validate import CLASS_ATTRS, accessor_hint, require_class_map, require_whole_classes
 from .colors import RGB, class_colors, flag_meanings
 from .errors import (
     DimensionError,
@@ -34,37 +36,100 @@ from .errors import (
     RasterReadError,
 )
 
-__all__ = ["ClassMap", "ClassTable", "class_areas", "class_map_attrs", "open_classmap",
-           "restore_class_dtype"]
+__all__ = ["ClassMap", "ClassTable", "attr_colors", "class_areas", "class_map_attrs", "hex_colors",
+           "open_classmap", "restore_class_dtype"]
 
 
 def _numbers(value: Any) -> list[int]:
-    """Class values from an array, a list or a GDAL/netCDF string such as ``'1 2 3'``."""
+    """Class values from an array, a list or a GDAL/netCDF string such as ``'1 2 3'`` (or
+    ``'[1 2 3]'``, the tag ``rio.to_raster`` writes for an array attr)."""
     if value is None:
         return []
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, str):
-        value = [v for v in re.split(r"[\s,]+", value.strip()) if v]
+        value = [v for v in re.split(r"[\s,\[\]()]+", value.strip()) if v]
         return [int(float(v)) for v in value]
     return [int(v) for v in np.atleast_1d(np.asarray(value))]
 
 
 def _strings(value: Any) -> list[str] | None:
+    """Names from a list, or from a string: a JSON or Python list (``'["open water", ...]'``,
+    as GDAL tags hold a list attr written by ``rio.to_raster``) or space-separated names."""
     if value is None:
         return None
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, str):
-        return value.split()
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            import ast
+
+            try:  # literal_eval reads literals only: nothing in the file is run
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                parsed = None
+            if isinstance(parsed, list | tuple):
+                return [str(v) for v in parsed]
+        return text.split()
     return [str(v) for v in np.atleast_1d(np.asarray(value, dtype=object))]
 
 
 def _colormap(value: Any) -> dict[int, RGB]:
-    """``{value: (r, g, b)}`` from a dict of colours (extra alpha ignored)."""
-    if not value or not isinstance(value, Mapping):
+    """``{value: (r, g, b)}`` from a dict of colours (extra alpha ignored), or from the
+    ``[[value, r, g, b], ...]`` list a Zarr or JSON store holds."""
+    if value is None or isinstance(value, str | bytes):
         return {}
-    return {int(k): tuple(int(c) for c in tuple(v)[:3]) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {int(k): tuple(int(c) for c in tuple(v)[:3]) for k, v in value.items()}
+    try:
+        rows = [tuple(int(c) for c in row) for row in value]
+    except (TypeError, ValueError):
+        return {}
+    return {row[0]: row[1:4] for row in rows if len(row) >= 4}
+
+
+def hex_colors(colors: Sequence[RGB]) -> str:
+    """CF-style ``flag_colors``: one ``#rrggbb`` per class, space-separated (a string, so that
+    netCDF, GDAL tags and Zarr store it as it is).
+
+    Examples
+    --------
+    >>> hex_colors([(70, 107, 159), (56, 133, 56)])
+    '#466b9f #388538'
+    """
+    return " ".join("#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb)) for rgb in colors)
+
+
+def _flag_colors(value: Any) -> list[RGB | None]:
+    """Colours from ``flag_colors`` (``'#466b9f #388538'`` or a list of such strings); an
+    entry that is not a ``#rrggbb`` colour gives None."""
+    items = _strings(value) or []
+    out: list[RGB | None] = []
+    for item in items:
+        m = re.fullmatch(r"#?([0-9a-fA-F]{6})(?:[0-9a-fA-F]{2})?", item.strip())
+        out.append(tuple(int(m.group(1)[i:i + 2], 16) for i in (0, 2, 4)) if m else None)
+    return out
+
+
+def attr_colors(attrs: Mapping, values: Sequence[int]) -> tuple[RGB | None, ...]:
+    """The colour of each of ``values`` from ``attrs``: a ``colormap`` dict (by value), else
+    ``flag_colors`` (in the order of ``values``, used only when it has one entry per value);
+    None where neither gives one.
+
+    Examples
+    --------
+    >>> attr_colors({"flag_colors": "#466b9f #388538"}, [1, 2])
+    ((70, 107, 159), (56, 133, 56))
+    >>> attr_colors({"colormap": {2: (1, 2, 3)}}, [1, 2])
+    (None, (1, 2, 3))
+    """
+    colormap = _colormap(attrs.get("colormap"))
+    if not colormap:
+        listed = _flag_colors(attrs.get("flag_colors"))
+        if len(listed) == len(values):
+            colormap = {int(v): c for v, c in zip(values, listed) if c is not None}
+    return tuple(colormap.get(int(v)) for v in values)
 
 
 def fill_value(da: xr.DataArray) -> int | float | None:
@@ -138,7 +203,7 @@ class ClassMap:
         decides, e.g. from the values present)."""
         if not isinstance(da, xr.DataArray):
             raise InvalidInputTypeError(
-                f"a class map is an xarray.DataArray; got {type(da).__name__}"
+                f"a class map is an xarray.DataArray; got {type(da).__name__}{accessor_hint(da)}"
             )
         attrs = da.attrs
         nodata = fill_value(da)
@@ -148,14 +213,32 @@ class ClassMap:
         values = _numbers(attrs.get("flag_values"))
         if not values:
             values = sorted(colormap) or sorted(tagged)
+        colors = dict(zip(values, attr_colors(attrs, values)))
         names = _strings(attrs.get("class_names"))
-        if names is None:
+        if (names is None or len(names) != len(values)) and values and all(
+                v in tagged for v in values):
+            names = [tagged[v] for v in values]  # GDAL tags keep the spaces of a name
+        if names is None or len(names) != len(values):
             names = _strings(attrs.get("flag_meanings"))
         if names is None or len(names) != len(values):
             names = [tagged.get(v, str(v)) for v in values]
         keep = sorted((v, n) for v, n in zip(values, names) if v != nodata)
         return cls(values=tuple(v for v, _ in keep), names=tuple(n for _, n in keep),
-                   colors=tuple(colormap.get(v) for v, _ in keep), nodata=nodata)
+                   colors=tuple(colors.get(v) for v, _ in keep), nodata=nodata)
+
+    @property
+    def colormap(self) -> dict[int, RGB]:
+        """``{value: (r, g, b)}`` of the classes that have a colour.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> m = xr.DataArray(np.array([[1, 2]], "uint8"), dims=("y", "x"),
+        ...                  attrs={"flag_values": "1 2", "flag_colors": "#466b9f #388538"})
+        >>> ClassMap.from_dataarray(m).colormap
+        {1: (70, 107, 159), 2: (56, 133, 56)}
+        """
+        return {v: c for v, c in zip(self.values, self.colors) if c is not None}
 
     def complete_colors(self, palette: Sequence[RGB] | None = None) -> ClassMap:
         """This class map with a colour for every class: the missing ones from ``palette``
@@ -238,21 +321,26 @@ def class_map_attrs(
     colors: Sequence[RGB],
     dtype,
 ) -> dict:
-    """Attributes of a class map: CF ``flag_values``/``flag_meanings``, names and colours.
+    """Attributes of a class map: CF ``flag_values``/``flag_meanings``, ``class_names`` (the
+    names as given, spaces kept) and CF-style ``flag_colors`` (one ``#rrggbb`` per value).
+
+    Every value is an array, a list of strings or a string, so that the map goes to netCDF
+    (``to_netcdf``), Zarr and GeoTIFF tags as it is. ``{value: (r, g, b)}`` is
+    :attr:`ClassMap.colormap`; a ``colormap`` dict attr (older maps) is read all the same.
 
     Examples
     --------
     >>> attrs = class_map_attrs([1, 6], ["developed", "water"], [(222, 0, 0), (70, 107, 159)],
     ...                         "uint8")
-    >>> attrs["flag_meanings"], attrs["colormap"][6]
-    ('developed water', (70, 107, 159))
+    >>> attrs["flag_meanings"], attrs["flag_colors"]
+    ('developed water', '#de0000 #466b9f')
     """
     return {
         "long_name": "land cover class",
         "flag_values": np.asarray(values, dtype=dtype),
         "flag_meanings": flag_meanings(names),
         "class_names": [str(n) for n in names],
-        "colormap": {int(v): tuple(int(c) for c in rgb) for v, rgb in zip(values, colors)},
+        "flag_colors": hex_colors(colors),
     }
 
 
@@ -428,6 +516,7 @@ def class_areas(classes: xr.DataArray) -> pd.DataFrame:
     if not isinstance(classes, xr.DataArray):
         raise InvalidInputTypeError(
             f"class_areas needs a class map (an xarray.DataArray); got {type(classes).__name__}"
+            f"{accessor_hint(classes)}"
         )
     extra = [d for d in classes.dims if d not in ("y", "x")]
     if len(extra) > 1:
@@ -483,7 +572,7 @@ def restore_class_dtype(da: xr.DataArray) -> xr.DataArray:
     ('uint8', [[0, 2], [2, 3]], 0)
     """
     if (da.dtype.kind != "f" or set(da.dims) != {"y", "x"}
-            or not any(k in da.attrs for k in ("flag_values", "class_names", "colormap"))):
+            or not any(k in da.attrs for k in CLASS_ATTRS)):
         return da
     import dask.array as dsa
 
@@ -509,7 +598,8 @@ def restore_class_dtype(da: xr.DataArray) -> xr.DataArray:
     data = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(np.asarray(da.data),
                                                                          chunks=-1)
     out = da.copy(data=data.map_blocks(_to_classes, int(fill), dtype, dtype=dtype))
-    out.attrs = {**da.attrs, **classes.to_attrs(dtype), "_FillValue": int(fill)}
+    out.attrs = {**{k: v for k, v in da.attrs.items() if k != "colormap"},
+                 **classes.to_attrs(dtype), "_FillValue": int(fill)}
     out.encoding.pop("_FillValue", None)
     return out.rio.write_nodata(int(fill), encoded=False)
 
@@ -546,7 +636,7 @@ def open_classmap(path, chunks: Any = None) -> xr.DataArray:
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "classes.tif"
     >>> _ = xr_landcover.to_geotiff(m.rio.write_crs("EPSG:32618"), path)
     >>> back = open_classmap(path)
-    >>> back.attrs["class_names"], back.attrs["colormap"][2], back.dtype.name
+    >>> back.attrs["class_names"], ClassMap.from_dataarray(back).colormap[2], back.dtype.name
     (['water', 'forest'], (56, 133, 56), 'uint8')
     """
     import rasterio

@@ -161,7 +161,7 @@ def classify(
     xarray.DataArray or xarray.Dataset
         The class map ``"landcover"`` (dims of the cube without ``band``; uint8 when the
         class values fit, else uint16; the fill value on nodata) with attrs ``flag_values``,
-        ``flag_meanings``, ``class_names``, ``colormap``, ``_FillValue`` and the cube's CRS
+        ``flag_meanings``, ``class_names``, ``flag_colors``, ``_FillValue`` and the cube's CRS
         and transform. With ``confidence=True``, a Dataset with ``landcover`` and
         ``confidence`` (float32 in [0, 1], NaN on nodata). Nothing is computed.
 

@@ -15,7 +15,7 @@ class with a class listed before it, the winner is raised by one unit in the las
 that :func:`xr_landcover.label` (the first largest probability) gives ``classify``'s labels.
 
 :func:`probabilities_like` writes the probability-cube convention (``class`` coordinate =
-class values, ``class_names`` and ``colormap`` attrs, NaN nodata); :func:`probability_classes`
+class values, ``class_names`` and ``flag_colors`` attrs, NaN nodata); :func:`probability_classes`
 reads it back. Both are used by :mod:`xr_landcover.postprocess`.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 from .._validate import require_crs, require_cube
-from ..classmap import ClassMap
+from ..classmap import ClassMap, attr_colors, hex_colors
 from ..errors import DimensionError, InvalidInputTypeError, InvalidParameterError
 from ._common import (
     check_against_model,
@@ -113,7 +113,7 @@ def probabilities_like(data, template: xr.DataArray, values: Sequence[int],
 
     ``template`` is ``(..., y, x)`` (its coordinates, CRS and transform are kept); the
     ``class`` dim goes before ``y`` (or at ``class_axis``) with the class values as its
-    coordinate; attrs ``class_names`` and ``colormap`` (colours completed by name where
+    coordinate; attrs ``class_names`` and ``flag_colors`` (colours completed by name where
     missing), ``long_name``, ``units``; NaN as nodata.
     """
     table = ClassMap(tuple(int(v) for v in values), tuple(str(n) for n in names),
@@ -128,8 +128,7 @@ def probabilities_like(data, template: xr.DataArray, values: Sequence[int],
         "long_name": "class probability",
         "units": "1",
         "class_names": list(table.names),
-        "colormap": {v: tuple(int(c) for c in rgb) for v, rgb in zip(table.values,
-                                                                      table.colors)},
+        "flag_colors": hex_colors(table.colors),
     })
     if template.rio.crs is not None:
         out = out.rio.write_crs(template.rio.crs)
@@ -187,9 +186,7 @@ def probability_classes(probabilities: xr.DataArray) -> ClassMap:
         names = names.split()
     if names is None or len(names) != len(values):
         names = [str(v) for v in values]
-    colormap = probabilities.attrs.get("colormap") or {}
-    colors = tuple(tuple(int(c) for c in tuple(colormap[v])[:3]) if v in colormap else None
-                   for v in values)
+    colors = attr_colors(probabilities.attrs, values)
     return ClassMap(values, tuple(str(n) for n in names), colors, None)
 
 
@@ -257,7 +254,7 @@ def predict_proba(cube: xr.DataArray, model: LandcoverModel,
     -------
     xarray.DataArray
         ``"probabilities"``, float32, dims of the cube with ``band`` replaced by ``class``
-        (coordinate: the class values), attrs ``class_names`` and ``colormap``, the cube's CRS
+        (coordinate: the class values), attrs ``class_names`` and ``flag_colors``, the cube's CRS
         and transform; NaN on nodata; the classes of a valid pixel sum to 1 (to float32
         rounding). Nothing is computed.
 

@@ -34,6 +34,10 @@ def raster_profile(path: Path) -> dict[str, Any]:
                     "dtype": src.dtypes[0],
                     "block_shapes": src.block_shapes,
                     "descriptions": src.descriptions,
+                    # a class map (ours: CF flag_values, or CLASS_<value> tags)
+                    "class_map": src.count == 1 and src.dtypes[0].startswith(("int", "uint"))
+                    and any(k == "flag_values" or k.startswith("CLASS_")
+                            for k in {**src.tags(), **src.tags(1)}),
                 }
     except rasterio.errors.RasterioError as exc:
         raise RasterReadError(

@@ -27,7 +27,8 @@ import rasterio.errors
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from ..classmap import ClassMap, restore_class_dtype
+from .._validate import accessor_hint
+from ..classmap import ClassMap, hex_colors, restore_class_dtype
 from ..colors import flag_meanings
 from ..errors import (
     DimensionError,
@@ -168,11 +169,11 @@ def to_geotiff(
     would land in the file in the order they finish). The staging file needs the uncompressed
     size on disk for the duration of the write; the copy runs with a small GDAL block cache
     (:data:`COPY_CACHE_MB`, unless you set ``GDAL_CACHEMAX``), so memory does not grow with the
-    file. A class map's ``colormap``
-    becomes the GeoTIFF colour table, its class names GDAL metadata (``CLASS_<value>`` tags,
-    CF ``flag_values``/``flag_meanings`` on the band) and its ``_FillValue`` the nodata value.
-    Any other layer's plain attrs (e.g. a segment map's parameters) become GDAL metadata
-    (:func:`metadata_tags`).
+    file. A class map's colours become the GeoTIFF colour table, its classes GDAL metadata
+    (``CLASS_<value>`` tags, CF ``flag_values``/``flag_meanings``/``flag_colors`` on the
+    band, which ``rioxarray.open_rasterio`` returns as attrs) and its ``_FillValue`` the
+    nodata value. Any other layer's plain attrs (e.g. a segment map's parameters) become GDAL
+    metadata (:func:`metadata_tags`).
 
     Parameters
     ----------
@@ -353,7 +354,8 @@ def _geotiff_layer(da: xr.DataArray) -> xr.DataArray:
             "to_geotiff writes one DataArray; pick a variable, e.g. ds['landcover']"
         )
     if not isinstance(da, xr.DataArray):
-        raise InvalidInputTypeError(f"to_geotiff needs a DataArray, got {type(da).__name__}")
+        raise InvalidInputTypeError(
+            f"to_geotiff needs a DataArray, got {type(da).__name__}{accessor_hint(da)}")
     if da.dims not in (("y", "x"), ("band", "y", "x")):
         if set(da.dims) in ({"y", "x"}, {"band", "y", "x"}):
             return _geotiff_layer(da.transpose(..., "y", "x"))
@@ -485,3 +487,7 @@ def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> 
                     flag_values=" ".join(str(v) for v in values),
                     flag_meanings=da.attrs.get("flag_meanings", flag_meanings(names)),
                 )
+                if all(c is not None for c in classes.colors):
+                    # the colours as a tag too: rioxarray.open_rasterio reads tags, not the
+                    # colour table (and a colour table holds uint8/uint16 maps only)
+                    dst.update_tags(1, flag_colors=hex_colors(classes.colors))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,13 @@ def open_image(
     InvalidParameterError
         ``band_names`` has the wrong length, or ``chunks`` is malformed.
 
+    Warns
+    -----
+    UserWarning
+        A file is a class map (``flag_values`` or ``CLASS_<value>`` tags, as
+        :func:`~xr_landcover.to_geotiff` writes): open it with
+        :func:`~xr_landcover.open_classmap` to keep its classes, names and colours.
+
     Examples
     --------
     >>> import xr_landcover
@@ -255,6 +263,15 @@ def open_image(
                 "Resample one onto the other first (e.g. cube.rio.reproject_match); "
                 "open_image never resamples silently."
             )
+    maps = [str(p["path"]) for p in profiles if p["class_map"]]
+    if maps:
+        warnings.warn(
+            f"{', '.join(repr(m) for m in maps)} holds a class map (class values and names in "
+            "its tags); open_image opens it as a band of a cube"
+            f"{' (float32, nodata as NaN)' if masked else ''}, without its class names and "
+            "colours. To use it as a class map, open it with "
+            "xr_landcover.open_classmap(path)",
+            UserWarning, stacklevel=2)
     chunk_spec = _normalise_chunks(chunks, first)
 
     parts: list[xr.DataArray] = []

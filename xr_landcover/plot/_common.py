@@ -16,7 +16,13 @@ import xarray as xr
 from affine import Affine
 
 from .._sample import warn_if_undeclared_fill
-from .._validate import DEFAULT_MAX_PIXELS, check_number, require_cube, require_dataarray
+from .._validate import (
+    DEFAULT_MAX_PIXELS,
+    check_number,
+    require_cube,
+    require_dataarray,
+    single_band_hint,
+)
 from .._validate import band_positions as band_positions_of
 from ..classmap import ClassMap, ClassTable
 from ..errors import (
@@ -105,7 +111,8 @@ def overview(da: xr.DataArray, max_pixels: int = DEFAULT_MAX_PIXELS) -> xr.DataA
 
 def class_table(classes: xr.DataArray, small: xr.DataArray | None = None) -> ClassTable:
     """Read the class table of a class map from its attrs (``flag_values``, ``class_names``,
-    ``flag_meanings``, ``colormap``, ``_FillValue``); missing colours get a default palette.
+    ``flag_meanings``, ``flag_colors`` or a ``colormap`` dict, ``_FillValue``); missing colours
+    get a default palette.
 
     Without ``flag_values`` or ``colormap`` the classes are the distinct values of ``small`` (the
     overview), so a bare integer raster still plots.
@@ -177,7 +184,8 @@ def require_map(da: xr.DataArray, name: str, what: str) -> None:
     what it holds ("class map", "segment map"); a band cube is pointed to :func:`plot_rgb`."""
     require_dataarray(da, name)
     if set(da.dims) != {"y", "x"}:
-        hint = " (a band cube? use plot_rgb)" if "band" in da.dims else ""
+        hint = (single_band_hint(da, name) or " (a band cube? use plot_rgb)"
+                if "band" in da.dims else "")
         raise DimensionError(f"a {what} has dims ('y', 'x'); this array has {da.dims}{hint}")
 
 

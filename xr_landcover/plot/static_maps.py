@@ -122,9 +122,9 @@ def plot_classes(
 ):
     """Draw a class map in its classes' colours, with a legend of class names.
 
-    Colours come from the ``colormap`` attr (``{value: (r, g, b)}``), names from ``class_names``
-    (or ``flag_meanings``); nodata (``_FillValue``) and values outside ``flag_values`` are
-    transparent, so the axes background shows through.
+    Colours come from the ``flag_colors`` attr (or a ``colormap`` dict ``{value: (r, g, b)}``),
+    names from ``class_names`` (or ``flag_meanings``); nodata (``_FillValue``) and values
+    outside ``flag_values`` are transparent, so the axes background shows through.
 
     Parameters
     ----------

@@ -52,7 +52,7 @@ def label(probabilities: xr.DataArray, confidence: bool = False) -> xr.DataArray
     xarray.DataArray or xarray.Dataset
         The class map ``"landcover"`` ``(..., "y", "x")`` as :func:`xr_landcover.classify`
         returns it (uint8 where the class values fit, else uint16; ``flag_values``,
-        ``flag_meanings``, ``class_names``, ``colormap``, ``_FillValue``); the fill where a
+        ``flag_meanings``, ``class_names``, ``flag_colors``, ``_FillValue``); the fill where a
         probability is NaN. Ties go to the class listed first. With ``confidence=True`` a
         Dataset with ``landcover`` and ``confidence``.
 

@@ -472,6 +472,7 @@ def _with_undecided(classes: xr.DataArray, undecided: int, nodata) -> dict:
     order = np.argsort(values, kind="stable")
     from ..classmap import class_map_attrs
 
+    attrs.pop("colormap", None)  # an older map's dict: flag_colors now holds every colour
     attrs.update(class_map_attrs([values[k] for k in order], [names[k] for k in order],
                                  [colors[k] for k in order], classes.dtype))
     return attrs

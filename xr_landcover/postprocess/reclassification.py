@@ -12,7 +12,7 @@
 
 A merged class is named by ``names``, else after the class whose value it keeps, else its
 classes' names joined by ``+``; its colour is ``colors``', else that class's, else the first
-class's. The class map's ``flag_values``, ``flag_meanings``, ``class_names``, ``colormap``,
+class's. The class map's ``flag_values``, ``flag_meanings``, ``class_names``, ``flag_colors``,
 dtype and fill are rebuilt (:func:`~xr_landcover.classification._common.class_map_dtype`);
 nodata stays nodata. On probabilities the probabilities of merged classes are summed (in
 float64, in class order), so their classes still sum to 1. One block at a time: no chunking
