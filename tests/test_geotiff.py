@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import warnings
 
 import numpy as np
@@ -11,6 +14,17 @@ import rasterio
 import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.errors import OutputExistsError, RasterFileNotFoundError
+
+GDALINFO = shutil.which("gdalinfo")
+needs_gdalinfo = pytest.mark.skipif(
+    GDALINFO is None, reason="gdalinfo not found: install Debian's gdal-bin (`make gdal`)")
+
+
+def gdalinfo(path) -> dict:
+    """``gdalinfo -json`` of ``path`` (Debian's gdal-bin: another GDAL than rasterio's)."""
+    done = subprocess.run([GDALINFO, "-json", "-noct", str(path)], capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +59,72 @@ def test_class_map_with_colour_table(both, tmp_path):
         assert src.tags(1)["flag_values"] == "1 3 4 5 6 7"
         assert src.descriptions == ("landcover",)
         np.testing.assert_array_equal(src.read(1), classes.values)
-    assert [p.name for p in tmp_path.iterdir()] == ["landcover.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landcover.tif",
+                                                          "landcover.tif.aux.xml"]
+
+
+@needs_gdalinfo
+def test_gdal_tools_show_the_class_names_and_attribute_table(both, tmp_path):
+    """gdalinfo (as QGIS, through GDAL) finds the category names and a thematic RAT (value,
+    name, colour, pixel count) in GDAL's sidecar beside the file."""
+    classes = both.landcover
+    out = classes.landcover.to_geotiff(tmp_path / "landcover.tif")
+    info = gdalinfo(out)
+    assert sorted(info["files"]) == [str(out), f"{out}.aux.xml"]
+    band = info["bands"][0]
+    values = [int(v) for v in classes.attrs["flag_values"]]
+    names = list(classes.attrs["class_names"])
+    assert band["categories"][6] == "water" == names[values.index(6)]
+    assert [band["categories"][v] for v in values] == names
+    rat = info["rat"]
+    assert rat["tableType"] == "thematic"
+    assert [(f["name"], f["usage"]) for f in rat["fieldDefn"]] == [
+        ("Value", 5), ("ClassName", 2), ("Red", 6), ("Green", 7), ("Blue", 8), ("Count", 1)]
+    present, counts = np.unique(classes.values, return_counts=True)
+    count_of = dict(zip(present.tolist(), counts.tolist()))
+    assert [row["f"] for row in rat["row"]] == [
+        [v, n, *classes.attrs["colormap"][v], count_of.get(v, 0)] for v, n in zip(values, names)]
+
+
+def test_the_sidecar_is_replaced_with_the_file_and_never_paired_with_another(both, tmp_path):
+    target = tmp_path / "landcover.tif"
+    sidecar = tmp_path / "landcover.tif.aux.xml"
+    sidecar.write_text("<PAMDataset/>")  # left by something else, without its file
+    with pytest.raises(OutputExistsError, match="aux.xml' exists: GDAL would read it"):
+        xr_landcover.to_geotiff(both.landcover, target)
+    assert sidecar.read_text() == "<PAMDataset/>" and not target.exists()
+    xr_landcover.to_geotiff(both.landcover, target, overwrite=True)
+    assert "<Category>water</Category>" in sidecar.read_text()
+    # a layer without classes over it: the old file's class names go with the old file
+    xr_landcover.to_geotiff(both.confidence, target, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landcover.tif"]
+    with rasterio.open(target) as src:
+        assert src.dtypes[0] == "float32"
+
+
+def test_a_failed_rename_puts_the_old_sidecar_back(both, tmp_path, monkeypatch):
+    """The old sidecar is moved aside just before the file's rename: when that rename fails,
+    the old file and its sidecar are both as they were."""
+    import os
+
+    target = tmp_path / "landcover.tif"
+    target.write_bytes(b"old file")
+    (tmp_path / "landcover.tif.aux.xml").write_bytes(b"old sidecar")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst) == str(target):
+            raise OSError("rename failed")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    small = both.landcover.isel(y=slice(0, 64), x=slice(0, 64))
+    with pytest.raises(OSError, match="rename failed"):
+        xr_landcover.to_geotiff(small, target, overwrite=True)
+    assert target.read_bytes() == b"old file"
+    assert (tmp_path / "landcover.tif.aux.xml").read_bytes() == b"old sidecar"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landcover.tif",
+                                                          "landcover.tif.aux.xml"]
 
 
 def test_float_confidence_and_band_cube(both, cube, tmp_path):
@@ -93,10 +172,13 @@ def test_error_mid_way_leaves_nothing_behind(both, tmp_path):
         xr_landcover.to_geotiff(broken, target)
     assert list(tmp_path.iterdir()) == []
     target.write_bytes(b"previous result")
+    (tmp_path / "landcover.tif.aux.xml").write_bytes(b"previous sidecar")
     with pytest.raises(RuntimeError, match="disk on fire"):
         xr_landcover.to_geotiff(broken, target, overwrite=True)
     assert target.read_bytes() == b"previous result"
-    assert [p.name for p in tmp_path.iterdir()] == ["landcover.tif"]
+    assert (tmp_path / "landcover.tif.aux.xml").read_bytes() == b"previous sidecar"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landcover.tif",
+                                                          "landcover.tif.aux.xml"]
     assert written  # other blocks were computed and written before the failure
 
 
@@ -111,7 +193,7 @@ def test_written_block_by_block(both, tmp_path):
     classes = both.landcover
     watched = classes.copy(data=classes.data.map_blocks(spy, dtype=classes.dtype))
     xr_landcover.to_geotiff(watched, tmp_path / "blocks.tif")
-    assert len(seen) == 25 and max(seen) == (100, 100)
+    assert len(seen) == 25 and max(seen) == (100, 100)  # once each: the RAT counts them too
 
 
 _COPY_MEMORY = r"""
@@ -188,7 +270,8 @@ def test_layers_of_one_computation_are_written_in_one_pass(both, tmp_path):
         np.testing.assert_array_equal(classes.read(1), both.landcover.values)
         np.testing.assert_array_equal(conf.read(1), both.confidence.values)
         assert classes.colormap(1)[6][:3] == both.landcover.attrs["colormap"][6]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.tif", "conf.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.tif", "classes.tif.aux.xml",
+                                                          "conf.tif"]
 
 
 def test_layers_are_checked_before_any_work_and_replace_nothing_on_failure(both, tmp_path):

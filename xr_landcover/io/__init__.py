@@ -14,7 +14,8 @@ open_image`` keeps working):
   comparisons), :mod:`~xr_landcover.io._atomic` (``atomic_file``, ``atomic_directory``,
   ``scratch_path``: every file or store written appears complete or not at all, staged as
   ``.<name>.<token>.<pid>@<host>.tmp`` beside it; what a killed writer left is removed at the
-  next write of the same target; a full disk is a ``DiskFullError``).
+  next write of the same target; a full disk is a ``DiskFullError``), :mod:`~xr_landcover.io._pam`
+  (GDAL's ``.aux.xml`` sidecar of a class map: category names and raster attribute table).
 
 A *band cube* is an :class:`xarray.DataArray` with dims ``("band", "y", "x")`` (optionally a
 leading ``time``), a ``band`` coordinate of band names, CRS and transform through rioxarray and a

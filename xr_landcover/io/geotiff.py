@@ -42,6 +42,7 @@ from ._atomic import (
     reporting_disk_full,
     scratch_path,
 )
+from ._pam import class_counts, count_classes_per_block, pam_xml, replacing_sidecar
 from ._paths import PathLike, check_output_path
 
 __all__ = ["COMPRESSIONS", "COPY_CACHE_MB", "copy_cache_env", "supported_compressions",
@@ -171,6 +172,12 @@ def to_geotiff(
     file. A class map's ``colormap``
     becomes the GeoTIFF colour table, its class names GDAL metadata (``CLASS_<value>`` tags,
     CF ``flag_values``/``flag_meanings`` on the band) and its ``_FillValue`` the nodata value.
+    Its classes also go into GDAL's sidecar ``<path>.aux.xml`` (a GeoTIFF has no place for
+    them): category names and a raster attribute table (``Value``, ``ClassName``, ``Red``,
+    ``Green``, ``Blue``, ``Count``, the pixels counted from the blocks as they are written), so
+    that ``gdalinfo`` and QGIS show the class names. The sidecar is replaced with the file:
+    ``overwrite=True`` replaces (or, for a layer without classes, removes) the old file's
+    sidecar, and a sidecar without its file is refused without ``overwrite``.
 
     Parameters
     ----------
@@ -277,6 +284,7 @@ def to_geotiffs(
     ...     src.read(1).tolist()
     [[2, 4], [4, 2]]
     """
+    import dask
     import dask.array as dsa
     import rasterio.shutil
     from dask.utils import get_scheduler_lock
@@ -296,10 +304,13 @@ def to_geotiffs(
     paths = [check_output_path(path, overwrite, name="path") for path in layers]
     if len({p.resolve() for p in paths}) < len(paths):
         raise InvalidParameterError(f"two layers would be written to the same file: {paths}")
+    tables = [_rat_classes(da) for da in arrays]
     with ExitStack() as staged:
-        # per layer: the final file, renamed onto its path only when every layer is complete
-        # (the stack exits without error), and the uncompressed stage it is copied from (blocks
-        # land in the stage in any order); an error or interrupt removes both
+        # per layer: GDAL's PAM sidecar (class names, attribute table), replaced after the file
+        # (entered first: exits last); the final file, renamed onto its path only when every
+        # layer is complete (the stack exits without error), and the uncompressed stage it is
+        # copied from (blocks land in the stage in any order); an error or interrupt removes all
+        sidecars = [staged.enter_context(replacing_sidecar(path, overwrite)) for path in paths]
         finals = [staged.enter_context(atomic_file(path, overwrite)) for path in paths]
         stages = [staged.enter_context(scratch_path(path)) for path in paths]
         # a full disk is told as such while the stages still fill it (entered last: exits first)
@@ -307,19 +318,28 @@ def to_geotiffs(
         for path in paths:
             staged.enter_context(reporting_disk_full(path, sum(sizes) + max(sizes)))
         sources, targets = [], []
-        for da, path, stage in zip(arrays, paths, stages):
+        counts: list = [None] * len(arrays)  # per class map: the pixels of each class
+        lazy_counts = {}
+        for i, (da, path, stage, table) in enumerate(zip(arrays, paths, stages, tables)):
             _create_stage(da, path, stage, tile_size)
             data = da.data
             if isinstance(data, dsa.Array):
-                sources.append(data.astype(_geotiff_dtype(da)))
+                source = data.astype(_geotiff_dtype(da))
+                sources.append(source)
                 targets.append(_WindowWriter(stage, da.dims[0] == "band"))
+                if table is not None:  # counted from the blocks as they are written
+                    lazy_counts[i] = count_classes_per_block(source, table.values)
             else:
                 with rasterio.open(stage, "r+") as dst:
                     arr = np.asarray(data, dtype=_geotiff_dtype(da))
                     dst.write(arr if da.dims[0] == "band" else arr[None])
+                if table is not None:
+                    counts[i] = class_counts(arr, table.values)
         if sources:
-            dsa.store(sources, targets,
-                      lock=lock if lock is not None else get_scheduler_lock(sources[0]))
+            stored = dsa.store(sources, targets, compute=False,
+                               lock=lock if lock is not None else get_scheduler_lock(sources[0]))
+            _, counted = dask.compute(stored, lazy_counts)  # one pass: the blocks once
+            counts = [counted.get(i, c) for i, c in enumerate(counts)]
         # GDAL may fail to write a tile to a full disk without raising (libtiff only prints
         # "No space left on device"): a stage whose disk has less than a tile free is suspect
         for da, path, stage in zip(arrays, paths, stages):
@@ -341,7 +361,21 @@ def to_geotiffs(
                     bigtiff="IF_SAFER",
                 )
             stage.unlink()  # its disk space is free for the next layer's copy
+        for sidecar, table, count in zip(sidecars, tables, counts):
+            if table is not None:
+                sidecar.staging.write_bytes(pam_xml(table, count))
+        for sidecar in sidecars:  # last: no file is ever paired with another's sidecar
+            sidecar.set_aside()
     return paths
+
+
+def _rat_classes(da: xr.DataArray) -> ClassMap | None:
+    """The classes of a class map (one integer band with classes declared) that get a
+    raster attribute table; None for any other layer."""
+    if da.dims != ("y", "x") or not np.issubdtype(_geotiff_dtype(da), np.integer):
+        return None
+    classes = ClassMap.from_dataarray(da)
+    return classes if classes.values else None
 
 
 def _geotiff_layer(da: xr.DataArray) -> xr.DataArray:
