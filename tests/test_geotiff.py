@@ -336,3 +336,83 @@ def test_a_folder_at_the_path_is_refused_before_any_work(both, tmp_path, no_comp
     assert no_compute.calls == 0
     assert (folder / "keep.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["keep.txt", "landcover.tif"]
+
+
+def assert_cloud_optimised(path, tile_size: int, factors: list[int]) -> None:
+    """The rules of GDAL's validate_cloud_optimized_geotiff: tiled, the overviews asked for,
+    the structural metadata at the start of the file, every IFD before the data and the
+    tiles of the smallest overview first, the full-resolution image last; and gdalinfo (another
+    GDAL) reads the layout as COG."""
+    with rasterio.open(path) as src:
+        assert src.block_shapes[0] == (tile_size, tile_size) and src.overviews(1) == factors
+        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        first_tile = [int(src.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1))]
+    for level in range(len(factors)):
+        with rasterio.open(path, overview_level=level) as ovr:
+            assert ovr.block_shapes[0] == (tile_size, tile_size)
+            first_tile.append(int(ovr.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1)))
+    # data of the full image after the overviews', each level after the smaller ones
+    assert first_tile == sorted(first_tile, reverse=True), first_tile
+    head = path.read_bytes()[:1024]
+    assert b"GDAL_STRUCTURAL_METADATA" in head and b"LAYOUT=IFDS_BEFORE_DATA" in head
+    if GDALINFO is not None:
+        info = gdalinfo(path)
+        assert info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"] == "COG"
+        assert len(info["bands"][0]["overviews"]) == len(factors)
+
+
+def test_a_class_map_is_a_cog_whose_overviews_keep_the_majority_class(tmp_path):
+    """Each 2 x 2 block holds three pixels of class 100 and one of class 1, the 1 anywhere:
+    the overviews are 100 throughout (mode); nearest would pick the 1 in some blocks and
+    average would invent class 75."""
+    from conftest import synthetic_class_map
+
+    rng = np.random.default_rng(0)
+    n = 600  # > 2 tiles of 256: two overview levels (300, 150)
+    data = np.full((n, n), 100, np.uint8)
+    corner = rng.integers(0, 4, (n // 2, n // 2))
+    rows, cols = np.nonzero(np.ones((n // 2, n // 2), bool))
+    data[2 * rows + corner.ravel() // 2, 2 * cols + corner.ravel() % 2] = 1
+    classes = synthetic_class_map(data, values=[1, 100], names=["water", "forest"],
+                                  colors=[(0, 0, 255), (0, 128, 0)], chunks=128)
+    out = xr_landcover.to_geotiff(classes, tmp_path / "classes.tif")
+    assert_cloud_optimised(out, 256, [2, 4])
+    with rasterio.open(out, overview_level=0) as ovr:
+        assert np.unique(ovr.read(1)).tolist() == [100]
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(src.read(1), data)
+        assert src.colormap(1)[100][:3] == (0, 128, 0)
+
+
+def test_a_continuous_layer_gets_average_overviews_and_no_overviews_on_request(both, tmp_path):
+    # 442 x 488 (even: each overview pixel is a 2 x 2 block): one level with 256-pixel tiles
+    conf = both.confidence.isel(y=slice(0, 442), x=slice(0, 488))
+    out = xr_landcover.to_geotiff(conf, tmp_path / "confidence.tif")
+    assert_cloud_optimised(out, 256, [2])
+    means = conf.values.astype(np.float64).reshape(221, 2, 244, 2).mean(axis=(1, 3))
+    with rasterio.open(out, overview_level=0) as ovr:
+        half = ovr.read(1).astype(np.float64)
+    inside = np.isfinite(means)  # a block with NaN: GDAL averages the other pixels
+    np.testing.assert_allclose(half[inside], means[inside], rtol=1e-5)
+    flat = xr_landcover.to_geotiff(conf, tmp_path / "flat.tif", overviews=None)
+    with rasterio.open(flat) as src:
+        assert src.overviews(1) == [] and src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        np.testing.assert_array_equal(src.read(1), conf.values)
+    from xr_landcover.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"overviews must be None .* got 'bicubic'"):
+        xr_landcover.to_geotiff(conf, tmp_path / "x.tif", overviews="bicubic")
+
+
+def test_the_same_bytes_on_every_scheduler(both, tmp_path):
+    import hashlib
+
+    import dask
+
+    digests = set()
+    for scheduler in ("sync", "threads"):
+        with dask.config.set(scheduler=scheduler):
+            out = xr_landcover.to_geotiff(both.landcover, tmp_path / f"{scheduler}.tif")
+        digests.add((hashlib.sha256(out.read_bytes()).hexdigest(),
+                     (tmp_path / f"{out.name}.aux.xml").read_bytes()))
+    assert len(digests) == 1
