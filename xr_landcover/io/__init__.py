@@ -27,12 +27,13 @@ from __future__ import annotations
 from ._paths import PathLike, check_output_path
 from .geotiff import COPY_CACHE_MB, copy_cache_env, to_geotiff, to_geotiffs
 from .rasters import DEFAULT_CHUNK_SIZE, RasterWindowReader, band_name_from_filename, open_image
-from .stac import load_stac, stac_item_from_rasters
+from .stac import load_stac, stac_item, stac_item_from_rasters
 from .zarr import open_zarr, to_zarr
 
 __all__ = [
     "open_image",
     "load_stac",
+    "stac_item",
     "stac_item_from_rasters",
     "to_geotiff",
     "to_geotiffs",
