@@ -10,7 +10,7 @@ DEMO_OUT ?= demo_output
 
 MUTATION_MODULES ?=
 
-.PHONY: demo test lint docs clean bench browser otb mutation
+.PHONY: demo test lint docs clean bench browser otb gdal mutation
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: installing Debian's python3-venv"; \
@@ -51,7 +51,15 @@ otb:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq otb-bin >/dev/null \
 	  || echo "otb-bin could not be installed: the OTB comparisons will be skipped"; }
 
-test: $(VENV)/.test-installed browser otb
+# The GeoTIFF tests read the class names and attribute table back with gdalinfo (Debian's
+# gdal-bin: another GDAL than rasterio's); they skip, saying why, where it cannot be installed.
+gdal:
+	@command -v gdalinfo >/dev/null 2>&1 || { \
+	  echo "installing Debian's gdal-bin for the gdalinfo checks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null \
+	  || echo "gdal-bin could not be installed: the gdalinfo checks will be skipped"; }
+
+test: $(VENV)/.test-installed browser otb gdal
 	$(VENV)/bin/ruff check .
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 	$(PY) -m pytest xr_landcover tests notebooks --nbmake --nbmake-timeout=600

@@ -97,6 +97,7 @@ def _pipeline(folder: Path) -> dict[str, object]:
 
     tif = xr_landcover.to_geotiff(classes, folder / "classes.tif")
     out["to_geotiff"] = tif.read_bytes()
+    out["to_geotiff_sidecar"] = (folder / "classes.tif.aux.xml").read_bytes()  # class names
     store = xr_landcover.to_zarr(classes, folder / "classes.zarr")
     out["to_zarr"] = _tree_bytes(store)
     out["to_zarr_cube"] = _tree_bytes(xr_landcover.to_zarr(cube, folder / "cube.zarr"))
@@ -127,7 +128,8 @@ def results(client, tmp_path_factory):
 
 
 PRODUCTS = ["train", "classify", "confidence", "classify_svm", "segment", "segment_attributes",
-            "classify_objects", "accuracy", "accuracy_points", "to_geotiff", "to_zarr",
+            "classify_objects", "accuracy", "accuracy_points", "to_geotiff",
+            "to_geotiff_sidecar", "to_zarr",
             "to_zarr_cube"]
 
 
@@ -151,7 +153,8 @@ def test_the_runs_did_real_work(results):
     zarr_chunks = [k for k in threads["to_zarr"] if k.startswith("landcover/c/")]
     assert len(zarr_chunks) == 16  # one file per 128 x 128 block
     for run in results.values():
-        assert run["leftovers"] == ["classes.tif", "classes.zarr", "cube.zarr"]
+        assert run["leftovers"] == ["classes.tif", "classes.tif.aux.xml", "classes.zarr",
+                                    "cube.zarr"]
 
 
 def test_the_cluster_ran_in_two_other_processes(client):

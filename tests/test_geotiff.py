@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import warnings
 
 import numpy as np
@@ -12,6 +15,17 @@ import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.classmap import ClassMap
 from xr_landcover.errors import OutputExistsError, RasterFileNotFoundError
+
+GDALINFO = shutil.which("gdalinfo")
+needs_gdalinfo = pytest.mark.skipif(
+    GDALINFO is None, reason="gdalinfo not found: install Debian's gdal-bin (`make gdal`)")
+
+
+def gdalinfo(path) -> dict:
+    """``gdalinfo -json`` of ``path`` (Debian's gdal-bin: another GDAL than rasterio's)."""
+    done = subprocess.run([GDALINFO, "-json", "-noct", str(path)], capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +60,72 @@ def test_class_map_with_colour_table(both, tmp_path):
         assert src.tags(1)["flag_values"] == "1 3 4 5 6 7"
         assert src.descriptions == ("landcover",)
         np.testing.assert_array_equal(src.read(1), classes.values)
-    assert [p.name for p in tmp_path.iterdir()] == ["landcover.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landcover.tif",
+                                                          "landcover.tif.aux.xml"]
+
+
+@needs_gdalinfo
+def test_gdal_tools_show_the_class_names_and_attribute_table(both, tmp_path):
+    """gdalinfo (as QGIS, through GDAL) finds the category names and a thematic RAT (value,
+    name, colour, pixel count) in GDAL's sidecar beside the file."""
+    classes = both["landcover"]
+    out = classes.landcover.to_geotiff(tmp_path / "landcover.tif")
+    info = gdalinfo(out)
+    assert sorted(info["files"]) == [str(out), f"{out}.aux.xml"]
+    band = info["bands"][0]
+    values = [int(v) for v in classes.attrs["flag_values"]]
+    names = list(classes.attrs["class_names"])
+    assert band["categories"][6] == "water" == names[values.index(6)]
+    assert [band["categories"][v] for v in values] == names
+    rat = info["rat"]
+    assert rat["tableType"] == "thematic"
+    assert [(f["name"], f["usage"]) for f in rat["fieldDefn"]] == [
+        ("Value", 5), ("ClassName", 2), ("Red", 6), ("Green", 7), ("Blue", 8), ("Count", 1)]
+    present, counts = np.unique(classes.values, return_counts=True)
+    count_of = dict(zip(present.tolist(), counts.tolist()))
+    assert [row["f"] for row in rat["row"]] == [
+        [v, n, *ClassMap.from_dataarray(classes).colormap[v], count_of.get(v, 0)] for v, n in zip(values, names)]
+
+
+def test_the_sidecar_is_replaced_with_the_file_and_never_paired_with_another(both, tmp_path):
+    target = tmp_path / "landcover.tif"
+    sidecar = tmp_path / "landcover.tif.aux.xml"
+    sidecar.write_text("<PAMDataset/>")  # left by something else, without its file
+    with pytest.raises(OutputExistsError, match="aux.xml' exists: GDAL would read it"):
+        xr_landcover.to_geotiff(both["landcover"], target)
+    assert sidecar.read_text() == "<PAMDataset/>" and not target.exists()
+    xr_landcover.to_geotiff(both["landcover"], target, overwrite=True)
+    assert "<Category>water</Category>" in sidecar.read_text()
+    # a layer without classes over it: the old file's class names go with the old file
+    xr_landcover.to_geotiff(both.confidence, target, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landcover.tif"]
+    with rasterio.open(target) as src:
+        assert src.dtypes[0] == "float32"
+
+
+def test_a_failed_rename_puts_the_old_sidecar_back(both, tmp_path, monkeypatch):
+    """The old sidecar is moved aside just before the file's rename: when that rename fails,
+    the old file and its sidecar are both as they were."""
+    import os
+
+    target = tmp_path / "landcover.tif"
+    target.write_bytes(b"old file")
+    (tmp_path / "landcover.tif.aux.xml").write_bytes(b"old sidecar")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst) == str(target):
+            raise OSError("rename failed")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    small = both["landcover"].isel(y=slice(0, 64), x=slice(0, 64))
+    with pytest.raises(OSError, match="rename failed"):
+        xr_landcover.to_geotiff(small, target, overwrite=True)
+    assert target.read_bytes() == b"old file"
+    assert (tmp_path / "landcover.tif.aux.xml").read_bytes() == b"old sidecar"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landcover.tif",
+                                                          "landcover.tif.aux.xml"]
 
 
 def test_plain_attrs_become_tags_except_on_a_class_map(both, tmp_path):
@@ -61,7 +140,7 @@ def test_plain_attrs_become_tags_except_on_a_class_map(both, tmp_path):
     assert tags["method"] == "random_trees" and tags["trees"] == "50" and tags["cut"] == "0.5"
     assert json.loads(tags["kinds"]) == ["a", "b"]
     assert "nested" not in tags and "mixed" not in tags and "_FillValue" not in tags
-    classes = both.landcover.copy()
+    classes = both["landcover"].copy()
     classes.attrs["method"] = "random_trees"
     out = xr_landcover.to_geotiff(classes, tmp_path / "classes.tif")
     with rasterio.open(out) as src:
@@ -113,10 +192,13 @@ def test_error_mid_way_leaves_nothing_behind(both, tmp_path):
         xr_landcover.to_geotiff(broken, target)
     assert list(tmp_path.iterdir()) == []
     target.write_bytes(b"previous result")
+    (tmp_path / "landcover.tif.aux.xml").write_bytes(b"previous sidecar")
     with pytest.raises(RuntimeError, match="disk on fire"):
         xr_landcover.to_geotiff(broken, target, overwrite=True)
     assert target.read_bytes() == b"previous result"
-    assert [p.name for p in tmp_path.iterdir()] == ["landcover.tif"]
+    assert (tmp_path / "landcover.tif.aux.xml").read_bytes() == b"previous sidecar"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landcover.tif",
+                                                          "landcover.tif.aux.xml"]
     assert written  # other blocks were computed and written before the failure
 
 
@@ -131,7 +213,7 @@ def test_written_block_by_block(both, tmp_path):
     classes = both["landcover"]
     watched = classes.copy(data=classes.data.map_blocks(spy, dtype=classes.dtype))
     xr_landcover.to_geotiff(watched, tmp_path / "blocks.tif")
-    assert len(seen) == 25 and max(seen) == (100, 100)
+    assert len(seen) == 25 and max(seen) == (100, 100)  # once each: the RAT counts them too
 
 
 _COPY_MEMORY = r"""
@@ -209,7 +291,8 @@ def test_layers_of_one_computation_are_written_in_one_pass(both, tmp_path):
         np.testing.assert_array_equal(classes.read(1), both["landcover"].values)
         np.testing.assert_array_equal(conf.read(1), both["confidence"].values)
         assert classes.colormap(1)[6][:3] == ClassMap.from_dataarray(both["landcover"]).colormap[6]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.tif", "conf.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.tif", "classes.tif.aux.xml",
+                                                          "conf.tif"]
 
 
 def test_layers_are_checked_before_any_work_and_replace_nothing_on_failure(both, tmp_path):
@@ -275,3 +358,83 @@ def test_a_folder_at_the_path_is_refused_before_any_work(both, tmp_path, no_comp
     assert no_compute.calls == 0
     assert (folder / "keep.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["keep.txt", "landcover.tif"]
+
+
+def assert_cloud_optimised(path, tile_size: int, factors: list[int]) -> None:
+    """The rules of GDAL's validate_cloud_optimized_geotiff: tiled, the overviews asked for,
+    the structural metadata at the start of the file, every IFD before the data and the
+    tiles of the smallest overview first, the full-resolution image last; and gdalinfo (another
+    GDAL) reads the layout as COG."""
+    with rasterio.open(path) as src:
+        assert src.block_shapes[0] == (tile_size, tile_size) and src.overviews(1) == factors
+        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        first_tile = [int(src.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1))]
+    for level in range(len(factors)):
+        with rasterio.open(path, overview_level=level) as ovr:
+            assert ovr.block_shapes[0] == (tile_size, tile_size)
+            first_tile.append(int(ovr.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1)))
+    # data of the full image after the overviews', each level after the smaller ones
+    assert first_tile == sorted(first_tile, reverse=True), first_tile
+    head = path.read_bytes()[:1024]
+    assert b"GDAL_STRUCTURAL_METADATA" in head and b"LAYOUT=IFDS_BEFORE_DATA" in head
+    if GDALINFO is not None:
+        info = gdalinfo(path)
+        assert info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"] == "COG"
+        assert len(info["bands"][0]["overviews"]) == len(factors)
+
+
+def test_a_class_map_is_a_cog_whose_overviews_keep_the_majority_class(tmp_path):
+    """Each 2 x 2 block holds three pixels of class 100 and one of class 1, the 1 anywhere:
+    the overviews are 100 throughout (mode); nearest would pick the 1 in some blocks and
+    average would invent class 75."""
+    from conftest import synthetic_class_map
+
+    rng = np.random.default_rng(0)
+    n = 600  # > 2 tiles of 256: two overview levels (300, 150)
+    data = np.full((n, n), 100, np.uint8)
+    corner = rng.integers(0, 4, (n // 2, n // 2))
+    rows, cols = np.nonzero(np.ones((n // 2, n // 2), bool))
+    data[2 * rows + corner.ravel() // 2, 2 * cols + corner.ravel() % 2] = 1
+    classes = synthetic_class_map(data, values=[1, 100], names=["water", "forest"],
+                                  colors=[(0, 0, 255), (0, 128, 0)], chunks=128)
+    out = xr_landcover.to_geotiff(classes, tmp_path / "classes.tif")
+    assert_cloud_optimised(out, 256, [2, 4])
+    with rasterio.open(out, overview_level=0) as ovr:
+        assert np.unique(ovr.read(1)).tolist() == [100]
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(src.read(1), data)
+        assert src.colormap(1)[100][:3] == (0, 128, 0)
+
+
+def test_a_continuous_layer_gets_average_overviews_and_no_overviews_on_request(both, tmp_path):
+    # 442 x 488 (even: each overview pixel is a 2 x 2 block): one level with 256-pixel tiles
+    conf = both.confidence.isel(y=slice(0, 442), x=slice(0, 488))
+    out = xr_landcover.to_geotiff(conf, tmp_path / "confidence.tif")
+    assert_cloud_optimised(out, 256, [2])
+    means = conf.values.astype(np.float64).reshape(221, 2, 244, 2).mean(axis=(1, 3))
+    with rasterio.open(out, overview_level=0) as ovr:
+        half = ovr.read(1).astype(np.float64)
+    inside = np.isfinite(means)  # a block with NaN: GDAL averages the other pixels
+    np.testing.assert_allclose(half[inside], means[inside], rtol=1e-5)
+    flat = xr_landcover.to_geotiff(conf, tmp_path / "flat.tif", overviews=None)
+    with rasterio.open(flat) as src:
+        assert src.overviews(1) == [] and src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        np.testing.assert_array_equal(src.read(1), conf.values)
+    from xr_landcover.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"overviews must be None .* got 'bicubic'"):
+        xr_landcover.to_geotiff(conf, tmp_path / "x.tif", overviews="bicubic")
+
+
+def test_the_same_bytes_on_every_scheduler(both, tmp_path):
+    import hashlib
+
+    import dask
+
+    digests = set()
+    for scheduler in ("sync", "threads"):
+        with dask.config.set(scheduler=scheduler):
+            out = xr_landcover.to_geotiff(both["landcover"], tmp_path / f"{scheduler}.tif")
+        digests.add((hashlib.sha256(out.read_bytes()).hexdigest(),
+                     (tmp_path / f"{out.name}.aux.xml").read_bytes()))
+    assert len(digests) == 1

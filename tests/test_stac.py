@@ -9,6 +9,7 @@ import rasterio
 from pyproj import Transformer
 
 import xr_landcover
+from xr_landcover.classmap import ClassMap
 from xr_landcover.io import stac_item_from_rasters
 
 ID_77 = "LC08_224077_20200518"
@@ -228,3 +229,63 @@ def test_missing_or_broken_asset_is_reported_at_load_time(tmp_path, no_compute):
 def test_item_from_no_rasters_is_refused():
     with pytest.raises(xr_landcover.InvalidParameterError, match="assets is empty"):
         stac_item_from_rasters("none", {}, "2020-05-18")
+
+
+def test_stac_item_of_a_class_map_and_back(tmp_path):
+    """stac_item describes a class map written by to_geotiff (classification, raster and
+    proj fields; the footprint in WGS84); load_stac of it, also through its JSON, gives the
+    class map back with its values, names, colours and fill."""
+    from conftest import synthetic_class_map
+    from pystac.extensions.classification import ClassificationExtension
+    from rasterio.warp import transform_bounds
+
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 4, (64, 80)).astype("uint8")  # 0 = no class
+    classes = synthetic_class_map(data, values=[1, 2, 3],
+                                  names=["water", "low vegetation", "forest"],
+                                  colors=[(70, 107, 159), (200, 220, 100), (56, 133, 56)],
+                                  chunks=32)
+    path = xr_landcover.to_geotiff(classes, tmp_path / "landcover.tif")
+    item = xr_landcover.stac_item(path, datetime="2020-05-18")
+    assert item.id == "landcover" and item.datetime.year == 2020
+    asset = item.assets["landcover"]
+    found = ClassificationExtension.ext(asset).classes
+    assert [(c.value, c.title, c.color_hint, c.nodata) for c in found] == [
+        (0, None, None, True), (1, "water", "466B9F", None),
+        (2, "low vegetation", "C8DC64", None), (3, "forest", "388538", None)]
+    assert [c.name for c in found] == ["nodata", "water", "low_vegetation", "forest"]
+    assert any("classification" in uri for uri in item.stac_extensions)
+    assert asset.extra_fields["raster:bands"] == [{"data_type": "uint8", "nodata": 0}]
+    props = item.properties
+    with rasterio.open(path) as src:
+        assert props["proj:code"] == "EPSG:32618"
+        assert props["proj:shape"] == [64, 80]
+        assert props["proj:transform"] == list(src.transform)[:6]
+        west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    np.testing.assert_allclose(item.bbox, [west, south, east, north], atol=1e-4)
+    item_file = tmp_path / "item.json"
+    item.save_object(dest_href=str(item_file), include_self_link=False)
+    for source in (item, pystac.Item.from_file(str(item_file))):
+        back = xr_landcover.load_stac(source)
+        assert back.dims == ("y", "x") and back.dtype == np.uint8
+        np.testing.assert_array_equal(back.values, data)
+        assert back.attrs["class_names"] == ["water", "low vegetation", "forest"]
+        assert ClassMap.from_dataarray(back).colormap[2] == (200, 220, 100)
+        assert back.attrs["_FillValue"] == 0 and back.rio.nodata == 0
+        assert back.rio.crs == "EPSG:32618" and back.rio.transform() == classes.rio.transform()
+        areas = xr_landcover.class_areas(back)
+        assert areas.loc[3, "name"] == "forest"
+        assert areas["pixels"].tolist() == [int((data == v).sum()) for v in (1, 2, 3)]
+
+
+def test_stac_item_needs_a_class_map(tmp_path):
+    from conftest import synthetic_cube
+
+    from xr_landcover.errors import InvalidInputTypeError, RasterFileNotFoundError
+
+    with pytest.raises(RasterFileNotFoundError):
+        xr_landcover.stac_item(tmp_path / "missing.tif")
+    cube = xr_landcover.to_geotiff(synthetic_cube(np.zeros((2, 4, 4), "float32")),
+                                   tmp_path / "cube.tif")
+    with pytest.raises(InvalidInputTypeError, match="is not a class map"):
+        xr_landcover.stac_item(cube)

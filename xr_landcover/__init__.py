@@ -34,7 +34,15 @@ from .errors import (
     STACError,
 )
 from .indices import with_indices
-from .io import load_stac, open_image, open_zarr, stac_item_from_rasters, to_geotiff, to_zarr
+from .io import (
+    load_stac,
+    open_image,
+    open_zarr,
+    stac_item,
+    stac_item_from_rasters,
+    to_geotiff,
+    to_zarr,
+)
 
 # Imported on first use (PEP 562): geopandas, numba and matplotlib load only for the work that
 # needs them, so classifying a cube does not pay for segmentation or plotting. (No lazy name
@@ -98,6 +106,7 @@ __all__ = [
     "datasets",
     "open_image",
     "load_stac",
+    "stac_item",
     "stac_item_from_rasters",
     "LandcoverAccessor",
     "accuracy",

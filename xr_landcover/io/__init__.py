@@ -14,7 +14,8 @@ open_image`` keeps working):
   comparisons), :mod:`~xr_landcover.io._atomic` (``atomic_file``, ``atomic_directory``,
   ``scratch_path``: every file or store written appears complete or not at all, staged as
   ``.<name>.<token>.<pid>@<host>.tmp`` beside it; what a killed writer left is removed at the
-  next write of the same target; a full disk is a ``DiskFullError``).
+  next write of the same target; a full disk is a ``DiskFullError``), :mod:`~xr_landcover.io._pam`
+  (GDAL's ``.aux.xml`` sidecar of a class map: category names and raster attribute table).
 
 A *band cube* is an :class:`xarray.DataArray` with dims ``("band", "y", "x")`` (optionally a
 leading ``time``), a ``band`` coordinate of band names, CRS and transform through rioxarray and a
@@ -26,12 +27,13 @@ from __future__ import annotations
 from ._paths import PathLike, check_output_path
 from .geotiff import COPY_CACHE_MB, copy_cache_env, to_geotiff, to_geotiffs
 from .rasters import DEFAULT_CHUNK_SIZE, RasterWindowReader, band_name_from_filename, open_image
-from .stac import load_stac, stac_item_from_rasters
+from .stac import load_stac, stac_item, stac_item_from_rasters
 from .zarr import open_zarr, to_zarr
 
 __all__ = [
     "open_image",
     "load_stac",
+    "stac_item",
     "stac_item_from_rasters",
     "to_geotiff",
     "to_geotiffs",

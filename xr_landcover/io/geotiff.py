@@ -43,15 +43,75 @@ from ._atomic import (
     reporting_disk_full,
     scratch_path,
 )
+from ._pam import class_counts, count_classes_per_block, pam_xml, replacing_sidecar
 from ._paths import PathLike, check_output_path
 
-__all__ = ["COMPRESSIONS", "COPY_CACHE_MB", "copy_cache_env", "metadata_tags",
-           "supported_compressions", "to_geotiff", "to_geotiffs"]
+__all__ = ["COMPRESSIONS", "COPY_CACHE_MB", "OVERVIEW_RESAMPLINGS", "copy_cache_env",
+           "metadata_tags", "overview_factors", "supported_compressions", "to_geotiff",
+           "to_geotiffs"]
 
 #: The lossless GeoTIFF compressions ``compress=`` may name (those GDAL was built with, see
 #: :func:`supported_compressions`). Lossy ones (JPEG, WebP) would change a class map's values.
 COMPRESSIONS = ("deflate", "lzw", "zstd", "lzma", "packbits", "lerc", "lerc_deflate",
                 "lerc_zstd", "none")
+
+
+#: What ``overviews=`` may name: ``"auto"`` (mode for class maps, nearest for other integer
+#: maps such as segment labels, average for continuous layers), GDAL's overview resamplings,
+#: or None for no overviews.
+OVERVIEW_RESAMPLINGS = ("auto", "nearest", "mode", "average", "rms", "bilinear", "cubic",
+                        "cubicspline", "lanczos", "gauss")
+
+
+def overview_factors(width: int, height: int, tile_size: int) -> list[int]:
+    """The overview factors of a COG (as GDAL's COG driver picks them): 2, 4, 8... until the
+    smallest overview fits in one tile.
+
+    Examples
+    --------
+    >>> overview_factors(1000, 600, 256), overview_factors(256, 100, 256)
+    ([2, 4], [])
+    """
+    factors, factor = [], 2
+    while max(-(-width // (factor // 2)), -(-height // (factor // 2))) > tile_size:
+        factors.append(factor)
+        factor *= 2
+    return factors
+
+
+def _overview_resampling(da: xr.DataArray, overviews: str) -> str:
+    """The resampling of the overviews of ``da``: ``overviews``, or what ``"auto"`` picks."""
+    if overviews != "auto":
+        return overviews
+    if da.dims == ("y", "x") and np.issubdtype(_geotiff_dtype(da), np.integer):
+        return "mode" if ClassMap.from_dataarray(da).values else "nearest"
+    return "average"
+
+
+def _check_overviews(overviews: Any) -> str | None:
+    name = overviews.lower() if isinstance(overviews, str) else overviews
+    if name is not None and name not in OVERVIEW_RESAMPLINGS:
+        error = InvalidParameterError if isinstance(overviews, str) else InvalidInputTypeError
+        raise error(
+            f"overviews must be None (no overviews) or one of {list(OVERVIEW_RESAMPLINGS)} "
+            f"(how the overviews are resampled); got {overviews!r}")
+    return name
+
+
+def _finish_stage(stage: Path, colormap: dict | None, factors: list[int],
+                  resampling: str | None) -> None:
+    """Build the stage's internal overviews (the COG copy takes them as they are) and write
+    its colour table: after the overviews, so that GDAL resamples values, not colours."""
+    from rasterio.enums import Resampling
+
+    if not factors and colormap is None:
+        return
+    with rasterio.Env(**copy_cache_env()), rasterio.open(stage, "r+") as dst:
+        if factors:
+            dst.build_overviews(factors, Resampling[resampling.replace("cubicspline",
+                                                                         "cubic_spline")])
+        if colormap is not None:
+            dst.write_colormap(1, colormap)
 
 
 class _WindowWriter:
@@ -158,8 +218,9 @@ def to_geotiff(
     compress: str = "deflate",
     tile_size: int = 256,
     lock: Any = None,
+    overviews: str | None = "auto",
 ) -> Path:
-    """Write a class map (or any band cube) as a tiled, compressed GeoTIFF, atomically.
+    """Write a class map (or any band cube) as a cloud-optimised GeoTIFF (COG), atomically.
 
     Blocks are computed and written one by one (``dask.array.store``, on any scheduler) into an
     uncompressed staging file in the same folder; that file is then copied, tile by tile in
@@ -169,11 +230,21 @@ def to_geotiff(
     would land in the file in the order they finish). The staging file needs the uncompressed
     size on disk for the duration of the write; the copy runs with a small GDAL block cache
     (:data:`COPY_CACHE_MB`, unless you set ``GDAL_CACHEMAX``), so memory does not grow with the
-    file. A class map's colours become the GeoTIFF colour table, its classes GDAL metadata
-    (``CLASS_<value>`` tags, CF ``flag_values``/``flag_meanings``/``flag_colors`` on the
-    band, which ``rioxarray.open_rasterio`` returns as attrs) and its ``_FillValue`` the
-    nodata value. Any other layer's plain attrs (e.g. a segment map's parameters) become GDAL
-    metadata (:func:`metadata_tags`).
+    file. The file is a COG (GDAL's COG driver): tiled, with internal overviews (halvings
+    until the smallest fits in one tile, :func:`overview_factors`), metadata first and the
+    overviews' tiles before the full image's, so that a GIS draws a large map at any zoom
+    without reading it all, also over HTTP. The overviews are built in the stage, before the
+    copy: one more read of it. A class map's colours become the GeoTIFF colour table, its
+    classes GDAL metadata (``CLASS_<value>`` tags, CF ``flag_values``/``flag_meanings``/
+    ``flag_colors`` on the band, which ``rioxarray.open_rasterio`` returns as attrs) and its
+    ``_FillValue`` the nodata value. Any other layer's plain attrs (e.g. a segment map's
+    parameters) become GDAL metadata (:func:`metadata_tags`).
+    Its classes also go into GDAL's sidecar ``<path>.aux.xml`` (a GeoTIFF has no place for
+    them): category names and a raster attribute table (``Value``, ``ClassName``, ``Red``,
+    ``Green``, ``Blue``, ``Count``, the pixels counted from the blocks as they are written), so
+    that ``gdalinfo`` and QGIS show the class names. The sidecar is replaced with the file:
+    ``overwrite=True`` replaces (or, for a layer without classes, removes) the old file's
+    sidecar, and a sidecar without its file is refused without ``overwrite``.
 
     Parameters
     ----------
@@ -194,6 +265,12 @@ def to_geotiff(
         Lock shared by the block writes (default the one dask picks for the active scheduler:
         a serializable lock for threads, a manager lock for processes, a
         ``distributed.Lock`` on a cluster).
+    overviews : str or None, default "auto"
+        How the overviews are resampled: ``"auto"`` takes the majority class (``"mode"``)
+        for a class map, the nearest pixel for another integer map (segment labels: never a
+        label that is not there) and ``"average"`` for continuous layers (confidence,
+        band cubes); or one of :data:`OVERVIEW_RESAMPLINGS` (``"nearest"`` is the cheapest
+        for a class map); None writes no overviews.
 
     Returns
     -------
@@ -212,7 +289,8 @@ def to_geotiff(
     DimensionError
         Dims other than ``(y, x)`` / ``(band, y, x)`` (select a time step first).
     InvalidParameterError, InvalidInputTypeError
-        A bad ``compress``, ``tile_size`` or ``path``, or a dtype GeoTIFF cannot hold.
+        A bad ``compress``, ``tile_size``, ``overviews`` or ``path``, or a dtype GeoTIFF
+        cannot hold.
 
     Notes
     -----
@@ -235,7 +313,7 @@ def to_geotiff(
     ((70, 107, 159, 255), 0.0, 'forest')
     """
     return to_geotiffs({path: da}, overwrite=overwrite, compress=compress,
-                       tile_size=tile_size, lock=lock)[0]
+                       tile_size=tile_size, lock=lock, overviews=overviews)[0]
 
 
 def to_geotiffs(
@@ -244,6 +322,7 @@ def to_geotiffs(
     compress: str = "deflate",
     tile_size: int = 256,
     lock: Any = None,
+    overviews: str | None = "auto",
 ) -> list[Path]:
     """Write several layers of one computation as GeoTIFFs, computing their graph once.
 
@@ -256,8 +335,8 @@ def to_geotiffs(
     ----------
     layers : mapping of path to xarray.DataArray
         Each as :func:`to_geotiff` takes it.
-    overwrite, compress, tile_size, lock
-        As in :func:`to_geotiff`, for every layer.
+    overwrite, compress, tile_size, lock, overviews
+        As in :func:`to_geotiff`, for every layer (``"auto"`` picks per layer).
 
     Returns
     -------
@@ -280,6 +359,7 @@ def to_geotiffs(
     ...     src.read(1).tolist()
     [[2, 4], [4, 2]]
     """
+    import dask
     import dask.array as dsa
     import rasterio.shutil
     from dask.utils import get_scheduler_lock
@@ -296,33 +376,56 @@ def to_geotiffs(
         raise InvalidParameterError(f"tile_size must be a positive multiple of 16, got {tile_size}")
     tile_size = int(tile_size)
     compress = _check_compress(compress)
+    overviews = _check_overviews(overviews)
+    factors = [[] if overviews is None else
+               overview_factors(da.sizes["x"], da.sizes["y"], tile_size) for da in arrays]
+    resamplings = [None if overviews is None else _overview_resampling(da, overviews)
+                   for da in arrays]
     paths = [check_output_path(path, overwrite, name="path") for path in layers]
     if len({p.resolve() for p in paths}) < len(paths):
         raise InvalidParameterError(f"two layers would be written to the same file: {paths}")
+    tables = [_rat_classes(da) for da in arrays]
     with ExitStack() as staged:
-        # per layer: the final file, renamed onto its path only when every layer is complete
-        # (the stack exits without error), and the uncompressed stage it is copied from (blocks
-        # land in the stage in any order); an error or interrupt removes both
+        # per layer: GDAL's PAM sidecar (class names, attribute table), replaced after the file
+        # (entered first: exits last); the final file, renamed onto its path only when every
+        # layer is complete (the stack exits without error), and the uncompressed stage it is
+        # copied from (blocks land in the stage in any order); an error or interrupt removes all
+        sidecars = [staged.enter_context(replacing_sidecar(path, overwrite)) for path in paths]
         finals = [staged.enter_context(atomic_file(path, overwrite)) for path in paths]
         stages = [staged.enter_context(scratch_path(path)) for path in paths]
         # a full disk is told as such while the stages still fill it (entered last: exits first)
-        sizes = [da.size * _geotiff_dtype(da).itemsize for da in arrays]
+        # the stage holds the overviews too: a third more at most
+        sizes = [da.size * _geotiff_dtype(da).itemsize * (1 + sum(f ** -2 for f in fs))
+                 for da, fs in zip(arrays, factors)]
+        sizes = [int(size) for size in sizes]
         for path in paths:
             staged.enter_context(reporting_disk_full(path, sum(sizes) + max(sizes)))
         sources, targets = [], []
-        for da, path, stage in zip(arrays, paths, stages):
-            _create_stage(da, path, stage, tile_size)
+        counts: list = [None] * len(arrays)  # per class map: the pixels of each class
+        lazy_counts = {}
+        colormaps = []
+        for i, (da, path, stage, table) in enumerate(zip(arrays, paths, stages, tables)):
+            colormaps.append(_create_stage(da, path, stage, tile_size))
             data = da.data
             if isinstance(data, dsa.Array):
-                sources.append(data.astype(_geotiff_dtype(da)))
+                source = data.astype(_geotiff_dtype(da))
+                sources.append(source)
                 targets.append(_WindowWriter(stage, da.dims[0] == "band"))
+                if table is not None:  # counted from the blocks as they are written
+                    lazy_counts[i] = count_classes_per_block(source, table.values)
             else:
                 with rasterio.open(stage, "r+") as dst:
                     arr = np.asarray(data, dtype=_geotiff_dtype(da))
                     dst.write(arr if da.dims[0] == "band" else arr[None])
+                if table is not None:
+                    counts[i] = class_counts(arr, table.values)
         if sources:
-            dsa.store(sources, targets,
-                      lock=lock if lock is not None else get_scheduler_lock(sources[0]))
+            stored = dsa.store(sources, targets, compute=False,
+                               lock=lock if lock is not None else get_scheduler_lock(sources[0]))
+            _, counted = dask.compute(stored, lazy_counts)  # one pass: the blocks once
+            counts = [counted.get(i, c) for i, c in enumerate(counts)]
+        for stage, colormap, fs, resampling in zip(stages, colormaps, factors, resamplings):
+            _finish_stage(stage, colormap, fs, resampling)
         # GDAL may fail to write a tile to a full disk without raising (libtiff only prints
         # "No space left on device"): a stage whose disk has less than a tile free is suspect
         for da, path, stage in zip(arrays, paths, stages):
@@ -330,8 +433,10 @@ def to_geotiffs(
             if nearly_full(path.parent, tile_size ** 2 * count * _geotiff_dtype(da).itemsize):
                 raise disk_full_error(path, sum(sizes) + max(sizes)) from OSError(
                     errno.ENOSPC, os.strerror(errno.ENOSPC), str(stage))
-        # GDAL's CreateCopy writes the tiles in file order: the bytes depend on the data only.
-        for stage, final, path in zip(stages, finals, paths):
+        # GDAL's COG driver copies the stage and its overviews into a cloud-optimised GeoTIFF
+        # (metadata first, then the overviews, smallest first, then the full image), tile by
+        # tile in file order: the bytes depend on the data only.
+        for stage, final, path, fs in zip(stages, finals, paths, factors):
             # GDAL deletes a copy that failed, giving the space back: a copy that failed with
             # less free than the stage's size (the most it needs) ran out of space
             margin = stage.stat().st_size + (1 << 16)
@@ -339,12 +444,26 @@ def to_geotiffs(
                   reporting_disk_full(path, sum(sizes) + max(sizes), margin)):
                 warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
                 rasterio.shutil.copy(
-                    stage, final, driver="GTiff", tiled=True, blockxsize=tile_size,
-                    blockysize=tile_size, compress=compress, sparse_ok=True,
-                    bigtiff="IF_SAFER",
+                    stage, final, driver="COG", blocksize=tile_size, compress=compress,
+                    sparse_ok=True, bigtiff="IF_SAFER",
+                    overviews="FORCE_USE_EXISTING" if fs else "NONE",
                 )
             stage.unlink()  # its disk space is free for the next layer's copy
+        for sidecar, table, count in zip(sidecars, tables, counts):
+            if table is not None:
+                sidecar.staging.write_bytes(pam_xml(table, count))
+        for sidecar in sidecars:  # last: no file is ever paired with another's sidecar
+            sidecar.set_aside()
     return paths
+
+
+def _rat_classes(da: xr.DataArray) -> ClassMap | None:
+    """The classes of a class map (one integer band with classes declared) that get a
+    raster attribute table; None for any other layer."""
+    if da.dims != ("y", "x") or not np.issubdtype(_geotiff_dtype(da), np.integer):
+        return None
+    classes = ClassMap.from_dataarray(da)
+    return classes if classes.values else None
 
 
 def _geotiff_layer(da: xr.DataArray) -> xr.DataArray:
@@ -428,9 +547,11 @@ def metadata_tags(da: xr.DataArray) -> dict[str, str]:
     return tags
 
 
-def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> None:
-    """The uncompressed staging GeoTIFF of ``da``, with its grid, nodata, band names, colour
-    table, class names and other attrs (:func:`metadata_tags`), ready for the blocks."""
+def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> dict | None:
+    """The uncompressed staging GeoTIFF of ``da``, with its grid, nodata, band names and class
+    names, ready for the blocks; returns its colour table (or None), to be written once the
+    overviews are built (:func:`_finish_stage`)."""
+    colormap = None
     has_band = da.dims[0] == "band"
     count = da.sizes["band"] if has_band else 1
     dtype = _geotiff_dtype(da)
@@ -475,7 +596,7 @@ def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> 
                 table = {v: (*rgb, 255) for v, rgb in colors.items()}
                 if nodata is not None and int(nodata) not in table:
                     table[int(nodata)] = (0, 0, 0, 0)
-                dst.write_colormap(1, table)
+                colormap = table  # written once the overviews are built (they are of values)
             tags = metadata_tags(da)
             if tags:
                 dst.update_tags(**tags)
@@ -491,3 +612,4 @@ def _create_stage(da: xr.DataArray, path: Path, stage: Path, tile_size: int) -> 
                     # the colours as a tag too: rioxarray.open_rasterio reads tags, not the
                     # colour table (and a colour table holds uint8/uint16 maps only)
                     dst.update_tags(1, flag_colors=hex_colors(classes.colors))
+    return colormap

@@ -1,5 +1,7 @@
-"""STAC items in: :func:`load_stac` loads them as a band cube (odc-stac), and
-:func:`stac_item_from_rasters` describes local rasters as an item."""
+"""STAC items in and out: :func:`load_stac` loads them as a band cube (odc-stac), or as a
+class map when the asset carries the ``classification`` extension;
+:func:`stac_item_from_rasters` describes local rasters as an item and :func:`stac_item` a
+class-map GeoTIFF (classes, colours, grid)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
+from ..classmap import ClassMap, class_map_attrs, open_classmap
 from ..errors import (
     GridMismatchError,
     InvalidInputTypeError,
@@ -23,7 +26,10 @@ from ._header import raster_profile, same_grid
 from ._paths import PathLike, check_raster_path
 from .rasters import DEFAULT_CHUNK_SIZE
 
-__all__ = ["load_stac", "stac_item_from_rasters"]
+__all__ = ["CLASS_ASSET", "load_stac", "stac_item", "stac_item_from_rasters"]
+
+#: The asset key of the class map in an item made by :func:`stac_item`.
+CLASS_ASSET = "landcover"
 
 
 def _items_from(items: Any) -> list:
@@ -108,7 +114,10 @@ def load_stac(
     -------
     xarray.DataArray
         Dims ``("time", "band", "y", "x")``, or ``("band", "y", "x")`` when there is one
-        time step; dask-backed.
+        time step; dask-backed. When the one band loaded is an asset with
+        ``classification:classes`` (an item of :func:`stac_item`), a class map instead:
+        ``("y", "x")`` (or ``("time", "y", "x")``), its integer dtype and fill value kept
+        whatever ``masked`` says, with the classes' names and colours as attrs.
 
     Raises
     ------
@@ -177,6 +186,9 @@ def load_stac(
         raise STACError(f"odc-stac could not load the items: {exc}") from None
 
     band_vars = list(ds.data_vars)
+    classes = _stac_classes(found, band_vars)
+    if classes is not None:
+        return _class_map(ds, band_vars[0], classes, nodata)
     cube = ds[band_vars].to_dataarray("band").transpose("time", "band", "y", "x")
     cube = cube.chunk({"band": -1})
     cube = cube.assign_coords(band=np.array(band_vars, dtype=object))
@@ -414,4 +426,126 @@ def stac_item_from_rasters(
                 extra_fields=extra,
             ),
         )
+    return item
+
+
+def _stac_classes(items: Sequence[Any], band_vars: Sequence[str]) -> ClassMap | None:
+    """The classes of the one loaded band when its asset (in the first item that has it)
+    carries ``classification:classes``; else None."""
+    if len(band_vars) != 1:
+        return None
+    asset = next((item.assets[band_vars[0]] for item in items
+                  if band_vars[0] in item.assets), None)
+    if asset is None:
+        return None
+    found = asset.extra_fields.get("classification:classes")
+    if not found:  # the extension also allows them per band
+        bands = asset.extra_fields.get("raster:bands") or [{}]
+        found = bands[0].get("classification:classes")
+    if not found:
+        return None
+    rows = sorted((c for c in found if not c.get("nodata")), key=lambda c: int(c["value"]))
+    names = tuple(str(c.get("title") or c.get("name") or c.get("description") or c["value"])
+                  for c in rows)
+    colors = tuple(tuple(int(c["color_hint"][i:i + 2], 16) for i in (0, 2, 4))
+                   if c.get("color_hint") else None for c in rows)
+    fill = next((int(c["value"]) for c in found if c.get("nodata")), None)
+    return ClassMap(tuple(int(c["value"]) for c in rows), names, colors, fill)
+
+
+def _class_map(ds: xr.Dataset, band: str, classes: ClassMap, nodata: Any) -> xr.DataArray:
+    """The loaded band ``band`` of ``ds`` as a class map: its dtype, fill and classes."""
+    da = ds[band]
+    fill = next((v for v in (nodata, da.attrs.get("nodata"), classes.nodata)
+                 if v is not None), None)
+    crs_out, transform = ds.odc.crs, ds.odc.geobox.affine
+    if da.sizes.get("time") == 1:
+        da = da.isel(time=0, drop=True)
+    da = da.rename(CLASS_ASSET)
+    full = classes.complete_colors()  # the fill, if any, is written below
+    da.attrs = class_map_attrs(full.values, full.names, full.colors, da.dtype)
+    da = da.rio.write_crs(str(crs_out)).rio.write_transform(transform)
+    if fill is not None:
+        da.attrs["_FillValue"] = int(fill)
+        da = da.rio.write_nodata(int(fill), encoded=False)
+    return da
+
+
+def stac_item(
+    class_map_path: PathLike,
+    item_id: str | None = None,
+    datetime: Any = None,
+    properties: Mapping[str, Any] | None = None,
+) -> Any:
+    """Describe a class-map GeoTIFF as a STAC item with its classes.
+
+    :func:`stac_item_from_rasters` of the file (``proj`` fields: ``proj:code``,
+    ``proj:shape``, ``proj:transform``; ``raster:bands``; the footprint in WGS84 as geometry
+    and bbox), plus the ``classification`` extension on the asset: one
+    ``classification:classes`` entry per class (``value``, ``name``, ``title``,
+    ``color_hint``) and one for the fill value (``nodata: true``). :func:`load_stac` of the
+    item gives the class map back with its names and colours. Only the file's header is read.
+
+    Parameters
+    ----------
+    class_map_path : str or path
+        A class map written by :func:`~xr_landcover.to_geotiff` (or any paletted one-band
+        integer raster: :func:`~xr_landcover.open_classmap` reads its classes).
+    item_id : str, optional
+        Default the file's name without its suffix.
+    datetime : datetime.datetime or str, optional
+        The time the map shows (the imagery's date); default the file's modification time.
+    properties : mapping, optional
+        Extra item properties.
+
+    Returns
+    -------
+    pystac.Item
+        The class map is the asset ``"landcover"`` (:data:`CLASS_ASSET`).
+
+    Raises
+    ------
+    RasterFileNotFoundError, RasterReadError, InvalidInputTypeError
+        No such file, not a raster, or not a class map (one integer band).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np, xarray as xr
+    >>> import xr_landcover
+    >>> m = xr.DataArray(np.array([[1, 2], [2, 0]], "uint8"), dims=("y", "x"),
+    ...                  coords={"y": [15.0, 5.0], "x": [5.0, 15.0]}, name="landcover",
+    ...                  attrs={"colormap": {1: (70, 107, 159), 2: (56, 133, 56)},
+    ...                         "flag_values": np.array([1, 2], "uint8"),
+    ...                         "class_names": ["water", "forest"], "_FillValue": 0})
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "classes.tif"
+    >>> _ = xr_landcover.to_geotiff(m.rio.write_crs("EPSG:32618"), path)
+    >>> item = stac_item(path, datetime="2020-05-18")
+    >>> [(c["value"], c["name"], c.get("color_hint"))
+    ...  for c in item.assets["landcover"].extra_fields["classification:classes"]]
+    [(0, 'nodata', None), (1, 'water', '466B9F'), (2, 'forest', '388538')]
+    """
+    import datetime as dt
+    import re
+
+    from pystac.extensions.classification import Classification, ClassificationExtension
+
+    path = check_raster_path(class_map_path)
+    classes = ClassMap.from_dataarray(open_classmap(path)).complete_colors()
+    if datetime is None:
+        datetime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
+    item = stac_item_from_rasters(item_id or path.stem, {CLASS_ASSET: path}, datetime,
+                                  properties)
+    entries = []
+    if classes.nodata is not None:
+        entries.append(Classification.create(value=int(classes.nodata), name="nodata",
+                                             description="no class", nodata=True))
+    for value, name, rgb in zip(classes.values, classes.names, classes.colors):
+        entries.append(Classification.create(
+            value=int(value), name=re.sub(r"[^0-9A-Za-z_-]+", "_", str(name)) or str(value),
+            title=str(name), color_hint="{:02X}{:02X}{:02X}".format(*rgb)))
+    asset = item.assets[CLASS_ASSET]
+    asset.roles = ["data"]
+    asset.title = "land cover classes"
+    ClassificationExtension.ext(asset, add_if_missing=True).classes = entries
     return item
