@@ -83,8 +83,9 @@ def test_gdal_tools_show_the_class_names_and_attribute_table(both, tmp_path):
         ("Value", 5), ("ClassName", 2), ("Red", 6), ("Green", 7), ("Blue", 8), ("Count", 1)]
     present, counts = np.unique(classes.values, return_counts=True)
     count_of = dict(zip(present.tolist(), counts.tolist()))
+    colours = ClassMap.from_dataarray(classes).colormap
     assert [row["f"] for row in rat["row"]] == [
-        [v, n, *ClassMap.from_dataarray(classes).colormap[v], count_of.get(v, 0)] for v, n in zip(values, names)]
+        [v, n, *colours[v], count_of.get(v, 0)] for v, n in zip(values, names)]
 
 
 def test_the_sidecar_is_replaced_with_the_file_and_never_paired_with_another(both, tmp_path):
