@@ -148,7 +148,7 @@ def test_the_runs_did_real_work(results):
     threads = results["threads"]
     labels = np.frombuffer(threads["classify"], dtype=np.uint8)
     assert set(np.unique(labels)) == {0, 1, 3, 4, 5, 6, 7}
-    segments = np.frombuffer(threads["segment"], dtype=np.int64)
+    segments = np.frombuffer(threads["segment"], dtype=np.uint32)  # ids are uint32
     assert len(np.unique(segments)) > 1000
     zarr_chunks = [k for k in threads["to_zarr"] if k.startswith("landcover/c/")]
     assert len(zarr_chunks) == 16  # one file per 128 x 128 block

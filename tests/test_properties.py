@@ -144,7 +144,7 @@ def test_mean_and_attributes_ignore_the_segment_numbering(rgb, rgb_segments, see
     new = rng.choice(np.arange(1, 10 * len(old) + 1), size=len(old), replace=False)
     relabel = dict(zip(old.tolist(), new.tolist()))
     relabel[0] = 0
-    renumbered_ids = np.vectorize(relabel.get, otypes=[np.int64])(ids)
+    renumbered_ids = np.vectorize(relabel.get, otypes=[ids.dtype])(ids)
     template = segment(rgb, **SEGMENT_OPTIONS)
     seg = template.copy(data=ids).chunk({"y": 24, "x": 40})
     renumbered = template.copy(data=renumbered_ids).chunk({"y": 24, "x": 40})

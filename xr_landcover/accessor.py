@@ -217,12 +217,12 @@ class LandcoverAccessor:
 
     @delegates("xr_landcover.io:to_geotiff")
     def to_geotiff(self, path, overwrite: bool = False, compress: str = "deflate",
-                   tile_size: int = 256, lock: Any = None):
+                   tile_size: int = 256, lock: Any = None, overviews: str | None = "auto"):
         """Write this array as a tiled, compressed GeoTIFF: see :func:`xr_landcover.to_geotiff`."""
         from .io import to_geotiff
 
         return to_geotiff(self._obj, path, overwrite=overwrite, compress=compress,
-                          tile_size=tile_size, lock=lock)
+                          tile_size=tile_size, lock=lock, overviews=overviews)
 
     # -- maps (plot/) -------------------------------------------------------------------------
     @delegates("xr_landcover.plot:plot_classes")
@@ -445,7 +445,8 @@ class LandcoverDatasetAccessor:
         return cube
 
     def to_geotiff(self, target, overwrite: bool = False, compress: str = "deflate",
-                   tile_size: int = 256, lock: Any = None) -> dict:
+                   tile_size: int = 256, lock: Any = None,
+                   overviews: str | None = "auto") -> dict:
         """Write the layers of this Dataset as GeoTIFFs, in one computation: see
         :func:`xr_landcover.io.to_geotiffs` (the class map and the confidence of one
         ``classify`` call share their work).
@@ -455,7 +456,7 @@ class LandcoverDatasetAccessor:
         target : str, path or mapping
             An existing folder: each layer (variable with ``y`` and ``x`` dims) goes to
             ``<folder>/<variable>.tif``. Or a mapping ``{variable: path}``: those layers only.
-        overwrite, compress, tile_size, lock
+        overwrite, compress, tile_size, lock, overviews
             As in :func:`xr_landcover.to_geotiff`.
 
         Returns
@@ -504,7 +505,8 @@ class LandcoverDatasetAccessor:
             )
         ds = self._obj
         written = to_geotiffs({paths[v]: ds[v] for v in paths}, overwrite=overwrite,
-                              compress=compress, tile_size=tile_size, lock=lock)
+                              compress=compress, tile_size=tile_size, lock=lock,
+                              overviews=overviews)
         return dict(zip(paths, written))
 
 
