@@ -543,6 +543,9 @@ def test_accuracy_points_random_ignores_the_strata_and_the_seed_defaults_to_0():
     assert (accuracy_points(cmap, n=200, allocation="equal")["Classified"] == 2).sum() == 100
     assert pixel_rowcol(rnd) == pixel_rowcol(
         accuracy_points(cmap, n=200, strategy="random", allocation="equal", random_state=0))
+    made = "".join(["ran", "dom"])  # not the interned literal: compared by value
+    assert pixel_rowcol(rnd) == pixel_rowcol(
+        accuracy_points(cmap, n=200, strategy=made, allocation="equal"))
 
 
 def test_accuracy_points_on_a_map_without_valid_pixels():
