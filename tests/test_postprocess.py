@@ -21,6 +21,7 @@ from xr_landcover.errors import (
     LandcoverError,
 )
 from xr_landcover.postprocess._arithmetic import exp, log
+from xr_landcover.postprocess.smoothing import bayes_posterior_logits
 
 CHUNKINGS = [None, {"class": 1, "y": 7, "x": 9}, {"class": -1, "y": 16, "x": 5}]
 SCHEDULERS = ["sync", "threads"]
@@ -346,6 +347,53 @@ def test_smooth_is_the_documented_algorithm(proba, window_size, neigh_fraction, 
     both = series.landcover.smooth(window_size, neigh_fraction, smoothness)
     assert both.dims == ("time", "class", "y", "x")
     np.testing.assert_array_equal(both.values[1], got)
+
+
+def sorted_window_posterior_logits(logits, half, neigh_fraction, smoothness):
+    """The posterior logits with every window sorted anew (``sorted``) and the prior's sums
+    taken highest first in Python floats: the operations, in order, that the kernel's sliding
+    sorted window must reproduce bit for bit."""
+    layers, k, ny, nx = logits.shape
+    out = np.full(logits.shape, np.nan)
+    for layer, c, i, j in np.ndindex(layers, k, ny - 2 * half, nx - 2 * half):
+        i, j = i + half, j + half
+        if not np.isfinite(logits[layer, 0, i, j]):
+            continue
+        window = logits[layer, c, i - half:i + half + 1, j - half:j + half + 1].ravel()
+        top = sorted((float(v) for v in window if np.isfinite(v)), reverse=True)
+        used = max(1, min(len(top), math.ceil(neigh_fraction * len(top))))
+        total = 0.0
+        for v in top[:used]:
+            total += v
+        mean = total / used
+        var = 0.0
+        if used > 1:
+            for v in top[:used]:
+                var += (v - mean) * (v - mean)
+            var = var / (used - 1)
+        w = var / (var + smoothness[c])
+        out[layer, c, i, j] = w * logits[layer, c, i, j] + (1.0 - w) * mean
+    return out
+
+
+@pytest.mark.parametrize("half,neigh_fraction", [(1, 0.5), (2, 1.0), (4, 0.3)])
+def test_sliding_window_kernel_equals_sorting_every_window_bit_for_bit(half, neigh_fraction):
+    """Independent reference: each window sorted from scratch. The logits hold nodata holes
+    (a whole column block, lone pixels, a class-only NaN) and many exact ties (probabilities
+    rounded to tenths), which the insert/remove/replace steps must keep in order."""
+    rng = np.random.default_rng(half)
+    p = rng.dirichlet(np.full(3, 0.7), size=(2, 23, 31)).transpose(0, 3, 1, 2)
+    p[1] = np.round(p[1] * 10) / 10
+    p[:, :, 5:9, 11:14] = np.nan
+    p[:, :, rng.random((23, 31)) < 0.08] = np.nan
+    p[0, 2, 15, 20] = np.nan  # one class missing at one pixel: left out of that class's windows
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    logits = np.log(q / (1 - q))
+    smoothness = np.array([2.0, 20.0, 40.0])
+    got = bayes_posterior_logits(logits, half, neigh_fraction, smoothness)
+    expected = sorted_window_posterior_logits(logits, half, neigh_fraction, smoothness)
+    assert np.isfinite(expected).sum() > 500
+    assert got.tobytes() == expected.tobytes()
 
 
 def test_smooth_removes_a_lone_pixel_and_keeps_attrs(proba):

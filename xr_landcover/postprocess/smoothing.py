@@ -27,12 +27,12 @@ kernel uses only ``+ - * /`` and a sort (no fused multiply-add), and the logit a
 
 from __future__ import annotations
 
-import functools
 import math
 import uuid
 from collections.abc import Sequence
 
 import dask.array as dsa
+import numba
 import numpy as np
 import xarray as xr
 
@@ -52,36 +52,100 @@ __all__ = ["smooth", "bayes_posterior_logits", "CLIP"]
 CLIP = 1e-6
 
 
+@numba.njit(nogil=True, cache=True)
+def _lower_bound(window, n, value):
+    """First index of the sorted ``window[:n]`` whose value is not below ``value``."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if window[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(nogil=True, cache=True)
+def _insert(window, n, value):
+    """``value`` into the sorted ``window[:n]``; returns the new count."""
+    at = _lower_bound(window, n, value)
+    for t in range(n, at, -1):
+        window[t] = window[t - 1]
+    window[at] = value
+    return n + 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _remove(window, n, value):
+    """One ``value`` (present) out of the sorted ``window[:n]``; returns the new count."""
+    at = _lower_bound(window, n, value)
+    for t in range(at, n - 1):
+        window[t] = window[t + 1]
+    return n - 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _replace(window, n, old, new):
+    """One ``old`` (present) in the sorted ``window[:n]`` replaced by ``new``, kept sorted:
+    only the values between the two places move."""
+    gone = _lower_bound(window, n, old)
+    at = _lower_bound(window, n, new)
+    if at > gone:
+        at -= 1
+        for t in range(gone, at):
+            window[t] = window[t + 1]
+    else:
+        for t in range(gone, at, -1):
+            window[t] = window[t - 1]
+    window[at] = new
+
+
+@numba.njit(nogil=True, cache=True)
 def _kernel(logits, half, fraction, smoothness, out):
-    """Posterior logits of the interior pixels of ``logits`` ``(layers, classes, ny, nx)``."""
+    """Posterior logits of the interior pixels of ``logits`` ``(layers, classes, ny, nx)``.
+
+    Along each row the window's valid logits are kept sorted: a step to the right removes the
+    column that leaves and inserts the one that enters (a binary search and a shift each)
+    instead of sorting the whole window again. The sorted values are those a full sort gives,
+    and the prior's sums run over them in the same order (highest first), so the bits are
+    those of sorting every window.
+    """
     layers, k_classes, ny, nx = logits.shape
     size = 2 * half + 1
-    buf = np.empty(size * size)
+    window = np.empty(size * size)
     for layer in range(layers):
-        for i in range(half, ny - half):
-            for j in range(half, nx - half):
-                if not np.isfinite(logits[layer, 0, i, j]):
-                    for k in range(k_classes):
+        for k in range(k_classes):
+            for i in range(half, ny - half):
+                n = 0
+                for di in range(-half, half + 1):
+                    for dj in range(size):
+                        v = logits[layer, k, i + di, dj]
+                        if np.isfinite(v):
+                            n = _insert(window, n, v)
+                for j in range(half, nx - half):
+                    if j > half:
+                        for di in range(-half, half + 1):
+                            old = logits[layer, k, i + di, j - half - 1]
+                            new = logits[layer, k, i + di, j + half]
+                            if np.isfinite(old) and np.isfinite(new):
+                                _replace(window, n, old, new)
+                            else:
+                                if np.isfinite(old):
+                                    n = _remove(window, n, old)
+                                if np.isfinite(new):
+                                    n = _insert(window, n, new)
+                    if not np.isfinite(logits[layer, 0, i, j]):
                         out[layer, k, i, j] = np.nan
-                    continue
-                for k in range(k_classes):
-                    n = 0
-                    for di in range(-half, half + 1):
-                        for dj in range(-half, half + 1):
-                            v = logits[layer, k, i + di, j + dj]
-                            if np.isfinite(v):
-                                buf[n] = v
-                                n += 1
-                    ordered = np.sort(buf[:n])
+                        continue
                     used = max(1, min(n, math.ceil(fraction * n)))
                     total = 0.0
                     for t in range(used):  # highest first
-                        total += ordered[n - 1 - t]
+                        total += window[n - 1 - t]
                     mean = total / used
                     var = 0.0
                     if used > 1:
                         for t in range(used):
-                            d = ordered[n - 1 - t] - mean
+                            d = window[n - 1 - t] - mean
                             var += d * d
                         var = var / (used - 1)
                     w = var / (var + smoothness[k])
@@ -89,19 +153,12 @@ def _kernel(logits, half, fraction, smoothness, out):
     return out
 
 
-@functools.cache
-def _compiled():
-    import numba
-
-    return numba.njit(nogil=True, cache=True)(_kernel)
-
-
 def bayes_posterior_logits(logits: np.ndarray, half: int, neigh_fraction: float,
                            smoothness: np.ndarray) -> np.ndarray:
     """Posterior logits (numpy, ``(layers, classes, ny, nx)`` float64, NaN = nodata) of every
     pixel whose whole window lies in ``logits``; the ``half``-pixel rim is NaN."""
     out = np.full(logits.shape, np.nan)
-    return _compiled()(np.ascontiguousarray(logits, np.float64), int(half),
+    return _kernel(np.ascontiguousarray(logits, np.float64), int(half),
                        float(neigh_fraction), np.asarray(smoothness, np.float64), out)
 
 
