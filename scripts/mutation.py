@@ -16,16 +16,28 @@ the bugs people write and would triple the run). Per mutant the tests stop at th
 ``MUTATION_TIMEOUT`` seconds (default 3600). Results: ``build/mutation/<name>/session.sqlite``,
 a survivors report ``build/mutation/<name>/survivors.txt`` (each surviving mutant's diff) and
 one line per module on stdout: mutants run, killed, survived, skipped, score.
+
+Test selection, to make a run shorter without changing its verdicts: before mutating, the
+module's tests run once under coverage.py with one coverage context per test
+(``build/mutation/<name>/coverage.json``: for each line of the module, the tests that ran it).
+Each mutant then first runs only the tests that ran its changed lines; if one fails, the mutant
+is killed. If they all pass (or the line ran only at import time, or coverage cannot see it, as
+inside numba-compiled functions), the module's whole test command runs, as without the
+selection. So a survivor has always passed the whole command; only kills come early.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
+import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,9 +79,8 @@ def _copy_tree(dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
-def _config(module: str, tests: list[str], mutant_timeout: float) -> str:
-    command = " ".join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                        *(f'"{t}"' if " " in t else t for t in tests)])
+def _config(name: str, module: str, mutant_timeout: float) -> str:
+    command = f"{sys.executable} {Path(__file__).resolve()} --test-mutant {name}"
     excluded = ", ".join(f"'{e}'" for e in EXCLUDED_OPERATORS)
     return (
         "[cosmic-ray]\n"
@@ -82,6 +93,170 @@ def _config(module: str, tests: list[str], mutant_timeout: float) -> str:
         "[cosmic-ray.filters.operators-filter]\n"
         f"exclude-operators = [{excluded}]\n"
     )
+
+
+class _ContextPerTest:
+    """A pytest plugin: coverage of ``module`` with one coverage context per test (its node id)."""
+
+    def __init__(self, module: Path, data_file: Path):
+        import coverage
+
+        self.cov = coverage.Coverage(data_file=str(data_file), include=[str(module.resolve())],
+                                     branch=False)
+
+    def pytest_configure(self, config):
+        self.cov.start()
+
+    def pytest_runtest_setup(self, item):
+        self.cov.switch_context(item.nodeid)
+
+    def pytest_unconfigure(self, config):
+        self.cov.stop()
+        self.cov.save()
+
+
+def _measure_coverage(module: Path, tests: list[str], data_file: Path, out: Path) -> int:
+    """Run ``tests`` once (in the current directory) recording which test ran which line of
+    ``module``; write ``{line: [node ids]}`` to ``out`` (a line run only at import has ``[]``)."""
+    import coverage
+    import pytest
+
+    plugin = _ContextPerTest(module, data_file)
+    code = pytest.main(["-q", "-p", "no:cacheprovider", *tests], plugins=[plugin])
+    data = coverage.CoverageData(basename=str(data_file))
+    data.read()
+    measured = next((f for f in data.measured_files() if Path(f) == module.resolve()), None)
+    lines = {}
+    if measured is not None:
+        for line, contexts in data.contexts_by_lineno(measured).items():
+            lines[str(line)] = sorted(c for c in contexts if c)
+    out.write_text(json.dumps({"exit_code": int(code), "lines": lines}))
+    return int(code)
+
+
+def _changed_lines(original: list[str], mutated: list[str]) -> set[int]:
+    """1-based line numbers of ``original`` that the mutation changed."""
+    changed = set()
+    matcher = difflib.SequenceMatcher(a=original, b=mutated, autojunk=False)
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag != "equal":
+            changed.update(range(i1 + 1, max(i2, i1 + 1) + 1))
+    return changed
+
+
+def _selected_tests(name: str) -> list[str] | None:
+    """The node ids of the tests that ran the lines the current mutant changed, or None where
+    only the whole test command can tell (a line not measured, or run only at import)."""
+    module, _ = MODULES[name]
+    work = BUILD / name
+    table = json.loads((work / "coverage.json").read_text())["lines"]
+    original = (work / "original.py").read_text().splitlines()
+    mutated = Path(module).read_text().splitlines()
+    selected: set[str] = set()
+    for line in _changed_lines(original, mutated):
+        tests = table.get(str(line))
+        if not tests:
+            return None
+        selected.update(tests)
+    return sorted(selected) or None
+
+
+#: Imported once by the fork server, so that a mutant's tests do not import them again. Never
+#: the package itself, nor anything that imports it: each mutant imports its own copy.
+WARM_IMPORTS = ["numpy", "pandas", "scipy", "xarray", "dask", "dask.array", "rasterio",
+                "rioxarray", "geopandas", "shapely", "sklearn", "numba", "matplotlib.pyplot"]
+
+
+def _socket_path(name: str) -> Path:
+    return BUILD / name / "forkserver.sock"
+
+
+def serve(name: str) -> int:
+    """The fork server of one module's run (cwd: its scratch tree): third-party imports once,
+    then for each request a forked child runs ``pytest.main`` on the request's arguments with
+    the client's stdout and stderr, and the exit code goes back. A client that goes away (its
+    timeout) has its child killed."""
+    import importlib
+    import select
+    import signal
+    import socket
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for module in WARM_IMPORTS:
+        importlib.import_module(module)
+    path = _socket_path(name)
+    path.unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    while True:
+        conn, _ = server.accept()
+        with conn:
+            message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
+            args = json.loads(message.decode())
+            child = os.fork()
+            if child == 0:
+                server.close()
+                conn.close()
+                os.dup2(fds[0], 1)
+                os.dup2(fds[1], 2)
+                sys.path.insert(0, os.getcwd())
+                import pytest
+
+                code = pytest.main(args)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(int(code))
+            for fd in fds:
+                os.close(fd)
+            code = None
+            while code is None:
+                done, status = os.waitpid(child, os.WNOHANG)
+                if done:
+                    code = os.waitstatus_to_exitcode(status)
+                    break
+                readable, _, _ = select.select([conn], [], [], 0.05)
+                if readable and not conn.recv(1, socket.MSG_PEEK):  # the client went away
+                    os.kill(child, signal.SIGKILL)
+                    os.waitpid(child, 0)
+                    code = -9
+            try:
+                conn.sendall(str(code).encode())
+            except OSError:
+                pass
+
+
+def _pytest(name: str, args: list[str]) -> int:
+    """``pytest -x -q`` on ``args``: in a child of the module's fork server when it runs, else in
+    a new process."""
+    import socket
+
+    args = ["-x", "-q", "-p", "no:cacheprovider", *args]
+    path = _socket_path(name)
+    if path.exists():
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(str(path))
+                sys.stdout.flush()
+                sys.stderr.flush()
+                socket.send_fds(conn, [json.dumps(args).encode()], [1, 2])
+                reply = b""
+                while chunk := conn.recv(64):
+                    reply += chunk
+                return int(reply)
+        except (OSError, ValueError):
+            pass
+    return subprocess.run([sys.executable, "-m", "pytest", *args], check=False).returncode
+
+
+def test_mutant(name: str) -> int:
+    """cosmic-ray's test command (run in the scratch tree with the mutant applied): the
+    selected tests first, then, unless one of them failed, the module's whole command."""
+    module, tests = MODULES[name]
+    selected = _selected_tests(name)
+    if selected and _pytest(name, selected) == 1:  # failed (not a usage or collection error)
+        return 1
+    return _pytest(name, [module, *tests])
 
 
 def _summary(db: Path, out: Path) -> dict[str, int]:
@@ -124,10 +299,50 @@ def _skip_outside(db: Path, functions: list[str]) -> None:
     con.commit()
 
 
+def _unevaluated_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) positions ``(row, col)`` of the code that never runs: the annotations of a
+    module under ``from __future__ import annotations`` (kept as strings, never evaluated: the
+    package never calls ``typing.get_type_hints``) and ``if TYPE_CHECKING:`` tests and bodies."""
+    tree = ast.parse(source)
+    future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+                 and any(a.name == "annotations" for a in n.names) for n in tree.body)
+    nodes: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if future and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
+                if arg is not None and arg.annotation is not None:
+                    nodes.append(arg.annotation)
+            if node.returns is not None:
+                nodes.append(node.returns)
+        elif future and isinstance(node, ast.AnnAssign):
+            nodes.append(node.annotation)
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            nodes.append(node)
+    return [((n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)) for n in nodes]
+
+
+def _skip_unevaluated(db: Path, source: str) -> int:
+    """Mark the mutants inside code that never runs (:func:`_unevaluated_spans`) as skipped;
+    returns how many."""
+    spans = _unevaluated_spans(source)
+    con = sqlite3.connect(db)
+    specs = con.execute(
+        "select job_id, start_pos_row, start_pos_col, end_pos_row, end_pos_col "
+        "from mutation_specs where job_id not in (select job_id from work_results)").fetchall()
+    skipped = [job for job, r0, c0, r1, c1 in specs
+               if any(a <= (r0, c0) and (r1, c1) <= b for a, b in spans)]
+    con.executemany(
+        "insert into work_results (worker_outcome, output, test_outcome, diff, job_id) "
+        "values ('SKIPPED', 'never evaluated: an annotation or TYPE_CHECKING', null, null, ?)",
+        [(job,) for job in skipped])
+    con.commit()
+    return len(skipped)
+
+
 def run_module(name: str, mutant_timeout: float, timeout: float,
                only: list[str] | None = None) -> dict[str, int]:
-    module, tests = MODULES[name]
-    tests = [module, *tests]  # the module's doctests run in `make test` too
+    module, _ = MODULES[name]  # its doctests run with its tests, as in `make test`
     work = BUILD / name
     if work.exists():
         shutil.rmtree(work)
@@ -135,21 +350,52 @@ def run_module(name: str, mutant_timeout: float, timeout: float,
     src.mkdir(parents=True)
     _copy_tree(src)
     (work / "shared").symlink_to(ROOT.parent / "shared")  # tests/conftest.py: ../shared/data
-    (src / "cosmic-ray.toml").write_text(_config(module, tests, mutant_timeout))
+    (src / "cosmic-ray.toml").write_text(_config(name, module, mutant_timeout))
     db = work / "session.sqlite"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    shutil.copy2(src / module, work / "original.py")
+    measure = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--measure-coverage", name],
+        cwd=src, env=env, check=False)
+    if measure.returncode != 0:
+        print(f"{name}: the unmutated tests fail (exit {measure.returncode}); fix them first",
+              file=sys.stderr)
+        return _summary(db, work / "survivors.txt") if db.exists() else {
+            "mutants": 0, "killed": 0, "survived": 0, "skipped": 0, "pending": 0,
+            "incompetent": 0}
     cr = [sys.executable, "-m", "cosmic_ray.cli"]
     subprocess.run([*cr, "init", "cosmic-ray.toml", str(db)], cwd=src, env=env, check=True)
     subprocess.run([sys.executable, "-m", "cosmic_ray.tools.filters.operators_filter",
                     str(db), "cosmic-ray.toml"], cwd=src, env=env, check=True)
     if only:
         _skip_outside(db, only)
+    _skip_unevaluated(db, (src / module).read_text())
+    server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", name],
+                              cwd=src, env=env)
     try:
+        for _ in range(600):  # its imports take a few seconds
+            if _socket_path(name).exists() or server.poll() is not None:
+                break
+            time.sleep(0.1)
+        with open(work / "forkserver-check.log", "w") as log:  # the unmutated tests must pass
+            check = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--test-mutant", name],
+                cwd=src, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+        if check.returncode != 0:
+            print(f"{name}: the unmutated tests fail in the fork server (see "
+                  f"{work / 'forkserver-check.log'}): each mutant runs in a new process",
+                  file=sys.stderr)
+            server.kill()
+            _socket_path(name).unlink(missing_ok=True)
         subprocess.run([*cr, "exec", "cosmic-ray.toml", str(db)], cwd=src, env=env,
                        timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         print(f"{name}: stopped after {timeout:.0f} s; the counts below are partial",
               file=sys.stderr)
+    finally:
+        server.kill()
+        server.wait()
+        _socket_path(name).unlink(missing_ok=True)
     return _summary(db, work / "survivors.txt")
 
 
@@ -159,7 +405,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the modules and their tests")
     parser.add_argument("--only", default=None,
                         help="comma-separated function names: mutate only these (a shorter run)")
+    parser.add_argument("--test-mutant", metavar="MODULE", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-coverage", metavar="MODULE", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", metavar="MODULE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve:
+        return serve(args.serve)
+    if args.test_mutant:
+        return test_mutant(args.test_mutant)
+    if args.measure_coverage:
+        sys.path.insert(0, os.getcwd())  # the scratch tree's package, as `python -m pytest`
+        module, tests = MODULES[args.measure_coverage]
+        work = BUILD / args.measure_coverage
+        return _measure_coverage(Path(module), [module, *tests], work / "coverage.sqlite",
+                                 work / "coverage.json")
     if args.list:
         for name, (module, tests) in MODULES.items():
             print(f"{name:10} {module:40} {' '.join(tests)}")
