@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 from pathlib import Path
 
 import dask
@@ -13,12 +15,22 @@ import xarray as xr
 from hypothesis import settings
 from rasterio.transform import from_origin
 
+import xr_landcover
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 NC = SHARED / "nc_landsat7_2000"
 L8_78 = SHARED / "l8_224078_20200518"
 L8_77 = SHARED / "l8_224077_20200518"
 RGBN = SHARED / "rgbn_timeseries"
+
+# Every module of the package imported before pytest collects the package's doctests: with
+# --import-mode=importlib, pytest imports a module the package has not imported yet as a second
+# module object, and the tests then see another module than the package's functions do
+# (monkeypatch.setattr(pixels, ...) changed nothing; cloudpickle sent functions by value).
+for _module in pkgutil.walk_packages(xr_landcover.__path__, "xr_landcover."):
+    if not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
 
 # Hypothesis profiles. "ci" (the default, and always when CI is set): derandomized, so every run
 # draws the same examples and a failure replays as it is; no example database; 100 examples for
