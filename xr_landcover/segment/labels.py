@@ -80,10 +80,12 @@ def _unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
 
 
 def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, threshold, joint,
-                min_segment_size):
+                min_segment_size, link_radius):
     """Filter, label, merge locally and summarise one block (via :func:`.tiles.map_overlap_blocks`).
 
-    ``shape`` is the image's (rows, cols).
+    ``shape`` is the image's (rows, cols); 4-neighbours join when their filtered values are
+    closer than ``link_radius`` (``hr / 2`` by default) and their displacements closer
+    than ``hs / 2``.
     """
     height, width = shape
     halo = np.ascontiguousarray(halo, dtype=np.float32)
@@ -92,7 +94,8 @@ def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, thresh
                                         int(maxiter), float(threshold), bool(joint))
     valid = valid_halo[r0:r1, c0:c1]
     del valid_halo
-    labels, n = kernels.label_block(filtered, valid, (hr / 2.0) ** 2, (hs / 2.0) ** 2)
+    labels, n = kernels.label_block(filtered, valid, float(link_radius) ** 2,
+                                     (hs / 2.0) ** 2)
     img = np.ascontiguousarray(halo[r0:r1, c0:c1])
     del halo
     counts, sums, first, pairs = kernels.block_region_tables(labels, n, img, row0, col0, width)
@@ -132,8 +135,11 @@ def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, thresh
     )
 
 
-def solve_regions(grid, hs, hr, min_segment_size):
+def solve_regions(grid, hs, link_radius, min_segment_size):
     """The small global pass: from the grid of :class:`BlockResult` to per-block lookup tables.
+
+    Regions meet across block faces by the same joining test as inside the blocks
+    (``link_radius``, ``hs / 2``).
 
     Returns a nested list (same shape as ``grid``) of int64 arrays: the final id of each unit
     of the block.
@@ -156,7 +162,7 @@ def solve_regions(grid, hs, hr, min_segment_size):
     forced = [b.forced + np.array([0, off, off]) for b, off in zip(flat, offs)]
     forced = np.concatenate(forced + [np.zeros((0, 3), np.int64)])
 
-    hr_half2, hs_half2 = (hr / 2.0) ** 2, (hs / 2.0) ** 2
+    hr_half2, hs_half2 = float(link_radius) ** 2, (hs / 2.0) ** 2
     joined, adjacent = [], []
     for i in range(nrow):
         for j in range(ncol):

@@ -30,6 +30,7 @@ _KERNELS = ("product", "joint")
 _COLOR_SPACES = ("luv", "luv_linear", "none")
 
 
+
 @dataclass(frozen=True)
 class SegmentParameters:
     """Resolved segmentation parameters (bandwidths in pixels and in value units)."""
@@ -43,6 +44,7 @@ class SegmentParameters:
     maxiter: int
     threshold: float
     stretch: tuple[float, float] | None
+    link_radius: float
 
     def attrs(self) -> dict:
         """The parameters as netCDF-friendly attributes."""
@@ -70,17 +72,22 @@ def resolve_parameters(
     maxiter: int = 10,
     threshold: float = 0.1,
     stretch: Sequence[float] | None = (2.0, 98.0),
+    link_radius: float | None = None,
 ) -> SegmentParameters:
     """Validate the user's parameters and turn ArcGIS details into bandwidths.
 
     ``radius = 22 - detail`` for both (ArcGIS's documented mapping); an explicit
-    ``spectral_radius``/``spatial_radius`` wins.
+    ``spectral_radius``/``spatial_radius`` wins. ``link_radius``, the distance of filtered
+    values under which 4-neighbours join, defaults to ``spectral_radius / 2`` (Orfeo
+    ToolBox's ``LSMSSegmentation`` rule).
 
     Examples
     --------
     >>> p = resolve_parameters(3)
-    >>> p.spatial_radius, p.spectral_radius, p.color_space, p.kernel
-    (7.0, 6.5, 'luv', 'product')
+    >>> p.spatial_radius, p.spectral_radius, p.color_space, p.kernel, p.link_radius
+    (7.0, 6.5, 'luv', 'product', 3.25)
+    >>> resolve_parameters(3, spectral_radius=8, link_radius=0.5).link_radius
+    0.5
     >>> resolve_parameters(3, spectral_detail=25)
     Traceback (most recent call last):
     ...
@@ -117,6 +124,10 @@ def resolve_parameters(
         )
     if kernel not in _KERNELS:
         raise InvalidParameterError(f"kernel must be one of {_KERNELS}; got {kernel!r}")
+    if link_radius is None:
+        link_radius = float(spectral_radius) / 2.0
+    else:
+        check_number("link_radius", link_radius, 0, low_open=True)
     check_number("maxiter", maxiter, 1, 1000, integer=True)
     check_number("threshold", threshold, 0, low_open=True)
     if stretch is not None:
@@ -143,4 +154,5 @@ def resolve_parameters(
         maxiter=int(maxiter),
         threshold=float(threshold),
         stretch=stretch,
+        link_radius=float(link_radius),
     )
