@@ -60,6 +60,17 @@ def close_modes(cnt_a, tot_a, cnt_b, tot_b, radius2):
     """True when two segments' mean filtered values are closer than ``sqrt(radius2)``.
 
     The same arithmetic wherever it runs (a block or the global step), and symmetric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xr_landcover.segment.kernels import SUM_SCALE
+    >>> a = np.array([10.0, 20.0, 30.0]) * 4 * SUM_SCALE  # 4 pixels of mode (10, 20, 30)
+    >>> b = np.array([12.0, 20.0, 30.0]) * 2 * SUM_SCALE  # 2 pixels of mode (12, 20, 30)
+    >>> bool(close_modes(4, a.astype(np.int64), 2, b.astype(np.int64), 2.5 ** 2))
+    True
+    >>> bool(close_modes(4, a.astype(np.int64), 2, b.astype(np.int64), 1.5 ** 2))
+    False
     """
     d = 0.0
     for k in range(tot_a.shape[0]):
@@ -89,6 +100,20 @@ def block_fuse(final_ids, pairs, cnt, tot, radius2):
     exposed : int64 (e, 2)
         ``(segment, unit)``: a final segment (0-based) next to a unit (0-based); the global
         step decides it.
+
+    Examples
+    --------
+    Three final segments in a row (ids 1, 5, 9; modes 10, 11, 30) and a unit next to the
+    last: the first two fuse (id 1), the third waits for the global step.
+
+    >>> import numpy as np
+    >>> from xr_landcover.segment.kernels import SUM_SCALE
+    >>> cnt = np.array([4, 4, 4, 4])
+    >>> tot = (np.array([[10.0], [11.0], [30.0], [31.0]]) * 4 * SUM_SCALE).astype(np.int64)
+    >>> pairs = np.array([[1, 2], [2, 3], [3, 4]])
+    >>> new_ids, exposed = block_fuse(np.array([1, 5, 9]), pairs, cnt, tot, 2.0 ** 2)
+    >>> new_ids.tolist(), exposed.tolist()
+    ([1, 1, 9], [[2, 0]])
     """
     nfinal = final_ids.shape[0]
     parent = np.arange(nfinal, dtype=np.int64)
