@@ -6,11 +6,12 @@ For each seed of ``tests/pivots.make_field_scene`` (400 x 400, pivots of radius 
 touching, a fifth fallow: sand darkened by 12-25 DN; PSF blur 0.8 px, sensor noise 3 DN) and
 each variant, segments the scene and counts the pivots *found*: one segment overlaps the pivot
 with IoU >= 0.5. Also reports segments per real object (segments / (pivots + 1 background)).
-Variants: our defaults with the standard sRGB -> L*u*v* conversion (now the default) and with
-0..255 read as linear RGB (EDISON's way, the default before), a finer ``spectral_detail``,
-and the noisier, unblurred generator of the older tests (``make_pivot_scene``, 256 x 256).
-Also segments the shipped Landsat 8 demo crop (``datasets.l8_rgb_uint8``) with both
-conversions and reports the segment counts. Prints a Markdown table; writes
+Variants: our defaults (tight linking ``h_r / 16`` then fusion of adjacent segments whose
+modes are closer than ``3 h_r / 8``, sRGB L*u*v*), the OTB linking rule (``h_r / 2``, no
+fusion: the default before) with the sRGB and the linear reading, tight linking without
+fusion, a finer ``spectral_detail``, the joint kernel; some also on the noisier, unblurred
+generator of the older tests (``make_pivot_scene``, 256 x 256) and on the shipped Landsat 8
+demo crop (``datasets.l8_rgb_uint8``, segment counts). Prints a Markdown table; writes
 benchmarks/results/bench_pivots.json (machine context from ``_harness``).
 """
 
@@ -34,13 +35,21 @@ from pivots import make_field_scene, make_pivot_scene, pivot_recovery  # noqa: E
 from xr_landcover import datasets  # noqa: E402
 from xr_landcover.segment import segment  # noqa: E402
 
+#: The OTB linking rule (the default before issue 18's fusion): link at h_r / 2, no fusion.
+OTB_LINK = {"link_radius": 6.5 / 2, "fuse_radius": 0.0}
 VARIANTS = {
-    "defaults, sRGB L*u*v* (now)": {},
-    "defaults, linear-read L*u*v* (before)": {"color_space": "luv_linear"},
-    "spectral_detail=17.5, sRGB": {"spectral_detail": 17.5},
-    "spectral_detail=17.5, linear": {"spectral_detail": 17.5, "color_space": "luv_linear"},
-    "kernel=joint, sRGB": {"kernel": "joint"},
+    "defaults (link h_r/16, fuse 3h_r/8, sRGB L*u*v*)": {},
+    "OTB linking (link h_r/2, no fusion), sRGB": OTB_LINK,
+    "OTB linking, linear-read L*u*v*": {**OTB_LINK, "color_space": "luv_linear"},
+    "link h_r/16, no fusion": {"link_radius": 6.5 / 16, "fuse_radius": 0.0},
+    "defaults, linear-read L*u*v*": {"color_space": "luv_linear"},
+    "defaults, spectral_detail=17.5": {"spectral_detail": 17.5},
+    "kernel=joint (OTB rule)": {"kernel": "joint"},
 }
+#: Variants also run on the older generator (make_pivot_scene) and on the Landsat crop.
+ALSO_OLD = ["defaults (link h_r/16, fuse 3h_r/8, sRGB L*u*v*)",
+            "OTB linking (link h_r/2, no fusion), sRGB", "OTB linking, linear-read L*u*v*",
+            "defaults, linear-read L*u*v*"]
 
 
 def run(scene, kwargs) -> dict:
@@ -61,7 +70,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4, 5])
     ap.add_argument("--size", type=int, default=400)
-    ap.add_argument("--quick", action="store_true", help="the two default variants only")
+    ap.add_argument("--quick", action="store_true",
+                    help="the first two variants only (defaults, OTB linking)")
     args = ap.parse_args()
     dask.config.set(scheduler="threads", num_workers=1)
     variants = dict(list(VARIANTS.items())[:2]) if args.quick else VARIANTS
@@ -72,7 +82,8 @@ def main() -> None:
             rows.append({"generator": "make_field_scene", "variant": name, "seed": seed,
                          "kwargs": kwargs, **out})
             print(json.dumps(rows[-1]), flush=True)
-    for name in list(VARIANTS)[:2]:
+    old = [n for n in ALSO_OLD if n in variants]
+    for name in old:
         for seed in range(4):
             out = run(make_pivot_scene(seed), VARIANTS[name])
             rows.append({"generator": "make_pivot_scene", "variant": name, "seed": seed,
@@ -80,7 +91,7 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     demo = datasets.l8_rgb_uint8()
     demo_counts = {name: int(len(np.unique(segment(demo, **VARIANTS[name]).values)))
-                   for name in list(VARIANTS)[:2]}
+                   for name in old}
 
     print("\n| generator | variant | found: mean | min | max | segments per object (max) |")
     print("|---|---|---|---|---|---|")

@@ -80,7 +80,9 @@ class LandcoverAccessor:
                 max_segment_size: int | None = None, *, spectral_radius: float | None = None,
                 spatial_radius: float | None = None, color_space: str | None = None,
                 kernel: str = "product", maxiter: int = 10, threshold: float = 0.1,
-                stretch: Sequence[float] | None = (2.0, 98.0)) -> xr.DataArray:
+                stretch: Sequence[float] | None = (2.0, 98.0),
+                link_radius: float | None = None,
+                fuse_radius: float | None = None) -> xr.DataArray:
         """Mean-shift segmentation, lazily: see :func:`xr_landcover.segment.segment`.
 
         Examples
@@ -97,7 +99,8 @@ class LandcoverAccessor:
                        spatial_detail=spatial_detail, min_segment_size=min_segment_size,
                        max_segment_size=max_segment_size, spectral_radius=spectral_radius,
                        spatial_radius=spatial_radius, color_space=color_space, kernel=kernel,
-                       maxiter=maxiter, threshold=threshold, stretch=stretch)
+                       maxiter=maxiter, threshold=threshold, stretch=stretch,
+                       link_radius=link_radius, fuse_radius=fuse_radius)
 
     # -- supervised classification ------------------------------------------------------------
     @delegates("xr_landcover.classification:train")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kernels
+from .fuse import block_fuse, global_fuse, slot_sums
 from .merge import global_merge, local_merge
 
 __all__ = ["BlockResult", "block_stage", "solve_regions", "relabel_block", "segment_id_dtype"]
@@ -68,6 +69,13 @@ class BlockResult:
     bottom_units: np.ndarray
     left_units: np.ndarray
     right_units: np.ndarray
+    # Mode fusion (:mod:`.fuse`); empty when fuse_radius is 0.
+    unit_fcnt: np.ndarray  # int64 (u,), pixels of each unit
+    unit_ftot: np.ndarray  # int64 (u, bands), exact scaled sums of its filtered values
+    fuse_keys: np.ndarray  # int64 (e,), per (final segment, unit) adjacency: component id
+    fuse_cnt: np.ndarray  # int64 (e,), the final segment's pixels
+    fuse_tot: np.ndarray  # int64 (e, bands), its filtered sums
+    fuse_units: np.ndarray  # int64 (e,), the unit (block index)
 
 
 def _unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
@@ -80,10 +88,13 @@ def _unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
 
 
 def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, threshold, joint,
-                min_segment_size):
+                min_segment_size, link_radius, fuse_radius=0.0):
     """Filter, label, merge locally and summarise one block (via :func:`.tiles.map_overlap_blocks`).
 
-    ``shape`` is the image's (rows, cols).
+    ``shape`` is the image's (rows, cols); 4-neighbours join when their filtered values are
+    closer than ``link_radius`` (``hr / 2`` by default) and their displacements closer
+    than ``hs / 2``; then adjacent segments whose mean filtered values are closer than
+    ``fuse_radius`` fuse (:mod:`.fuse`; 0: no fusion).
     """
     height, width = shape
     halo = np.ascontiguousarray(halo, dtype=np.float32)
@@ -92,7 +103,8 @@ def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, thresh
                                         int(maxiter), float(threshold), bool(joint))
     valid = valid_halo[r0:r1, c0:c1]
     del valid_halo
-    labels, n = kernels.label_block(filtered, valid, (hr / 2.0) ** 2, (hs / 2.0) ** 2)
+    labels, n = kernels.label_block(filtered, valid, float(link_radius) ** 2,
+                                     (hs / 2.0) ** 2)
     img = np.ascontiguousarray(halo[r0:r1, c0:c1])
     del halo
     counts, sums, first, pairs = kernels.block_region_tables(labels, n, img, row0, col0, width)
@@ -116,6 +128,17 @@ def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, thresh
     slots = table[labels]
     del labels
     nfinal = len(final_ids)
+    nb = filtered.shape[2] - 2
+    nunits = len(unit_cnt)
+    fuse = _no_fusion(nb)
+    if fuse_radius > 0:
+        fcnt, ftot = slot_sums(slots, filtered, nfinal + nunits)
+        spairs = slot[edges]
+        spairs = _unique_pairs(spairs[spairs[:, 0] != spairs[:, 1]], nfinal + nunits + 1)
+        final_ids, exposed = block_fuse(final_ids, spairs, fcnt, ftot, float(fuse_radius) ** 2)
+        f = exposed[:, 0]
+        fuse = dict(unit_fcnt=fcnt[nfinal:], unit_ftot=ftot[nfinal:], fuse_keys=final_ids[f],
+                    fuse_cnt=fcnt[f], fuse_tot=ftot[f], fuse_units=exposed[:, 1])
 
     def units(edge):
         return np.where(edge > nfinal, edge.astype(np.int64) - nfinal - 1, -1)
@@ -128,15 +151,25 @@ def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, thresh
         top=filtered[0].copy(), bottom=filtered[-1].copy(),
         left=filtered[:, 0].copy(), right=filtered[:, -1].copy(),
         top_units=units(slots[0]), bottom_units=units(slots[-1]),
-        left_units=units(slots[:, 0]), right_units=units(slots[:, -1]),
+        left_units=units(slots[:, 0]), right_units=units(slots[:, -1]), **fuse,
     )
 
 
-def solve_regions(grid, hs, hr, min_segment_size):
+def _no_fusion(nb):
+    empty = np.zeros(0, np.int64)
+    return dict(unit_fcnt=empty, unit_ftot=np.zeros((0, nb), np.int64), fuse_keys=empty,
+                fuse_cnt=empty, fuse_tot=np.zeros((0, nb), np.int64), fuse_units=empty)
+
+
+def solve_regions(grid, hs, link_radius, min_segment_size, fuse_radius=0.0):
     """The small global pass: from the grid of :class:`BlockResult` to per-block lookup tables.
 
-    Returns a nested list (same shape as ``grid``) of int64 arrays: the final id of each unit
-    of the block.
+    Regions meet across block faces by the same joining test as inside the blocks
+    (``link_radius``, ``hs / 2``).
+
+    Returns a nested list (same shape as ``grid``) of ``(unit_ids, keys, fused)``: the final
+    id of each unit of the block, and the fused id of each of its exposed components
+    (:mod:`.fuse`; empty without fusion).
     """
     nrow, ncol = len(grid), len(grid[0])
     offsets = np.zeros((nrow, ncol), dtype=np.int64)
@@ -156,7 +189,7 @@ def solve_regions(grid, hs, hr, min_segment_size):
     forced = [b.forced + np.array([0, off, off]) for b, off in zip(flat, offs)]
     forced = np.concatenate(forced + [np.zeros((0, 3), np.int64)])
 
-    hr_half2, hs_half2 = (hr / 2.0) ** 2, (hs / 2.0) ** 2
+    hr_half2, hs_half2 = float(link_radius) ** 2, (hs / 2.0) ** 2
     joined, adjacent = [], []
     for i in range(nrow):
         for j in range(ncol):
@@ -180,7 +213,26 @@ def solve_regions(grid, hs, hr, min_segment_size):
     adjacent = np.concatenate(adjacent + [np.zeros((0, 2), np.int64)])
     ids = global_merge(cnt, tot, fst, entry, skip, adjacent, joined, forced,
                        int(min_segment_size))
-    return [[ids[int(offsets[i, j]):int(offsets[i, j]) + grid[i][j].nunits]
+    empty = np.zeros(0, np.int64)
+    block_keys = [[empty for _ in range(ncol)] for _ in range(nrow)]
+    block_fused = [[empty for _ in range(ncol)] for _ in range(nrow)]
+    if fuse_radius > 0:
+        keys, fused = global_fuse(
+            ids, np.concatenate([b.unit_fcnt for b in flat] + [empty]),
+            np.concatenate([b.unit_ftot for b in flat] + [np.zeros((0, nb), np.int64)]),
+            adjacent, np.concatenate([b.fuse_keys for b in flat] + [empty]),
+            np.concatenate([b.fuse_cnt for b in flat] + [empty]),
+            np.concatenate([b.fuse_tot for b in flat] + [np.zeros((0, nb), np.int64)]),
+            np.concatenate([b.fuse_units + off for b, off in zip(flat, offs)] + [empty]),
+            float(fuse_radius) ** 2)
+        ids = fused[np.searchsorted(keys, ids)]
+        for i in range(nrow):
+            for j in range(ncol):
+                k = np.unique(grid[i][j].fuse_keys)
+                block_keys[i][j] = k
+                block_fused[i][j] = fused[np.searchsorted(keys, k)]
+    return [[(ids[int(offsets[i, j]):int(offsets[i, j]) + grid[i][j].nunits],
+              block_keys[i][j], block_fused[i][j])
              for j in range(ncol)] for i in range(nrow)]
 
 
@@ -189,8 +241,16 @@ def _shift(units: np.ndarray, offset: int) -> np.ndarray:
     return np.where(units >= 0, units + offset, -1)
 
 
-def relabel_block(block: BlockResult, unit_ids: np.ndarray, dtype=np.uint32) -> np.ndarray:
-    """Final segment ids of one block (``dtype``, :func:`segment_id_dtype`; 0 = nodata)."""
+def relabel_block(block: BlockResult, lut, dtype=np.uint32) -> np.ndarray:
+    """Final segment ids of one block (``dtype``, :func:`segment_id_dtype`; 0 = nodata).
+
+    ``lut`` is the block's entry of :func:`solve_regions`.
+    """
+    unit_ids, keys, fused = lut
     slots = np.frombuffer(zlib.decompress(block.slots), dtype=np.int32).reshape(block.shape)
-    table = np.concatenate([np.zeros(1, np.int64), block.final_ids, unit_ids])
+    final_ids = block.final_ids
+    if len(keys):
+        pos = np.minimum(np.searchsorted(keys, final_ids), len(keys) - 1)
+        final_ids = np.where(keys[pos] == final_ids, fused[pos], final_ids)
+    table = np.concatenate([np.zeros(1, np.int64), final_ids, unit_ids])
     return table.astype(dtype)[slots]

@@ -24,10 +24,21 @@ from .._validate import (
 )
 from ..errors import InvalidParameterError
 
-__all__ = ["SegmentParameters", "resolve_parameters"]
+__all__ = ["SegmentParameters", "resolve_parameters", "LINK_FRACTION", "FUSE_FRACTION"]
 
 _KERNELS = ("product", "joint")
 _COLOR_SPACES = ("luv", "luv_linear", "none")
+
+#: Default ``link_radius`` and ``fuse_radius`` as fractions of ``spectral_radius``, per kernel.
+#: ``"joint"``: Orfeo ToolBox's ``LSMSSegmentation`` rule (link at ``h_r / 2``, no fusion),
+#: kept bit-exact for OTB parity. ``"product"`` (the default kernel): link only pixels that
+#: reached (nearly) the same mode (``h_r / 16``), then fuse adjacent segments whose modes are
+#: closer than ``3 h_r / 8`` (:mod:`.fuse`). Linking at ``h_r / 2`` chains along the blurred
+#: rims of faint fields and fuses them with their surroundings; the fractions come from a sweep
+#: on the generators of ``tests/pivots.py`` (*Segmentation* page, "Linking and fusion").
+LINK_FRACTION = {"joint": 0.5, "product": 1.0 / 16.0}
+FUSE_FRACTION = {"joint": 0.0, "product": 3.0 / 8.0}
+
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,8 @@ class SegmentParameters:
     maxiter: int
     threshold: float
     stretch: tuple[float, float] | None
+    link_radius: float
+    fuse_radius: float
 
     def attrs(self) -> dict:
         """The parameters as netCDF-friendly attributes."""
@@ -70,17 +83,24 @@ def resolve_parameters(
     maxiter: int = 10,
     threshold: float = 0.1,
     stretch: Sequence[float] | None = (2.0, 98.0),
+    link_radius: float | None = None,
+    fuse_radius: float | None = None,
 ) -> SegmentParameters:
     """Validate the user's parameters and turn ArcGIS details into bandwidths.
 
     ``radius = 22 - detail`` for both (ArcGIS's documented mapping); an explicit
-    ``spectral_radius``/``spatial_radius`` wins.
+    ``spectral_radius``/``spatial_radius`` wins. ``link_radius`` (the distance of filtered
+    values under which 4-neighbours join) and ``fuse_radius`` (adjacent segments whose mean
+    filtered values are closer fuse; 0: none) default to :data:`LINK_FRACTION` and
+    :data:`FUSE_FRACTION` of ``spectral_radius`` for the kernel.
 
     Examples
     --------
     >>> p = resolve_parameters(3)
-    >>> p.spatial_radius, p.spectral_radius, p.color_space, p.kernel
-    (7.0, 6.5, 'luv', 'product')
+    >>> p.spatial_radius, p.spectral_radius, p.color_space, p.kernel, p.link_radius
+    (7.0, 6.5, 'luv', 'product', 0.40625)
+    >>> p.fuse_radius, resolve_parameters(3, kernel="joint").link_radius
+    (2.4375, 3.25)
     >>> resolve_parameters(3, spectral_detail=25)
     Traceback (most recent call last):
     ...
@@ -117,6 +137,14 @@ def resolve_parameters(
         )
     if kernel not in _KERNELS:
         raise InvalidParameterError(f"kernel must be one of {_KERNELS}; got {kernel!r}")
+    if link_radius is None:
+        link_radius = float(spectral_radius) * LINK_FRACTION[kernel]
+    else:
+        check_number("link_radius", link_radius, 0, low_open=True)
+    if fuse_radius is None:
+        fuse_radius = float(spectral_radius) * FUSE_FRACTION[kernel]
+    else:
+        check_number("fuse_radius", fuse_radius, 0)
     check_number("maxiter", maxiter, 1, 1000, integer=True)
     check_number("threshold", threshold, 0, low_open=True)
     if stretch is not None:
@@ -143,4 +171,6 @@ def resolve_parameters(
         maxiter=int(maxiter),
         threshold=float(threshold),
         stretch=stretch,
+        link_radius=float(link_radius),
+        fuse_radius=float(fuse_radius),
     )

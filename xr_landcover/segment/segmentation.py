@@ -91,6 +91,8 @@ def segment(
     maxiter: int = 10,
     threshold: float = 0.1,
     stretch: Sequence[float] | None = (2.0, 98.0),
+    link_radius: float | None = None,
+    fuse_radius: float | None = None,
 ) -> xr.DataArray:
     """Segment a band cube by mean shift, lazily, with ids independent of the chunking.
 
@@ -134,6 +136,19 @@ def segment(
     stretch : (low, high) or None, default (2, 98)
         Percent clip used to stretch each band to 0..255 when the input is not uint8; ``None``
         uses the raw values.
+    link_radius : float, optional
+        4-neighbours join into one region when their filtered values are closer than this
+        (and their displacements closer than ``spatial_radius / 2``). Default
+        ``spectral_radius / 16`` with ``kernel="product"`` (pixels that reached nearly the
+        same mode) and ``spectral_radius / 2`` with ``kernel="joint"`` (Orfeo ToolBox's
+        ``LSMSSegmentation`` rule).
+    fuse_radius : float, optional
+        After the small-region merge, adjacent segments whose mean filtered values (modes) are
+        closer than this fuse into one (0: never). Default ``3 * spectral_radius / 8`` with
+        ``kernel="product"``, 0 with ``kernel="joint"``. Linking at ``spectral_radius / 2``
+        chains along the blurred rims of faint fields and fuses them with their
+        surroundings; linking tightly and fusing whole segments does not (see the
+        *Segmentation* page, "Linking and fusion").
 
     Returns
     -------
@@ -167,7 +182,8 @@ def segment(
         spatial_detail=spatial_detail, min_segment_size=min_segment_size,
         max_segment_size=max_segment_size, spectral_radius=spectral_radius,
         spatial_radius=spatial_radius, color_space=color_space, kernel=kernel, maxiter=maxiter,
-        threshold=threshold, stretch=stretch,
+        threshold=threshold, stretch=stretch, link_radius=link_radius,
+        fuse_radius=fuse_radius,
     )
     bands = rgb_bands(cube, bands, params.color_space)
     warn_if_undeclared_fill(cube, sample_pixels(select_bands(cube, bands)))
@@ -199,11 +215,14 @@ def segment_array(
     prepare = None if prepare_args is None else prepare_pixels
     grid = tiles.map_overlap_blocks(
         image, depth, _labels.block_stage, tuple(image.shape[:2]), hs, hr, params.maxiter,
-        params.threshold, params.kernel == "joint", params.min_segment_size,
-        prepare=prepare, prepare_args=() if prepare_args is None else prepare_args,
+        params.threshold, params.kernel == "joint", params.min_segment_size, params.link_radius,
+        params.fuse_radius, prepare=prepare,
+        prepare_args=() if prepare_args is None else prepare_args,
     )
     # The one global step: small tables in, small lookup tables out.
-    luts = dask.delayed(_labels.solve_regions, pure=True)(grid, hs, hr, params.min_segment_size)
+    luts = dask.delayed(_labels.solve_regions, pure=True)(grid, hs, params.link_radius,
+                                                           params.min_segment_size,
+                                                           params.fuse_radius)
     relabel = dask.delayed(_labels.relabel_block, pure=True)
     dtype = _labels.segment_id_dtype(*image.shape[:2])
     blocks = [
