@@ -1,9 +1,11 @@
 """Segmentation quality, measured like the literature, for several methods in the same run.
 
-Usage: ``python benchmarks/bench_segment_quality.py [--size 400] [--seeds 0 1 2 3 4]``.
+Usage: ``python benchmarks/bench_segment_quality.py [--size 400] [--seeds 0 1 2 3 4]
+[--generator pivot|field] [--out results/segment_quality.json]``.
 
-On the synthetic centre-pivot scenes of ``tests/pivots.py`` (``make_pivot_scene(seed, size)``;
-the reference labels each pivot, the sand is unlabelled), for each seed:
+On the synthetic centre-pivot scenes of ``tests/pivots.py`` (``make_pivot_scene(seed, size)``,
+or with ``--generator field`` the harder, Landsat-like ``make_field_scene(seed, size)``; the
+reference labels each pivot, the sand is unlabelled), for each seed:
 
 * ours at the defaults (``segment(cube)``: spectral/spatial detail 15.5/15, min size 20);
 * ``otbcli_LargeScaleMeanShift`` at its defaults (``-spatialr 5 -ranger 15 -minsize 50``) on
@@ -39,7 +41,7 @@ from _harness import machine_context
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from pivots import make_pivot_scene, pivot_recovery  # noqa: E402
+from pivots import make_field_scene, make_pivot_scene, pivot_recovery  # noqa: E402
 
 from xr_landcover import boundary_scores, hoover_scores  # noqa: E402
 from xr_landcover.segment import segment  # noqa: E402
@@ -127,7 +129,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=400)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--generator", choices=["pivot", "field"], default="pivot",
+                    help="tests/pivots.py's make_pivot_scene (older, 6-7 DN noise) or "
+                         "make_field_scene (Landsat-like: radii 8-30, blur, 3 DN, fallow fifth)")
+    ap.add_argument("--out", default=str(HERE / "results" / "segment_quality.json"))
     args = ap.parse_args()
+    make_scene = make_pivot_scene if args.generator == "pivot" else make_field_scene
     import dask
 
     dask.config.set(scheduler="threads", num_workers=2)
@@ -135,7 +142,7 @@ def main() -> None:
     segment(make_pivot_scene(0, size=64).cube()).compute()  # numba compiles outside the timing
     results = []
     for seed in args.seeds:
-        scene = make_pivot_scene(seed, size=args.size)
+        scene = make_scene(seed, size=args.size)
         ref = reference_of(scene)
         for name, run in methods(args.size).items():
             with tempfile.TemporaryDirectory(prefix="segq_") as folder:
@@ -156,10 +163,11 @@ def main() -> None:
                   f"over {h.over}, under {h.under}, missed {h.missed}, "
                   f"{results[-1]['segments']} segments, {seconds:.1f} s", flush=True)
     table = summary_table(results)
-    out = HERE / "results" / "segment_quality.json"
+    out = Path(args.out)
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
-        "size": args.size, "seeds": args.seeds, "hoover_threshold": 0.8,
+        "size": args.size, "seeds": args.seeds, "generator": args.generator,
+        "hoover_threshold": 0.8,
         "boundary_tolerance_px": 2, "results": results, "table": table,
         "command": "python benchmarks/bench_segment_quality.py " + " ".join(sys.argv[1:]),
         "context": machine_context(),

@@ -239,6 +239,29 @@ def test_segment_writes_ids_and_mean_colour(tmp_path, capsys):
         assert src.count == 3
 
 
+def test_segment_options_give_the_librarys_segments(tmp_path):
+    """Every segmentation option of the library is on the command line, and the ids written
+    are the library's for the same options."""
+    from xr_landcover import datasets, open_image
+    from xr_landcover.segment import segment
+
+    path = datasets.l8_rgb_uint8_path()
+    options = {"max_segment_size": 300, "spectral_radius": 9.0, "spatial_radius": 4.0,
+               "color_space": "luv_linear", "kernel": "product", "maxiter": 4,
+               "link_radius": 1.5, "fuse_radius": 2.0}
+    flags = []
+    for name, value in options.items():
+        flags += ["--" + name.replace("_", "-"), str(value)]
+    out = tmp_path / "seg.tif"
+    assert cli.main(["segment", str(path), "-o", str(out), "-q", *flags]) == 0
+    with rasterio.open(out) as src:
+        written = src.read(1)
+    expected = segment(open_image(path), **options).values
+    np.testing.assert_array_equal(written, expected)
+    default = segment(open_image(path)).values
+    assert not np.array_equal(expected, default)  # the options changed the result
+
+
 def test_error_is_one_line_with_exit_code_2(tmp_path):
     result = run("info", str(tmp_path / "missing.tif"))
     assert result.returncode == 2

@@ -117,6 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--bands", nargs="+", default=None,
                          help="bands to segment: names or 0-based indexes, as `info` prints "
                               "them (default the first three)")
+    segment.add_argument("--max-segment-size", type=int, default=None,
+                         help="cut segments larger than this (pixels) along a square grid")
+    segment.add_argument("--spectral-radius", type=float, default=None,
+                         help="range bandwidth in value units (overrides --spectral-detail)")
+    segment.add_argument("--spatial-radius", type=float, default=None,
+                         help="spatial bandwidth in pixels (overrides --spatial-detail)")
+    segment.add_argument("--color-space", choices=["luv", "luv_linear", "none"], default=None,
+                         help="default luv for 3 bands (sRGB to CIE L*u*v*), else none")
+    segment.add_argument("--kernel", choices=["product", "joint"], default="product",
+                         help="product (ArcGIS-like, default) or joint (Orfeo ToolBox)")
+    segment.add_argument("--maxiter", type=int, default=10, help="mean-shift steps per pixel")
+    segment.add_argument("--link-radius", type=float, default=None,
+                         help="neighbours whose filtered values are closer join (default: "
+                              "spectral radius / 16 with the product kernel, / 2 with joint)")
+    segment.add_argument("--fuse-radius", type=float, default=None,
+                         help="adjacent segments whose mean filtered values are closer merge "
+                              "(default: 3/8 of the spectral radius with the product kernel, "
+                              "0 with joint)")
     segment.add_argument("--mean-output", default=None, help="also write the mean-colour image")
     raster_options(segment)
     output_options(segment)

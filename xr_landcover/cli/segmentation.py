@@ -72,6 +72,14 @@ def cmd_segment(args: argparse.Namespace, console: Console) -> int:
         spectral_detail=args.spectral_detail,
         spatial_detail=args.spatial_detail,
         min_segment_size=args.min_segment_size,
+        max_segment_size=args.max_segment_size,
+        spectral_radius=args.spectral_radius,
+        spatial_radius=args.spatial_radius,
+        color_space=args.color_space,
+        kernel=args.kernel,
+        maxiter=args.maxiter,
+        link_radius=args.link_radius,
+        fuse_radius=args.fuse_radius,
     )
     with console.progress(f"segmenting {segments.sizes['y']} x {segments.sizes['x']} pixels ..."):
         out = to_geotiff(segments, args.output, overwrite=args.overwrite)
