@@ -176,6 +176,43 @@ def test_filter_matches_reference(kernel):
 
 
 @pytest.mark.parametrize("kernel", ["joint", "product"])
+@pytest.mark.parametrize("nb", [1, 3, 5])
+def test_ties_at_the_kernel_edge_fall_as_the_formula_says(kernel, nb):
+    """Integer pixels, values and bandwidths: many neighbours lie exactly on the kernel's edge
+    (OTB's norm is exactly 1, or within rounding of it), where the kernel's shortcuts (its
+    division-free screen, the spatial run found from its ends) must decide as the plain formula
+    does. One step only, so the reference's positions and values are still exact integers and
+    its choice of neighbours is exactly the formula's: the means then differ only by summation
+    order and the float32 output, a neighbour more or less by far more."""
+    rng = np.random.default_rng(7)
+    img = np.round(blocky_image(4, ny=30, nx=30, nb=nb, noise=5.0)
+                   + rng.integers(-1, 2, (nb, 30, 30))).astype(np.float32)
+    hs, hr = 5.0, 10.0
+    v = img.astype(np.float64)
+    ties = 0
+    for dy in range(-5, 6):
+        for dx in range(-5, 6):
+            a, b = v[:, 5:25, 5:25], v[:, 5 + dy:25 + dy, 5 + dx:25 + dx]
+            norm = (dx / hs) ** 2 + (dy / hs) ** 2 + np.zeros(a.shape[1:])
+            spectral = np.zeros_like(norm)
+            for k in range(nb):
+                norm = norm + ((b[k] - a[k]) / hr) ** 2
+                spectral = spectral + (b[k] - a[k]) ** 2
+            if kernel == "joint":
+                ties += int((np.abs(norm - 1.0) < 1e-9).sum())
+            elif dx * dx + dy * dy <= hs * hs:
+                ties += int((spectral == hr * hr).sum())
+    assert ties >= 5  # the edge is actually hit
+    ref_vals, ref_disp = ref_mean_shift(img, hs, hr, 1, 0.1, kernel == "joint")
+    out = mean_shift_filter(make_cube(img, {"y": 13, "x": 17}), bands=list(range(nb)),
+                            spatial_radius=hs, spectral_radius=hr, kernel=kernel, maxiter=1,
+                            **RAW).values
+    # float32 output: 1e-6 relative; one neighbour more or less moves a mean by >= 1/121
+    np.testing.assert_allclose(out[:nb], ref_vals, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out[nb:], ref_disp, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel", ["joint", "product"])
 @pytest.mark.parametrize("seed", [2, 3])
 def test_segmentation_matches_reference(kernel, seed):
     img = blocky_image(seed, noise=6.0)

@@ -33,6 +33,24 @@ __all__ = [
 SUM_SCALE = 65536.0
 
 
+#: The joint kernel's certified screen (:func:`mean_shift_block`) is used when the spectral
+#: bandwidth lies in ``SCREEN_HR_RANGE`` and the image has fewer than ``SCREEN_MAX_BANDS``
+#: bands; ``SCREEN_MARGIN`` is its margin (see the proof there).
+SCREEN_HR_RANGE = (1e-30, 1e30)
+SCREEN_MAX_BANDS = 10000
+SCREEN_MARGIN = 1e-9
+
+
+@numba.njit(nogil=True, cache=True)
+def _joint_exact(img, yy, xx, value, norm, hr):
+    """OTB's joint-kernel test of neighbour ``(yy, xx)``, its spatial part ``norm`` given
+    (called for the few neighbours the screen leaves undecided, or for every one without it)."""
+    for k in range(value.shape[0]):
+        d = (img[yy, xx, k] - value[k]) / hr
+        norm += d * d
+    return not norm > 1.0
+
+
 @numba.njit(nogil=True, cache=True)
 def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joint):
     """Mean-shift filter the pixels ``[r0:r1, c0:c1]`` of a block (its halo is read only).
@@ -62,13 +80,50 @@ def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joi
     -------
     float32 array (r1 - r0, c1 - c0, bands + 2)
         Filtered values, then the displacement (dy, dx) of each pixel; NaN on nodata.
+
+    Notes
+    -----
+    Each step accepts exactly the neighbours that the formulas above accept and sums them in
+    the same order (rows, then columns), with the same operations; what is saved changes no
+    bit of the result:
+
+    * The column terms (``dx``, and ``(dx/hs)^2`` or ``dx^2``) are computed once per column of
+      the window and step, not once per neighbour (same operands, same values).
+    * The spatial terms grow with ``|dx|`` (IEEE arithmetic is monotone), so the columns of a
+      row that pass them form one run, found from its ends; inside it, the range test alone
+      decides, and the accepted columns are listed without branching on the data, then summed
+      in one loop per step.
+    * Joint kernel: OTB's ``((v_k - c_k) / hr)^2`` costs a division per band and neighbour. A
+      screen ``S' = spatial + (sum_k (v_k - c_k)^2) * (1 / hr^2)`` needs none. ``S'`` and OTB's
+      sum ``S`` approximate the same real sum of non-negative terms to a relative error below
+      ``(bands + 5) u`` (``u = 2^-53``: each term carries at most three roundings, a sum of
+      non-negative floats at most one per addition), so ``S' < 1 - m`` implies ``S <= 1`` and
+      ``S' > 1 + m`` implies ``S > 1`` for a margin ``m`` (:data:`SCREEN_MARGIN`, 1e-9) far
+      above ``(bands + 5) u`` (below 1.2e-12 for the bands allowed); a neighbour in between is
+      decided by OTB's own formula. The bandwidth range (:data:`SCREEN_HR_RANGE`) keeps
+      ``hr^2`` and ``1 / hr^2`` normal floats, so no overflow or underflow breaks the bound;
+      outside it, or with more bands, OTB's formula decides every neighbour.
     """
     nrow, ncol, nb = img.shape
     out = np.full((r1 - r0, c1 - c0, nb + 2), np.nan, dtype=np.float32)
     hs2 = hs * hs
     hr2 = hr * hr
-    value = np.empty(nb, dtype=np.float64)
+    screen = (SCREEN_HR_RANGE[0] <= hr <= SCREEN_HR_RANGE[1]) and nb < SCREEN_MAX_BANDS
+    inv_hr2 = 1.0 / hr2
+    lo = 1.0 - SCREEN_MARGIN
+    hi = 1.0 + SCREEN_MARGIN
+    check = not valid.all()
+    ihs = int(hs)
+    # Every window's columns lie in x + floor(px) - ihs - 3 .. x + floor(px) + ihs + 3, its
+    # rows in cy - ihs - 1 .. cy + ihs + 1.
+    ncolumns = 2 * ihs + 7
+    col_rx = np.empty(ncolumns, dtype=np.float64)
+    col_t = np.empty(ncolumns, dtype=np.float64)
+    sel_x = np.empty(ncolumns * (2 * ihs + 3), dtype=np.int64)
+    sel_y = np.empty(ncolumns * (2 * ihs + 3), dtype=np.int64)
+    value = np.zeros(nb, dtype=np.float64)
     acc = np.empty(nb, dtype=np.float64)
+    three = nb == 3
     for y in range(r0, r1):
         for x in range(c0, c1):
             if not valid[y, x]:
@@ -79,13 +134,21 @@ def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joi
             px = 0.0
             for _ in range(maxiter):
                 cy = y + math.floor(py + 0.5)
-                ylo = max(0, cy - int(hs) - 1)
-                yhi = min(nrow - 1, cy + int(hs) + 1)
-                sy = 0.0
-                sx = 0.0
-                for k in range(nb):
-                    acc[k] = 0.0
-                weight = 0.0
+                ylo = max(0, cy - ihs - 1)
+                yhi = min(nrow - 1, cy + ihs + 1)
+                base = x + int(math.floor(px)) - ihs - 3
+                for j in range(ncolumns):
+                    rx = (base + j - x) - px
+                    col_rx[j] = rx
+                    if joint:
+                        tx = rx / hs
+                        col_t[j] = tx * tx
+                    else:
+                        col_t[j] = rx * rx
+                v0 = value[0]
+                v1 = value[1] if three else 0.0
+                v2 = value[2] if three else 0.0
+                n = 0  # accepted neighbours, listed in order in sel_y, sel_x
                 for yy in range(ylo, yhi + 1):
                     ry = (yy - y) - py
                     ry2 = ry * ry
@@ -100,37 +163,112 @@ def mean_shift_block(img, valid, r0, r1, c0, c1, hs, hr, maxiter, threshold, joi
                     elif ry2 > hs2:
                         continue
                     half = math.sqrt(max(0.0, hs2 - ry2))
-                    xlo = max(0, x + int(math.floor(px - half)) - 1)
-                    xhi = min(ncol - 1, x + int(math.ceil(px + half)) + 1)
-                    for xx in range(xlo, xhi + 1):
-                        if not valid[yy, xx]:
-                            continue
-                        rx = (xx - x) - px
-                        if joint:
-                            tx = rx / hs
-                            norm = tx * tx + ty2
-                            for k in range(nb):
-                                d = (img[yy, xx, k] - value[k]) / hr
-                                norm += d * d
-                            if norm > 1.0:
-                                continue
-                        else:
-                            ds2 = ry2 + rx * rx
-                            if ds2 > hs2:
-                                continue
-                            dr2 = 0.0
-                            for k in range(nb):
-                                d = img[yy, xx, k] - value[k]
-                                dr2 += d * d
-                            if dr2 > hr2:
-                                continue
-                        weight += 1.0
-                        sy += ry
-                        sx += rx
-                        for k in range(nb):
-                            acc[k] += img[yy, xx, k] - value[k]
-                if weight == 0.0:
+                    xlo = max(0, x + int(math.floor(px - half)) - 1, base)
+                    xhi = min(ncol - 1, x + int(math.ceil(px + half)) + 1, base + ncolumns - 1)
+                    if joint:
+                        while xlo <= xhi and col_t[xlo - base] + ty2 > 1.0:
+                            xlo += 1
+                        while xhi >= xlo and col_t[xhi - base] + ty2 > 1.0:
+                            xhi -= 1
+                    else:
+                        while xlo <= xhi and ry2 + col_t[xlo - base] > hs2:
+                            xlo += 1
+                        while xhi >= xlo and ry2 + col_t[xhi - base] > hs2:
+                            xhi -= 1
+                    # The run's range tests, without branching on the data: the accepted
+                    # neighbours are listed (kept when ok), then summed below. Three bands
+                    # (the usual case) have their own loops, with the values in registers.
+                    row = img[yy]
+                    if three and joint and screen:
+                        for xx in range(xlo, xhi + 1):
+                            u = np.uint64(xx)  # unsigned: no negative-index wrap-around code
+                            d = row[u, 0] - v0
+                            d2 = d * d
+                            d = row[u, 1] - v1
+                            d2 += d * d
+                            d = row[u, 2] - v2
+                            d2 += d * d
+                            norm = col_t[np.uint64(xx - base)] + ty2
+                            approx = norm + d2 * inv_hr2
+                            ok = approx < lo
+                            if (not approx < lo) & (not approx > hi):
+                                ok = _joint_exact(img, yy, xx, value, norm, hr)
+                            if check:
+                                ok = ok & valid[yy, u]
+                            sel_y[n] = yy
+                            sel_x[n] = xx
+                            n += ok
+                    elif three and not joint:
+                        for xx in range(xlo, xhi + 1):
+                            u = np.uint64(xx)
+                            d = row[u, 0] - v0
+                            d2 = d * d
+                            d = row[u, 1] - v1
+                            d2 += d * d
+                            d = row[u, 2] - v2
+                            d2 += d * d
+                            ok = d2 <= hr2
+                            if check:
+                                ok = ok & valid[yy, u]
+                            sel_y[n] = yy
+                            sel_x[n] = xx
+                            n += ok
+                    else:
+                        for xx in range(xlo, xhi + 1):
+                            if joint:
+                                norm = col_t[xx - base] + ty2
+                                ok = True
+                                if screen:
+                                    d2 = 0.0
+                                    for k in range(nb):
+                                        d = row[xx, k] - value[k]
+                                        d2 += d * d
+                                    approx = norm + d2 * inv_hr2
+                                    ok = approx < lo
+                                    exact = (not approx < lo) & (not approx > hi)
+                                else:
+                                    exact = True
+                                if exact:
+                                    ok = _joint_exact(img, yy, xx, value, norm, hr)
+                            else:
+                                d2 = 0.0
+                                for k in range(nb):
+                                    d = row[xx, k] - value[k]
+                                    d2 += d * d
+                                ok = d2 <= hr2
+                            if check:
+                                ok = ok & valid[yy, xx]
+                            sel_y[n] = yy
+                            sel_x[n] = xx
+                            n += ok
+                if n == 0:
                     break
+                sy = 0.0
+                sx = 0.0
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                for k in range(nb):
+                    acc[k] = 0.0
+                for i in range(n):
+                    yy = sel_y[i]
+                    xx = sel_x[i]
+                    sy += (yy - y) - py
+                    sx += col_rx[np.uint64(xx - base)]
+                    row = img[yy]
+                    if three:
+                        u = np.uint64(xx)
+                        a0 += row[u, 0] - v0
+                        a1 += row[u, 1] - v1
+                        a2 += row[u, 2] - v2
+                    else:
+                        for k in range(nb):
+                            acc[k] += row[xx, k] - value[k]
+                if three:
+                    acc[0] = a0
+                    acc[1] = a1
+                    acc[2] = a2
+                weight = float(n)
                 my = sy / weight
                 mx = sx / weight
                 step2 = my * my + mx * mx
