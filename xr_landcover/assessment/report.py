@@ -324,7 +324,8 @@ class AccuracyReport:
         Raises
         ------
         InvalidParameterError
-            ``confidence`` outside (0, 1), or no mapped areas available.
+            ``confidence`` outside (0, 1), ``z`` not positive, no mapped areas available, or
+            a mapped area negative or not finite.
         SamplesError
             A mapped class holds no sample (its stratum cannot be estimated).
 
@@ -347,6 +348,11 @@ class AccuracyReport:
         if not 0.0 < confidence < 1.0:
             raise InvalidParameterError(f"confidence must be in (0, 1), got {confidence}")
         areas, unit_used = self._mapped_areas(map_areas, unit)
+        if not np.all(np.isfinite(areas) & (areas >= 0)):
+            raise InvalidParameterError(
+                "map_areas must be finite and >= 0 (the mapped area or pixel count of each "
+                f"class), got {dict(zip(self.class_names, areas.tolist()))}"
+            )
         n = self.counts.astype(float)
         n_i = n.sum(axis=1)
         if np.any((areas > 0) & (n_i == 0)):
