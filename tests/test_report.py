@@ -197,7 +197,10 @@ def _olofsson_variances(counts, mapped) -> tuple[list, list, Fraction]:
     (OLOFSSON_COUNTS, OLOFSSON_PIXELS),
     # small strata (n_i. of 4 to 9), where n and n - 1 differ by 11 % to 25 %
     ([[3, 1, 0], [2, 5, 2], [0, 1, 3]], [5_000, 1_200, 300]),
-])
+    # 300 classes: class indices past 256 are distinct int objects, compared by value
+    ((3 * np.eye(300, dtype=int) + np.eye(300, k=1, dtype=int)).tolist(),
+     list(range(1_000, 1_300))),
+], ids=["olofsson-2014", "small-strata", "300-classes"])
 def test_accuracy_standard_errors_match_the_paper_at_full_precision(counts, mapped):
     """User's, producer's and overall standard errors to 1e-12 of the exact (rational)
     variances of Olofsson et al. (2014) eqs. 5-7, which divide by ``n_i. - 1``: a report that
