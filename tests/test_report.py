@@ -116,13 +116,20 @@ def test_area_estimates_from_the_injected_area_table():
 
     def with_unsampled(unit):
         table = area_table(unit)
-        table.loc["e", "area"] = 5.0  # a mapped class that no sample falls in
+        table.loc["e", "area"] = 0.5  # a mapped class that no sample falls in, however small
         return table
 
     unsampled = AccuracyReport(counts=rep.counts, class_values=(1, 2), class_names=("a", "b"),
                                map_area_table=with_unsampled)
     with pytest.raises(SamplesError, match=r"map classes \['e'\] cover part of the map"):
         unsampled.area_estimates()
+    # a class of the reference only (value 9, not in the map's table): mapped area 0
+    ref_only = AccuracyReport(counts=np.array([[5, 1, 1], [0, 4, 0], [0, 0, 0]]),
+                              class_values=(1, 2, 9), class_names=("a", "b", "z"),
+                              map_area_table=area_table)
+    est = ref_only.area_estimates()
+    assert est["map_area"].tolist() == [60.0, 40.0, 0.0]
+    assert est.loc["z", "area"] == pytest.approx(60.0 * 1 / 7)
 
 
 def test_report_module_imports_numpy_and_pandas_only():
