@@ -229,7 +229,7 @@ def test_accuracy_standard_errors_match_the_paper_at_full_precision(counts, mapp
 def test_from_confusion_matrix_checks_counts_names_and_areas():
     """Counts must be whole and >= 0 (whole floats are fine); one name per class; map areas
     as a mapping by name or a sequence in the matrix's order mean the same."""
-    for not_square in ([1, 2], [[1, 2, 3]], np.ones((2, 2, 2))):
+    for not_square in ([1, 2], [[1, 2, 3]], [[1, 2], [3, 4], [5, 6]], np.ones((2, 2, 2))):
         with pytest.raises(InvalidParameterError, match="counts must be a square matrix"):
             AccuracyReport.from_confusion_matrix(not_square)
     for bad in ([[1, -1], [0, 2]], [[1.5, 0], [0, 2]], [[1, 0], [0, -0.5]]):
@@ -315,6 +315,10 @@ def test_area_estimates_parameters_and_intervals():
     only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 2], [0, 4, 0], [0, 0, 0]])
     with pytest.raises(SamplesError, match=r"classes \['2'\] have mapped area but no sample"):
         only_ref.area_estimates(map_areas=[60.0, 40.0, 0.5])
+    # the message names the classes with area, not those of the reference only (area 0)
+    four = AccuracyReport.from_confusion_matrix([[5, 1, 1, 0], [0, 4, 0, 0], [0] * 4, [0] * 4])
+    with pytest.raises(SamplesError, match=r"classes \['3'\] have mapped area but no sample"):
+        four.area_estimates(map_areas=[60.0, 40.0, 0.0, 3.0])
 
 
 def test_a_stratum_of_zero_mapped_area_adds_no_variance():
@@ -329,3 +333,20 @@ def test_a_stratum_of_zero_mapped_area_adds_no_variance():
     assert est.loc["c", "producers_accuracy_se"] == 0.0
     assert est.loc["c", "users_accuracy_se"] == 0.0
     assert np.isfinite(est["area_se"]).all() and np.isfinite(est.attrs["overall_accuracy_se"])
+    # a class of the reference only (no row, area 0): producer's accuracy 0 (its column's
+    # estimated area 0.08 holds none of p_jj = 0), known exactly: standard error 0, not NaN
+    only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 0], [0, 4, 1], [0, 0, 0]],
+                                                    ["a", "b", "c"])
+    est = only_ref.area_estimates(map_areas=[60.0, 40.0, 0.0])
+    assert est.loc["c", "producers_accuracy"] == 0.0
+    assert est.loc["c", "producers_accuracy_se"] == 0.0
+    assert np.isnan(est.loc["c", "users_accuracy"])  # never mapped
+    # a class that every reference sample has (estimated area 1): producer's accuracy its
+    # mapped share, 1 / 2, and no sample could vary it: standard error 0
+    everywhere = AccuracyReport.from_confusion_matrix([[3, 0], [2, 0]], ["a", "b"])
+    est = everywhere.area_estimates(map_areas=[1.0, 1.0])
+    assert est.loc["a", "area_proportion"] == 1.0
+    assert est.loc["a", "producers_accuracy"] == 0.5
+    assert est.loc["a", "producers_accuracy_se"] == 0.0
+    assert np.isnan(est.loc["b", "producers_accuracy"])  # no estimated area: undefined
+    assert np.isnan(est.loc["b", "producers_accuracy_se"])

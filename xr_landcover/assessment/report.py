@@ -382,9 +382,12 @@ class AccuracyReport:
         k = len(self.class_names)
         producers_var = np.full(k, np.nan)
         for j in range(k):
-            if n_hat_col[j] == 0 or n_i[j] == 0:
+            if n_hat_col[j] == 0:  # no estimated area of class j: producer's accuracy undefined
                 continue
-            own = w[j] ** 2 * (1.0 - producers[j]) ** 2 * users[j] * (1.0 - users[j]) * dof[j]
+            # a stratum of mapped area 0 (a class of the reference only: no sample, user's
+            # accuracy undefined) weighs nothing, so its term is 0, not 0 * NaN
+            own = 0.0 if w[j] == 0 else (
+                w[j] ** 2 * (1.0 - producers[j]) ** 2 * users[j] * (1.0 - users[j]) * dof[j])
             others = [
                 w[i] ** 2 * row_share[i, j] * (1.0 - row_share[i, j]) * dof[i]
                 for i in range(k)
