@@ -43,14 +43,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "mutation"
 
+_LIGHT_IMPORT = "tests/test_package.py::test_import_loads_no_segmentation_vector_or_plotting_stack"
+
 #: name -> (module path, pytest arguments: the test files that cover the module)
 MODULES: dict[str, tuple[str, list[str]]] = {
     "change": ("xr_landcover/change.py", ["tests/test_change.py"]),
     "points": ("xr_landcover/assessment/points.py",
                ["tests/test_accuracy.py", "tests/test_sample_size.py", "-k", "accuracy_points"]),
-    "report": ("xr_landcover/assessment/report.py", ["tests/test_report.py"]),
-    "evaluate": ("xr_landcover/assessment/evaluate.py", ["tests/test_accuracy.py"]),
-    "reference": ("xr_landcover/assessment/reference.py", ["tests/test_accuracy.py"]),
+    # accuracy() returns an AccuracyReport: test_accuracy checks its tables and area estimates
+    "report": ("xr_landcover/assessment/report.py",
+               ["tests/test_report.py", "tests/test_accuracy.py"]),
+    # and the bad-input cases of accuracy() in test_errors, the training= guard in test_leakage,
+    # and that importing the package loads no geopandas (the TYPE_CHECKING imports)
+    "evaluate": ("xr_landcover/assessment/evaluate.py",
+                 ["tests/test_accuracy.py", "tests/test_leakage.py", "tests/test_errors.py",
+                  _LIGHT_IMPORT, "-k", "not test_errors or accuracy"]),
+    # reference also serves accuracy_points and sample_size (class_area_table)
+    "reference": ("xr_landcover/assessment/reference.py",
+                  ["tests/test_accuracy.py", "tests/test_sample_size.py", "tests/test_leakage.py",
+                   "tests/test_errors.py", _LIGHT_IMPORT,
+                   "-k", "not test_errors or accuracy or points"]),
     "pixels": ("xr_landcover/classification/pixels.py", ["tests/test_classify.py"]),
     "samples": ("xr_landcover/classification/samples.py", ["tests/test_samples.py"]),
     "model": ("xr_landcover/classification/model.py", ["tests/test_model.py"]),

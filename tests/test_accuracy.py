@@ -286,13 +286,19 @@ def test_raster_reference_same_grid_and_other_grid(class_map, map_data):
     rep = accuracy(class_map, ref_da)
     valid = (map_data != 0) & (ref != 255)
     assert_matches_sklearn(rep, map_data[valid], ref[valid])
-    assert rep.excluded["nodata"] == int(((map_data == 0) & (ref != 255)).sum())
+    # a raster reference has nothing outside, unlabelled or without a pixel centre
+    assert rep.excluded == {"outside": 0, "nodata": int(((map_data == 0) & (ref != 255)).sum()),
+                            "unlabelled": 0, "no_pixel_centre": 0}
     # the same reference on a larger grid, offset by whole pixels: reprojected (nearest) onto
     # the map's grid, it must give exactly the same matrix
     big = np.full((140, 130), 255, dtype="uint8")
     big[7 : 7 + 120, 11 : 11 + 100] = ref
     big_da = make_map(big, chunks=None, nodata=255, x0=X0 - 11 * RES, y0=Y0 + 7 * RES)
     np.testing.assert_array_equal(accuracy(class_map, big_da).counts, rep.counts)
+    # a reference valid only where the map is nodata: no pair to count
+    only_on_nodata = np.where(map_data == 0, 1, 255).astype("uint8")
+    with pytest.raises(NoSamplesError, match="no valid pixel over a valid pixel of the class map"):
+        accuracy(class_map, make_map(only_on_nodata, nodata=255))
 
 
 # --------------------------------------------------------------------------------------------
@@ -673,3 +679,110 @@ def test_confidence_is_not_a_class_map_but_a_masked_map_is(class_map, map_data):
     kept = map_data[rows, cols] != 1
     assert rep.excluded["nodata"] == int((~kept).sum())
     assert_matches_sklearn(rep, map_data[rows, cols][kept], map_data[rows, cols][kept])
+
+
+# --------------------------------------------------------------------------------------------
+# Reference data on the map's grid (reference.py): edges, multi-geometries, class fields
+# --------------------------------------------------------------------------------------------
+
+EDGE_DATA = np.array([[1, 2, 3, 4, 1], [2, 3, 4, 1, 2], [3, 4, 1, 2, 3], [4, 1, 2, 3, 4],
+                      [1, 2, 3, 4, 1], [2, 3, 4, 1, 3]], dtype="uint8")  # 6 x 5, no nodata
+
+
+def test_points_on_and_beyond_the_map_edges():
+    """Each point samples the pixel it falls in: the four corner pixels, a point on the
+    map's left and top edges (pixel 0), and points just beyond each edge (outside)."""
+    cmap = make_map(EDGE_DATA, chunks={"y": 4, "x": 3})
+    inside = [(0, 0), (0, 4), (5, 0), (5, 4)]
+    x, y = centre(*np.array(inside).T)
+    x = np.append(x, [X0, X0 + 2.5 * RES])  # on the left edge (row 2) and on the top edge
+    y = np.append(y, [Y0 - 2.5 * RES, Y0])
+    beyond = [(X0 - 0.1, Y0 - 2.5 * RES), (X0 + 5 * RES + 0.1, Y0 - 2.5 * RES),
+              (X0 + 2.5 * RES, Y0 + 0.1), (X0 + 2.5 * RES, Y0 - 6 * RES - 0.1),
+              (X0 + 5 * RES, Y0 - 2.5 * RES), (X0 + 2.5 * RES, Y0 - 6 * RES)]  # right, bottom
+    x = np.append(x, [p[0] for p in beyond])
+    y = np.append(y, [p[1] for p in beyond])
+    pixels = [*inside, (2, 0), (0, 2)]
+    truth = np.array([EDGE_DATA[r, c] for r, c in pixels])
+    ref = np.append(truth, [1] * len(beyond))
+    pts = gpd.GeoDataFrame({"id": ref}, geometry=gpd.points_from_xy(x, y), crs=CRS)
+    rep = accuracy(cmap, pts)
+    assert rep.excluded["outside"] == len(beyond)
+    assert_matches_sklearn(rep, truth, truth)
+
+
+def test_polygons_beyond_the_map_sample_only_its_pixels():
+    """A polygon larger than the map samples every pixel; one over the top-left corner the
+    pixels whose centres it holds inside the map (rows 0-1, columns 0-2); the counts are those
+    of rasterio's burning at pixel centres."""
+    cmap = make_map(EDGE_DATA, chunks={"y": 4, "x": 3})
+    whole = box(X0 - 100, Y0 - 6 * RES - 100, X0 + 5 * RES + 100, Y0 + 100)
+    corner = box(X0 - 100, Y0 - 2 * RES + 1, X0 + 3 * RES - 1, Y0 + 100)
+    for geom, rows, cols in [(whole, slice(0, 6), slice(0, 5)), (corner, slice(0, 2),
+                                                                  slice(0, 3))]:
+        rep = accuracy(cmap, gpd.GeoDataFrame({"id": [1]}, geometry=[geom], crs=CRS))
+        m = EDGE_DATA[rows, cols].ravel()
+        assert rep.excluded["outside"] == 0
+        assert_matches_sklearn(rep, m, np.ones_like(m))
+        burnt = rasterio.features.rasterize([(geom, 1)], out_shape=EDGE_DATA.shape,
+                                            transform=cmap.rio.transform(), fill=0)
+        assert rep.n_samples == int(burnt.sum())
+
+
+def test_multi_points_and_multi_polygons_sample_like_their_parts():
+    from shapely.geometry import MultiPoint, MultiPolygon
+
+    cmap = make_map(EDGE_DATA)
+    cells = [(1, 1), (4, 3)]
+    p = [tuple(np.ravel(centre(r, c))) for r, c in cells]
+    a, b = box(X0, Y0 - 2 * RES, X0 + 2 * RES, Y0), box(X0 + 3 * RES, Y0 - 6 * RES, X0 + 5 * RES,
+                                                         Y0 - 4 * RES)
+    single = gpd.GeoDataFrame({"id": [2, 2, 3, 3]}, crs=CRS,
+                              geometry=gpd.points_from_xy(*zip(*p)).tolist() + [a, b])
+    multi = gpd.GeoDataFrame({"id": [2, 3]}, crs=CRS,
+                             geometry=[MultiPoint(p), MultiPolygon([a, b])])
+    rep = accuracy(cmap, multi)
+    np.testing.assert_array_equal(rep.counts, accuracy(cmap, single).counts)
+    assert rep.n_samples == 2 + 4 + 4
+
+
+def test_class_field_rules_and_class_names():
+    """The default class field: GrndTruth, Classvalue, id in any case, else the one integer
+    column other than Classified; class names: empty and missing are unlabelled, names the map
+    does not know get new values after the map's largest, in order of appearance."""
+    cmap = make_map(EDGE_DATA)
+    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
+    xy = gpd.points_from_xy(*centre(*np.array(cells).T))
+    truth = [int(EDGE_DATA[r, c]) for r, c in cells]  # [1, 2, 3, 4, 2, 3]
+    frame = gpd.GeoDataFrame({"Classified": [1] * 6, "ref": truth}, geometry=xy, crs=CRS)
+    assert accuracy(cmap, frame).overall_accuracy == 1.0  # "ref", not "Classified"
+    upper = gpd.GeoDataFrame({"value": [1] * 6, "GRNDTRUTH": truth}, geometry=xy, crs=CRS)
+    assert accuracy(cmap, upper).overall_accuracy == 1.0
+    with pytest.raises(SamplesError, match="holds non-integer values"):
+        accuracy(cmap, frame.assign(ref=np.array(truth) + 0.5), class_field="ref")
+    with pytest.raises(SamplesError, match="name_field 'nope' is not a column"):
+        accuracy(cmap, frame, class_field="ref", name_field="nope")
+    names = ["water", "marsh", None, "", "reef", "marsh"]
+    labelled = gpd.GeoDataFrame({"cover": names}, geometry=xy, crs=CRS)
+    rep = accuracy(cmap, labelled, class_field="cover")
+    assert rep.excluded["unlabelled"] == 2
+    assert rep.class_values == (1, 2, 3, 4, 5, 6)
+    assert rep.class_names == (*NAMES, "marsh", "reef")
+    assert rep.counts[:, 4].tolist() == [0, 1, 1, 0, 0, 0]  # marsh: on a forest and a crops pixel
+    assert rep.counts[:, 5].tolist() == [0, 1, 0, 0, 0, 0]  # reef: on a forest pixel
+
+
+def test_class_area_table_of_a_map_in_metres():
+    from xr_landcover.assessment.reference import class_area_table
+
+    cmap = make_map(EDGE_DATA)
+    table = class_area_table(cmap)  # hectares by default in a CRS in metres
+    pixels = [int((EDGE_DATA == v).sum()) for v in (1, 2, 3, 4)]
+    assert table.attrs["unit"] == "ha" and table.index.tolist() == NAMES
+    assert table["value"].tolist() == [1, 2, 3, 4] and table["pixels"].tolist() == pixels
+    np.testing.assert_allclose(table["area"], np.array(pixels) * RES * RES / 1e4)
+    np.testing.assert_allclose(table["proportion"], np.array(pixels) / 30)
+    one = np.zeros((3, 3), "uint8")
+    one[1, 1] = 2
+    single = class_area_table(make_map(one), unit="m2")
+    assert single.loc["forest", "proportion"] == 1.0 and single.loc["forest", "area"] == 900.0

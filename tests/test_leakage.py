@@ -8,7 +8,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pytest
-from conftest import synthetic_class_map
+from conftest import synthetic_class_map, write_raster
 from shapely.geometry import Point, box
 
 from xr_landcover import accuracy
@@ -96,6 +96,9 @@ def test_nodata_samples_are_not_counted(training):
         accuracy(cm, ref, training=training)
 
 
-def test_raster_reference_refuses_training(class_map, training):
+def test_raster_reference_refuses_training(class_map, training, tmp_path):
     with pytest.raises(InvalidParameterError, match="training= checks reference points"):
         accuracy(class_map, class_map, training=training)
+    path = write_raster(tmp_path / "reference.tif", np.ones((20, 20), "uint8"), nodata=0)
+    with pytest.raises(InvalidParameterError, match="training= checks reference points"):
+        accuracy(class_map, path, training=training)  # a raster file as well

@@ -4,6 +4,7 @@ Olofsson et al. (2014), the display. No raster here: the report is numpy and pan
 from __future__ import annotations
 
 import ast
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
@@ -115,13 +116,20 @@ def test_area_estimates_from_the_injected_area_table():
 
     def with_unsampled(unit):
         table = area_table(unit)
-        table.loc["e", "area"] = 5.0  # a mapped class that no sample falls in
+        table.loc["e", "area"] = 0.5  # a mapped class that no sample falls in, however small
         return table
 
     unsampled = AccuracyReport(counts=rep.counts, class_values=(1, 2), class_names=("a", "b"),
                                map_area_table=with_unsampled)
     with pytest.raises(SamplesError, match=r"map classes \['e'\] cover part of the map"):
         unsampled.area_estimates()
+    # a class of the reference only (value 9, not in the map's table): mapped area 0
+    ref_only = AccuracyReport(counts=np.array([[5, 1, 1], [0, 4, 0], [0, 0, 0]]),
+                              class_values=(1, 2, 9), class_names=("a", "b", "z"),
+                              map_area_table=area_table)
+    est = ref_only.area_estimates()
+    assert est["map_area"].tolist() == [60.0, 40.0, 0.0]
+    assert est.loc["z", "area"] == pytest.approx(60.0 * 1 / 7)
 
 
 def test_report_module_imports_numpy_and_pandas_only():
@@ -196,7 +204,10 @@ def _olofsson_variances(counts, mapped) -> tuple[list, list, Fraction]:
     (OLOFSSON_COUNTS, OLOFSSON_PIXELS),
     # small strata (n_i. of 4 to 9), where n and n - 1 differ by 11 % to 25 %
     ([[3, 1, 0], [2, 5, 2], [0, 1, 3]], [5_000, 1_200, 300]),
-])
+    # 300 classes: class indices past 256 are distinct int objects, compared by value
+    ((3 * np.eye(300, dtype=int) + np.eye(300, k=1, dtype=int)).tolist(),
+     list(range(1_000, 1_300))),
+], ids=["olofsson-2014", "small-strata", "300-classes"])
 def test_accuracy_standard_errors_match_the_paper_at_full_precision(counts, mapped):
     """User's, producer's and overall standard errors to 1e-12 of the exact (rational)
     variances of Olofsson et al. (2014) eqs. 5-7, which divide by ``n_i. - 1``: a report that
@@ -213,3 +224,129 @@ def test_accuracy_standard_errors_match_the_paper_at_full_precision(counts, mapp
     np.testing.assert_allclose(est["users_accuracy_ci"], z * est["users_accuracy_se"], rtol=1e-15)
     assert est.attrs["overall_accuracy_ci"] == pytest.approx(z * est.attrs["overall_accuracy_se"],
                                                              rel=1e-15)
+
+
+def test_from_confusion_matrix_checks_counts_names_and_areas():
+    """Counts must be whole and >= 0 (whole floats are fine); one name per class; map areas
+    as a mapping by name or a sequence in the matrix's order mean the same."""
+    for not_square in ([1, 2], [[1, 2, 3]], [[1, 2], [3, 4], [5, 6]], np.ones((2, 2, 2))):
+        with pytest.raises(InvalidParameterError, match="counts must be a square matrix"):
+            AccuracyReport.from_confusion_matrix(not_square)
+    for bad in ([[1, -1], [0, 2]], [[1.5, 0], [0, 2]], [[1, 0], [0, -0.5]]):
+        with pytest.raises(InvalidParameterError, match="non-negative whole numbers"):
+            AccuracyReport.from_confusion_matrix(bad)
+    whole = AccuracyReport.from_confusion_matrix([[1.0, 0.0], [3.0, 2.0]])
+    assert whole.counts.dtype == np.int64 and whole.counts.tolist() == [[1, 0], [3, 2]]
+    assert whole.class_names == ("0", "1") and whole.class_values == (0, 1)
+    for names in (["a"], ["a", "b", "c"]):
+        with pytest.raises(InvalidParameterError, match=f"{len(names)} class names for a 2 x 2"):
+            AccuracyReport.from_confusion_matrix([[1, 0], [0, 1]], names)
+    frame = pd.DataFrame([[8, 2], [1, 9]], index=["water", "land"])
+    assert AccuracyReport.from_confusion_matrix(frame).class_names == ("water", "land")
+    assert AccuracyReport.from_confusion_matrix(frame, ["w", "l"]).class_names == ("w", "l")
+    by_name = AccuracyReport.from_confusion_matrix(frame, map_areas={"land": 70, "water": 30})
+    in_order = AccuracyReport.from_confusion_matrix(frame, map_areas=[30, 70])
+    pd.testing.assert_series_equal(by_name.map_areas.sort_index(),
+                                   in_order.map_areas.sort_index())
+    assert by_name.area_estimates()["map_area"].tolist() == [30.0, 70.0]
+
+
+def test_per_class_table_and_display_by_hand():
+    """[[8, 2], [1, 9]] (rows map): map totals 10, 10; reference totals 9, 11; producer's
+    accuracy of land 9 / 11 = 0.818 (three decimals in the display)."""
+    rep = AccuracyReport.from_confusion_matrix([[8, 2], [1, 9]], ["water", "land"])
+    table = rep.per_class()
+    assert table["n_map"].tolist() == [10, 10]
+    assert table["n_reference"].tolist() == [9, 11]
+    np.testing.assert_allclose(table["producers_accuracy"], [8 / 9, 9 / 11])
+    np.testing.assert_allclose(table["users_accuracy"], [0.8, 0.9])
+    np.testing.assert_allclose(table["f1"], [16 / 19, 18 / 21])
+    for text in (repr(rep), rep._repr_html_()):
+        assert "0.818" in text and "0.8182" not in text
+        assert "kappa 0.7000" in text  # (0.85 - 0.5) / (1 - 0.5)
+    assert rep.n_excluded == 0 and "none excluded" in repr(rep)
+    with pytest.raises(dataclasses.FrozenInstanceError):  # a value object
+        rep.counts = np.eye(2, dtype=np.int64)
+    counted = AccuracyReport(counts=rep.counts, class_values=(1, 2), class_names=("w", "l"),
+                             excluded={"outside": 2, "nodata": 0, "unlabelled": 3})
+    assert counted.n_excluded == 5
+    assert "5 excluded: 2 outside, 3 unlabelled" in repr(counted)
+
+
+def test_area_estimates_parameters_and_intervals():
+    """confidence in the open interval (0, 1), z > 0; the interval is estimate -/+ z SE (the
+    paper's deforestation 21,158 +/- 6,158 ha: 15,000 to 27,316 ha); map areas may be shares
+    (summing to 1) or a mapping leaving a class out (area 0); the unit reported is the one given."""
+    rep = AccuracyReport.from_confusion_matrix(OLOFSSON_COUNTS, OLOFSSON_NAMES)
+    for confidence in (0.0, 1.0, -0.5):
+        with pytest.raises(InvalidParameterError, match="confidence must be in"):
+            rep.area_estimates(confidence=confidence, map_areas=OLOFSSON_PIXELS)
+    for z in (0.0, -1.96):
+        with pytest.raises(InvalidParameterError, match="z must be positive"):
+            rep.area_estimates(map_areas=OLOFSSON_PIXELS, z=z)
+    est = rep.area_estimates(map_areas=OLOFSSON_PIXELS, z=1.96)
+    ha = est * 0.09
+    assert ha.loc["deforestation", "area_lower"] == pytest.approx(15_000, abs=1)
+    assert ha.loc["deforestation", "area_upper"] == pytest.approx(27_316, abs=1)  # rounded sum
+    np.testing.assert_allclose(est["area_lower"], est["area"] - est["area_ci"], rtol=1e-12)
+    np.testing.assert_allclose(est["area_upper"], est["area"] + est["area_ci"], rtol=1e-12)
+    half = rep.area_estimates(map_areas=OLOFSSON_PIXELS, z=0.5)  # any positive z, even < 1
+    np.testing.assert_allclose(half["area_ci"], 0.5 * half["area_se"], rtol=1e-12)
+    assert rep.area_estimates(confidence=0.6827, map_areas=OLOFSSON_PIXELS).attrs["z"] == (
+        pytest.approx(1.0, abs=1e-3))
+    assert est.attrs["unit"] == "as given"
+    assert rep.area_estimates(map_areas=OLOFSSON_PIXELS, unit="km2").attrs["unit"] == "km2"
+    shares = rep.area_estimates(map_areas=np.array(OLOFSSON_PIXELS) / sum(OLOFSSON_PIXELS))
+    np.testing.assert_allclose(shares["area_proportion"], est["area_proportion"], rtol=1e-12)
+    np.testing.assert_allclose(shares["area"], shares["area_proportion"], rtol=1e-12)
+    two = AccuracyReport.from_confusion_matrix([[5, 1], [0, 4]], ["a", "b"])
+    assert two.area_estimates(map_areas={"a": 10.0})["map_area"].tolist() == [10.0, 0.0]
+    with pytest.raises(InvalidParameterError, match="sum to zero"):
+        two.area_estimates(map_areas=[0.0, 0.0])
+    # a negative or missing area is refused, not turned into negative shares
+    for bad in ([-5.0, 20.0], [np.nan, 20.0], [np.inf, 20.0]):
+        with pytest.raises(InvalidParameterError, match=r"map_areas must be finite and >= 0 "
+                                                        r"\(.*\), got \{'a': "):
+            two.area_estimates(map_areas=bad)
+    no_row = AccuracyReport.from_confusion_matrix([[5, 1], [0, 0]])
+    with pytest.raises(InvalidParameterError, match="finite and >= 0"):
+        no_row.area_estimates(map_areas=[10.0, -1.0])  # even on a row without samples
+    # a mapped class without samples is refused however small its area
+    only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 2], [0, 4, 0], [0, 0, 0]])
+    with pytest.raises(SamplesError, match=r"classes \['2'\] have mapped area but no sample"):
+        only_ref.area_estimates(map_areas=[60.0, 40.0, 0.5])
+    # the message names the classes with area, not those of the reference only (area 0)
+    four = AccuracyReport.from_confusion_matrix([[5, 1, 1, 0], [0, 4, 0, 0], [0] * 4, [0] * 4])
+    with pytest.raises(SamplesError, match=r"classes \['3'\] have mapped area but no sample"):
+        four.area_estimates(map_areas=[60.0, 40.0, 0.0, 3.0])
+
+
+def test_a_stratum_of_zero_mapped_area_adds_no_variance():
+    """A map class given area 0 has weight W = 0: its row adds nothing to any variance (eqs.
+    5-7 multiply by W), even with a single sample, where 1 / (n - 1) is undefined. Here its
+    reference column is estimated from the other rows only: producer's accuracy 0 / 0.08 = 0,
+    variance 0 (and user's accuracy 1 of 1, variance 0)."""
+    rep = AccuracyReport.from_confusion_matrix([[5, 1, 0], [0, 4, 1], [0, 0, 1]], ["a", "b", "c"])
+    est = rep.area_estimates(map_areas=[60.0, 40.0, 0.0])
+    assert est.loc["c", "area_proportion"] == pytest.approx(0.4 * 1 / 5)
+    assert est.loc["c", "producers_accuracy"] == 0.0
+    assert est.loc["c", "producers_accuracy_se"] == 0.0
+    assert est.loc["c", "users_accuracy_se"] == 0.0
+    assert np.isfinite(est["area_se"]).all() and np.isfinite(est.attrs["overall_accuracy_se"])
+    # a class of the reference only (no row, area 0): producer's accuracy 0 (its column's
+    # estimated area 0.08 holds none of p_jj = 0), known exactly: standard error 0, not NaN
+    only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 0], [0, 4, 1], [0, 0, 0]],
+                                                    ["a", "b", "c"])
+    est = only_ref.area_estimates(map_areas=[60.0, 40.0, 0.0])
+    assert est.loc["c", "producers_accuracy"] == 0.0
+    assert est.loc["c", "producers_accuracy_se"] == 0.0
+    assert np.isnan(est.loc["c", "users_accuracy"])  # never mapped
+    # a class that every reference sample has (estimated area 1): producer's accuracy its
+    # mapped share, 1 / 2, and no sample could vary it: standard error 0
+    everywhere = AccuracyReport.from_confusion_matrix([[3, 0], [2, 0]], ["a", "b"])
+    est = everywhere.area_estimates(map_areas=[1.0, 1.0])
+    assert est.loc["a", "area_proportion"] == 1.0
+    assert est.loc["a", "producers_accuracy"] == 0.5
+    assert est.loc["a", "producers_accuracy_se"] == 0.0
+    assert np.isnan(est.loc["b", "producers_accuracy"])  # no estimated area: undefined
+    assert np.isnan(est.loc["b", "producers_accuracy_se"])

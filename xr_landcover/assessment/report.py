@@ -324,7 +324,8 @@ class AccuracyReport:
         Raises
         ------
         InvalidParameterError
-            ``confidence`` outside (0, 1), or no mapped areas available.
+            ``confidence`` outside (0, 1), ``z`` not positive, no mapped areas available, or
+            a mapped area negative or not finite.
         SamplesError
             A mapped class holds no sample (its stratum cannot be estimated).
 
@@ -347,6 +348,11 @@ class AccuracyReport:
         if not 0.0 < confidence < 1.0:
             raise InvalidParameterError(f"confidence must be in (0, 1), got {confidence}")
         areas, unit_used = self._mapped_areas(map_areas, unit)
+        if not np.all(np.isfinite(areas) & (areas >= 0)):
+            raise InvalidParameterError(
+                "map_areas must be finite and >= 0 (the mapped area or pixel count of each "
+                f"class), got {dict(zip(self.class_names, areas.tolist()))}"
+            )
         n = self.counts.astype(float)
         n_i = n.sum(axis=1)
         if np.any((areas > 0) & (n_i == 0)):
@@ -376,9 +382,12 @@ class AccuracyReport:
         k = len(self.class_names)
         producers_var = np.full(k, np.nan)
         for j in range(k):
-            if n_hat_col[j] == 0 or n_i[j] == 0:
+            if n_hat_col[j] == 0:  # no estimated area of class j: producer's accuracy undefined
                 continue
-            own = w[j] ** 2 * (1.0 - producers[j]) ** 2 * users[j] * (1.0 - users[j]) * dof[j]
+            # a stratum of mapped area 0 (a class of the reference only: no sample, user's
+            # accuracy undefined) weighs nothing, so its term is 0, not 0 * NaN
+            own = 0.0 if w[j] == 0 else (
+                w[j] ** 2 * (1.0 - producers[j]) ** 2 * users[j] * (1.0 - users[j]) * dof[j])
             others = [
                 w[i] ** 2 * row_share[i, j] * (1.0 - row_share[i, j]) * dof[i]
                 for i in range(k)
