@@ -8,7 +8,8 @@ tiles, so no artificial seams), then runs, each in its own process (for a clean 
   1. xr_landcover, OTB-equivalent: spatial_radius=5, spectral_radius=15, color_space="none",
      kernel="joint", min_segment_size=20, .compute();
   2. otbcli_LargeScaleMeanShift -spatialr 5 -ranger 15 -minsize 20 (defaults otherwise);
-  3. xr_landcover ArcGIS defaults (spatial 7, spectral 6.5, L*u*v*, product kernel).
+  3. xr_landcover ArcGIS defaults (spatial 7, spectral 6.5, L*u*v*, product kernel);
+  4. otbcli_LargeScaleMeanShift at its own defaults (-spatialr 5 -ranger 15 -minsize 50).
 Writes benchmarks/results/bench_segment.json.
 """
 
@@ -112,9 +113,9 @@ def run_ours(path: Path, chunk: int, kw: dict, store: Path | None = None) -> dic
             "loadavg_after": os.getloadavg()}
 
 
-def run_otb(path: Path, out: Path) -> dict:
+def run_otb(path: Path, out: Path, minsize: int = 20) -> dict:
     cmd = ["otbcli_LargeScaleMeanShift", "-in", str(path), "-spatialr", "5", "-ranger", "15",
-           "-minsize", "20", "-mode", "raster", "-mode.raster.out", str(out), "uint32"]
+           "-minsize", str(minsize), "-mode", "raster", "-mode.raster.out", str(out), "uint32"]
     env = dict(os.environ, ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS="2",
                OMP_NUM_THREADS="2")
     _, wall, peak = _run(cmd, env=env)  # this child's own peak (not RUSAGE_CHILDREN's max)
@@ -129,6 +130,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=1024)
     ap.add_argument("--skip-otb", action="store_true")
     ap.add_argument("--skip-defaults", action="store_true")
+    ap.add_argument("--out", default=None, help="default benchmarks/results/bench_segment.json")
     ap.add_argument("--store-chunks", type=int, nargs="*", default=None,
                     help="instead: OTB parameters only, output streamed to a raw file chunk by "
                          "chunk, once per chunk size given; reports peak RSS and the file's sha1")
@@ -160,7 +162,12 @@ def main() -> None:
     if not args.skip_defaults:
         result["xr_landcover_arcgis_defaults"] = {**run_ours(scene, args.chunk, {}),
                                                   "params": "defaults (7, 6.5, 20, luv, product)"}
-    out = HERE / "results" / "bench_segment.json"
+        if not args.skip_otb and shutil.which("otbcli_LargeScaleMeanShift"):
+            # OTB LSMS at its own defaults: -spatialr 5 -ranger 15 -minsize 50
+            result["otb_lsms_defaults"] = run_otb(scene, tmp / "otb_defaults.tif", minsize=50)
+            result["ratio_wall_defaults"] = (result["xr_landcover_arcgis_defaults"]["wall_s"]
+                                             / result["otb_lsms_defaults"]["wall_s"])
+    out = Path(args.out) if args.out else HERE / "results" / "bench_segment.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
