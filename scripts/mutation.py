@@ -46,7 +46,11 @@ MODULES: dict[str, tuple[str, list[str]]] = {
               ["tests/test_segment.py", "-k", "reference or exactly_min or chunking"]),
     "labels": ("xr_landcover/segment/labels.py", ["tests/test_segment.py"]),
     "geotiff": ("xr_landcover/io/geotiff.py", ["tests/test_geotiff.py", "tests/test_atomic.py"]),
-    "atomic": ("xr_landcover/io/_atomic.py", ["tests/test_atomic.py"]),
+    "atomic": ("xr_landcover/io/_atomic.py",
+               ["tests/test_atomic.py",
+                *(f"tests/test_faults.py::test_disk_full_{t}" for t in
+                  ("geotiff_keeps_the_old_file", "zarr_keeps_the_old_store",
+                   "model_save_keeps_the_old_model"))]),
 }
 
 EXCLUDED_OPERATORS = [
