@@ -7,9 +7,11 @@ no staged path behind; a complete write replaces the target; every staged path i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers import fill, mounted_tmpfs
 
 from xr_landcover.errors import (
     OutputExistsError,
@@ -510,3 +513,54 @@ def test_to_zarr_stages_by_the_scheme(tmp_path):
     assert old == "classes.zarr" and scheme("classes.zarr", ".tmp").fullmatch(staging)
     assert listing(tmp_path) == ["classes.zarr"] and tree(target) != before
     assert int(xr_landcover.open_zarr(target)[0, 0]) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# A full disk: what counts as full, and the error naming the disk
+# --------------------------------------------------------------------------------------------
+
+
+def test_nearly_full_is_less_than_a_mebibyte_free(small_disk):
+    from xr_landcover.io._atomic import nearly_full
+
+    fill(small_disk, 512_000)
+    free = shutil.disk_usage(small_disk).free
+    assert free < 1 << 20
+    assert nearly_full(small_disk)  # the default margin: 1 MiB, one block or chunk
+    assert not nearly_full(small_disk, margin=free)  # exactly the margin free is not "less"
+    assert nearly_full(small_disk, margin=free + 1)
+    assert not nearly_full(Path("/proc"), margin=1 << 40)  # a pseudo file system: 0 blocks
+
+
+def test_disk_full_error_names_the_disk_the_path_is_on(small_disk, tmp_path):
+    """Beside the target's disk, a second one mounted at a name that sorts before it and is
+    longer: the error names the disk holding the folder, the longest mount point that
+    contains it; sizes in MB (10^6 bytes) to 0.1."""
+    from xr_landcover.io._atomic import disk_full_error
+
+    with mounted_tmpfs(tmp_path / "another-disk-with-a-longer-name", "4m"):
+        target = small_disk / "classes.tif"
+        message = str(disk_full_error(target, needed=1_049_999))
+        free = shutil.disk_usage(small_disk).free
+        assert message.startswith(f"no space left on tmpfs (mounted at {small_disk}, "
+                                  f"{round(free / 1e6, 1)} MB free) while writing '{target}'")
+        assert "the write needs up to 1.0 MB there" in message  # 1.049999 MB, not 1.05
+        # a folder removed meanwhile: no free space to tell, the error still comes
+        gone = small_disk / "removed" / "classes.tif"
+        assert f"(mounted at {small_disk}) while writing '{gone}'" in str(disk_full_error(gone))
+
+
+def test_directory_stage_that_cannot_be_removed_leaves_the_blocks_error(tmp_path):
+    """A stage the clean-up cannot delete whole (here a disk mounted inside it; on NFS a file
+    still open elsewhere): the block's own error propagates, the old store stays."""
+    store = make_store(tmp_path / "classes.zarr", {"zarr.json": b"old"})
+    before = tree(store)
+    with contextlib.ExitStack() as mounts:
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            with atomic_directory(store, overwrite=True) as staging:
+                mounts.enter_context(mounted_tmpfs(staging / "mounted", "1m"))
+                (staging / "mounted" / "chunk").write_bytes(b"new")
+                raise RuntimeError("disk on fire")
+        assert tree(store) == before
+        assert listing(staging) == ["mounted"] and listing(staging / "mounted") == []
+    shutil.rmtree(staging)
