@@ -141,15 +141,15 @@ def fill(disk, leave: int) -> None:
 
 
 @contextmanager
-def mounted_tmpfs(mount: Path, size: str = "8m"):
-    """A ``size`` tmpfs mounted at ``mount`` (created; root only, else the test is skipped),
-    unmounted on exit."""
+def mounted_tmpfs(mount: Path, size: str = "8m", device: str = "tmpfs"):
+    """A ``size`` tmpfs named ``device`` (what ``df`` shows) mounted at ``mount`` (created;
+    root only, else the test is skipped), unmounted on exit."""
     import pytest
 
     mount.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", device, str(mount)],
                           capture_output=True, text=True)
     if done.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")

@@ -532,22 +532,36 @@ def test_nearly_full_is_less_than_a_mebibyte_free(small_disk):
     assert not nearly_full(Path("/proc"), margin=1 << 40)  # a pseudo file system: 0 blocks
 
 
-def test_disk_full_error_names_the_disk_the_path_is_on(small_disk, tmp_path):
-    """Beside the target's disk, a second one mounted at a name that sorts before it and is
-    longer: the error names the disk holding the folder, the longest mount point that
-    contains it; sizes in MB (10^6 bytes) to 0.1."""
+def test_disk_full_error_names_the_disk_the_path_is_on(tmp_path):
+    """Beside the target's disk (a tmpfs named ``scratch``), a second one mounted at a name
+    that sorts before it and is longer: the error names the disk holding the folder, the
+    longest mount point that contains it; sizes in MB (10^6 bytes) to 0.1."""
     from xr_landcover.io._atomic import disk_full_error
 
-    with mounted_tmpfs(tmp_path / "another-disk-with-a-longer-name", "4m"):
-        target = small_disk / "classes.tif"
+    with mounted_tmpfs(tmp_path / "disk", "8m", device="scratch") as disk, \
+            mounted_tmpfs(tmp_path / "another-disk-with-a-longer-name", "4m"):
+        target = disk / "classes.tif"
         message = str(disk_full_error(target, needed=1_049_999))
-        free = shutil.disk_usage(small_disk).free
-        assert message.startswith(f"no space left on tmpfs (mounted at {small_disk}, "
+        free = shutil.disk_usage(disk).free
+        assert message.startswith(f"no space left on scratch (mounted at {disk}, "
                                   f"{round(free / 1e6, 1)} MB free) while writing '{target}'")
         assert "the write needs up to 1.0 MB there" in message  # 1.049999 MB, not 1.05
         # a folder removed meanwhile: no free space to tell, the error still comes
-        gone = small_disk / "removed" / "classes.tif"
-        assert f"(mounted at {small_disk}) while writing '{gone}'" in str(disk_full_error(gone))
+        gone = disk / "removed" / "classes.tif"
+        assert f"(mounted at {disk}) while writing '{gone}'" in str(disk_full_error(gone))
+
+
+def test_disk_full_error_without_a_mount_table(tmp_path, monkeypatch):
+    """psutil cannot read the mount table (fault injected): the error still comes, naming
+    "the disk" and the root."""
+    from xr_landcover.io._atomic import disk_full_error
+
+    def unreadable(all=False):
+        raise PermissionError(13, "Permission denied", "/proc/self/mounts")
+
+    monkeypatch.setattr(psutil, "disk_partitions", unreadable)
+    message = str(disk_full_error(tmp_path / "classes.tif"))
+    assert message.startswith(f"no space left on the disk (mounted at {os.sep}, ")
 
 
 def test_directory_stage_that_cannot_be_removed_leaves_the_blocks_error(tmp_path):
