@@ -520,9 +520,12 @@ def test_to_zarr_stages_by_the_scheme(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
-def test_nearly_full_is_less_than_a_mebibyte_free(small_disk):
-    from xr_landcover.io._atomic import nearly_full
+def test_nearly_full_is_less_than_a_mebibyte_free(small_disk, tmp_path):
+    from xr_landcover.io._atomic import nearly_full, reporting_disk_full
 
+    fill(small_disk, 1_500_000)
+    assert not nearly_full(small_disk)  # 1.5 MB free: not full
+    (small_disk / "filler").unlink()
     fill(small_disk, 512_000)
     free = shutil.disk_usage(small_disk).free
     assert free < 1 << 20
@@ -530,6 +533,11 @@ def test_nearly_full_is_less_than_a_mebibyte_free(small_disk):
     assert not nearly_full(small_disk, margin=free)  # exactly the margin free is not "less"
     assert nearly_full(small_disk, margin=free + 1)
     assert not nearly_full(Path("/proc"), margin=1 << 40)  # a pseudo file system: 0 blocks
+    # a folder removed while its file was written: not full, and the write's own error comes
+    assert not nearly_full(tmp_path / "removed")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        with reporting_disk_full(tmp_path / "removed" / "classes.tif"):
+            raise RuntimeError("disk on fire")
 
 
 def test_disk_full_error_names_the_disk_the_path_is_on(tmp_path):
