@@ -8,6 +8,7 @@ no staged path behind; a complete write replaces the target; every staged path i
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -586,3 +587,37 @@ def test_directory_stage_that_cannot_be_removed_leaves_the_blocks_error(tmp_path
         assert tree(store) == before
         assert listing(staging) == ["mounted"] and listing(staging / "mounted") == []
     shutil.rmtree(staging)
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "write failed"),  # the errno alone
+    OSError(errno.EDQUOT, "write failed"),  # a quota: the disk itself has room
+    RuntimeError("TIFFAppendToStrip:Write error at scanline 12: No space left on device"),
+    RuntimeError("block write failed"),  # raised from the OSError below (a chain)
+], ids=["ENOSPC", "EDQUOT", "message", "chained"])
+def test_an_error_saying_the_disk_is_full_is_a_disk_full_error(tmp_path, error):
+    """On a disk with room (so that only the error tells): said by its errno, its message or
+    an error it was raised from."""
+    from xr_landcover.errors import DiskFullError
+    from xr_landcover.io._atomic import nearly_full, reporting_disk_full
+
+    assert not nearly_full(tmp_path)  # the premise
+    target = tmp_path / "classes.tif"
+    with pytest.raises(DiskFullError, match=f"while writing '{re.escape(str(target))}'") as info:
+        with reporting_disk_full(target):
+            if str(error) == "block write failed":
+                try:
+                    raise OSError(errno.ENOSPC, "write failed")
+                except OSError as cause:
+                    raise error from cause
+            raise error
+    assert info.value.__cause__ is error
+
+
+def test_an_error_not_saying_so_on_a_disk_with_room_is_left_as_it_is(tmp_path):
+    from xr_landcover.io._atomic import reporting_disk_full
+
+    error = OSError(errno.EIO, "Input/output error")
+    with pytest.raises(OSError) as info, reporting_disk_full(tmp_path / "classes.tif"):
+        raise error
+    assert info.value is error
