@@ -594,7 +594,8 @@ def test_directory_stage_that_cannot_be_removed_leaves_the_blocks_error(tmp_path
     OSError(errno.EDQUOT, "write failed"),  # a quota: the disk itself has room
     RuntimeError("TIFFAppendToStrip:Write error at scanline 12: No space left on device"),
     RuntimeError("block write failed"),  # raised from the OSError below (a chain)
-], ids=["ENOSPC", "EDQUOT", "message", "chained"])
+    RuntimeError("clean-up failed"),  # raised while handling the OSError below
+], ids=["ENOSPC", "EDQUOT", "message", "chained", "while-handling"])
 def test_an_error_saying_the_disk_is_full_is_a_disk_full_error(tmp_path, error):
     """On a disk with room (so that only the error tells): said by its errno, its message or
     an error it was raised from."""
@@ -606,10 +607,12 @@ def test_an_error_saying_the_disk_is_full_is_a_disk_full_error(tmp_path, error):
     with pytest.raises(DiskFullError, match=f"while writing '{re.escape(str(target))}'") as info:
         with reporting_disk_full(target):
             if str(error) == "block write failed":
+                raise error from OSError(errno.ENOSPC, "write failed")
+            if str(error) == "clean-up failed":
                 try:
                     raise OSError(errno.ENOSPC, "write failed")
-                except OSError as cause:
-                    raise error from cause
+                except OSError:
+                    raise error  # noqa: B904 (the implicit context is the point)
             raise error
     assert info.value.__cause__ is error
 
