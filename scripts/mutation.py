@@ -41,7 +41,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "reference": ("xr_landcover/assessment/reference.py", ["tests/test_accuracy.py"]),
     "pixels": ("xr_landcover/classification/pixels.py", ["tests/test_classify.py"]),
     "samples": ("xr_landcover/classification/samples.py", ["tests/test_samples.py"]),
-    "model": ("xr_landcover/classification/model.py", ["tests/test_model.py"]),
+    "model": ("xr_landcover/classification/model.py",  # with the model-file fault tests
+              ["tests/test_model.py", "tests/test_faults.py",
+               "-k", "test_model.py or zip or skops or pickle or renamed_type"]),
     "merge": ("xr_landcover/segment/merge.py",
               ["tests/test_segment.py", "-k", "reference or exactly_min or chunking"]),
     "labels": ("xr_landcover/segment/labels.py", ["tests/test_segment.py"]),
