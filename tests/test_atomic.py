@@ -624,3 +624,24 @@ def test_an_error_not_saying_so_on_a_disk_with_room_is_left_as_it_is(tmp_path):
     with pytest.raises(OSError) as info, reporting_disk_full(tmp_path / "classes.tif"):
         raise error
     assert info.value is error
+
+
+def test_a_writer_that_cannot_be_inspected_is_alive(tmp_path, monkeypatch):
+    """Another user's process where the system hides it (fault injected: psutil denies
+    access to its status): alive, so its stage is kept."""
+    def denied(self):
+        raise psutil.AccessDenied(self.pid)
+
+    target = tmp_path / "classes.tif"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as other:
+        try:
+            staged = staging_name(target, new_token(), owner=owner_tag(other.pid))
+            staged.write_bytes(b"theirs")
+            monkeypatch.setattr(psutil.Process, "status", denied)
+            assert owner_alive(other.pid)
+            with atomic_file(target) as staging:
+                staging.write_bytes(b"new")
+            monkeypatch.undo()
+            assert listing(tmp_path) == sorted(["classes.tif", staged.name])
+        finally:
+            other.kill()
