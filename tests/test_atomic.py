@@ -376,7 +376,8 @@ def test_stale_stages_of_a_dead_writer_are_removed_at_the_next_write(tmp_path, d
             staging_name(target, new_token(), SCRATCH_SUFFIX, gone)]
     for path in left:
         path.write_bytes(b"x" * 2_000_000)
-    store = make_store(staging_name(target, new_token(), STAGING_SUFFIX, gone), {"c/0": b"1"})
+    store = make_store(staging_name(target, new_token(), STAGING_SUFFIX, gone),
+                       {"c/0": b"1" * 1_000_000, "c/1/0": b"1" * 2_000_000})
     with pytest.warns(UserWarning) as caught:
         with atomic_file(target, overwrite=True) as staging:
             assert listing(tmp_path) == ["classes.tif"]  # removed before the write begins
@@ -384,7 +385,8 @@ def test_stale_stages_of_a_dead_writer_are_removed_at_the_next_write(tmp_path, d
     [warning] = [w for w in caught if "staged path" in str(w.message)]
     message = str(warning.message)
     assert f"removed 3 staged path(s) of '{target}' left by an interrupted write" in message
-    assert left[1].name in message and "(2.0 MB)" in message and store.name in message
+    assert f"'{left[1].name}' (2.0 MB)" in message
+    assert f"'{store.name}' (3.0 MB)" in message  # a store: the sum of its files
     assert f"process [{dead_pid}] is gone" in message
     assert listing(tmp_path) == ["classes.tif"] and target.read_bytes() == b"new"
 
@@ -399,6 +401,9 @@ def test_nothing_but_a_dead_writers_stages_of_this_target_is_removed(tmp_path, d
                 staging_name(target, new_token()),  # this process: a concurrent write
                 staging_name(target, new_token(), SCRATCH_SUFFIX, owner_tag(live.pid)),
                 staging_name(target, new_token(), STAGING_SUFFIX, f"{dead_pid}@0badc0de"),
+                # other machines' tags sorting before and after any other
+                staging_name(target, new_token(), STAGING_SUFFIX, f"{dead_pid}@00000000"),
+                staging_name(target, new_token(), STAGING_SUFFIX, f"{dead_pid}@ffffffff"),
                 staging_name(tmp_path / "other.tif", new_token(), owner=owner_tag(dead_pid)),
                 tmp_path / ".classes.tif.0123456789ab.tmp",  # the scheme before owners
                 tmp_path / f".classes.tif.notes.{dead_pid}@{host_tag()}.tmp",
@@ -527,7 +532,7 @@ def test_nearly_full_is_less_than_a_mebibyte_free(small_disk, tmp_path):
     fill(small_disk, 1_500_000)
     assert not nearly_full(small_disk)  # 1.5 MB free: not full
     (small_disk / "filler").unlink()
-    fill(small_disk, 512_000)
+    fill(small_disk, 800_000)
     free = shutil.disk_usage(small_disk).free
     assert free < 1 << 20
     assert nearly_full(small_disk)  # the default margin: 1 MiB, one block or chunk
@@ -548,13 +553,15 @@ def test_disk_full_error_names_the_disk_the_path_is_on(tmp_path):
     from xr_landcover.io._atomic import disk_full_error
 
     with mounted_tmpfs(tmp_path / "disk", "8m", device="scratch") as disk, \
-            mounted_tmpfs(tmp_path / "another-disk-with-a-longer-name", "4m"):
+            mounted_tmpfs(tmp_path / "another-disk-with-a-longer-name", "4m"), \
+            mounted_tmpfs(tmp_path / "the-next-disk-with-a-longer-name", "4m"):
         target = disk / "classes.tif"
         message = str(disk_full_error(target, needed=1_049_999))
         free = shutil.disk_usage(disk).free
         assert message.startswith(f"no space left on scratch (mounted at {disk}, "
                                   f"{round(free / 1e6, 1)} MB free) while writing '{target}'")
         assert "the write needs up to 1.0 MB there" in message  # 1.049999 MB, not 1.05
+        assert "needs up to 1.1 MB" in str(disk_full_error(target, needed=1_050_001))
         # a folder removed meanwhile: no free space to tell, the error still comes
         gone = disk / "removed" / "classes.tif"
         assert f"(mounted at {disk}) while writing '{gone}'" in str(disk_full_error(gone))
@@ -645,3 +652,22 @@ def test_a_writer_that_cannot_be_inspected_is_alive(tmp_path, monkeypatch):
             assert listing(tmp_path) == sorted(["classes.tif", staged.name])
         finally:
             other.kill()
+
+
+def test_disk_full_error_names_the_disk_that_findmnt_names(tmp_path):
+    """The folder of the tests' files, on whatever disk it is (``/`` itself, often)."""
+    from xr_landcover.io._atomic import disk_full_error
+
+    if shutil.which("findmnt") is None:
+        pytest.skip("findmnt (util-linux) is not installed")
+    source, target = subprocess.run(
+        ["findmnt", "-n", "-v", "-o", "SOURCE,TARGET", "--target", str(tmp_path)],
+        capture_output=True, text=True, check=True).stdout.split()
+    message = str(disk_full_error(tmp_path / "classes.tif"))
+    assert message.startswith(f"no space left on {source} (mounted at {target}, ")
+
+
+def test_stale_stages_of_a_target_in_a_missing_folder_are_none(tmp_path):
+    from xr_landcover.io._atomic import stale_stages
+
+    assert stale_stages(tmp_path / "removed" / "classes.tif") == []
