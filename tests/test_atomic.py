@@ -671,3 +671,11 @@ def test_stale_stages_of_a_target_in_a_missing_folder_are_none(tmp_path):
     from xr_landcover.io._atomic import stale_stages
 
     assert stale_stages(tmp_path / "removed" / "classes.tif") == []
+
+
+def test_an_unused_process_id_below_ours_is_not_alive():
+    taken = set(psutil.pids())
+    free = [pid for pid in range(2, os.getpid()) if pid not in taken]
+    if not free:
+        pytest.skip("every process id below this one is taken")
+    assert not owner_alive(free[-1])
