@@ -65,12 +65,18 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                    "-k", "not test_errors or accuracy or points"]),
     "pixels": ("xr_landcover/classification/pixels.py", ["tests/test_classify.py"]),
     "samples": ("xr_landcover/classification/samples.py", ["tests/test_samples.py"]),
-    "model": ("xr_landcover/classification/model.py", ["tests/test_model.py"]),
+    "model": ("xr_landcover/classification/model.py",  # with the model-file fault tests
+              ["tests/test_model.py", "tests/test_faults.py",
+               "-k", "test_model.py or zip or skops or pickle or renamed_type"]),
     "merge": ("xr_landcover/segment/merge.py",
               ["tests/test_segment.py", "-k", "reference or exactly_min or chunking"]),
     "labels": ("xr_landcover/segment/labels.py", ["tests/test_segment.py"]),
     "geotiff": ("xr_landcover/io/geotiff.py", ["tests/test_geotiff.py", "tests/test_atomic.py"]),
-    "atomic": ("xr_landcover/io/_atomic.py", ["tests/test_atomic.py"]),
+    "atomic": ("xr_landcover/io/_atomic.py",
+               ["tests/test_atomic.py",
+                *(f"tests/test_faults.py::test_disk_full_{t}" for t in
+                  ("geotiff_keeps_the_old_file", "zarr_keeps_the_old_store",
+                   "model_save_keeps_the_old_model"))]),
 }
 
 EXCLUDED_OPERATORS = [

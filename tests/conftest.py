@@ -226,3 +226,12 @@ def random_probabilities(rng, k, ny, nx, nodata_share=0.1, **kwargs) -> xr.DataA
     p = rng.dirichlet(np.full(k, 0.7), size=(ny, nx)).transpose(2, 0, 1)
     p[:, rng.random((ny, nx)) < nodata_share] = np.nan
     return synthetic_probabilities(p, **kwargs)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """An 8 MB tmpfs mounted for the test (root only), unmounted after it."""
+    from helpers import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / "disk") as mount:
+        yield mount

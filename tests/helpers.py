@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
 import struct
+import subprocess
 import threading
 import warnings
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import xr_landcover
@@ -127,3 +131,29 @@ def write_zip(path, members) -> Path:
     path = Path(path)
     path.write_bytes(b"".join(body) + directory + end)
     return path
+
+
+def fill(disk, leave: int) -> None:
+    """Fill ``disk`` up to ``leave`` bytes free."""
+    free = shutil.disk_usage(disk).free
+    (disk / "filler").write_bytes(b"\0" * (free - leave))
+    assert abs(shutil.disk_usage(disk).free - leave) < 16384
+
+
+@contextmanager
+def mounted_tmpfs(mount: Path, size: str = "8m", device: str = "tmpfs"):
+    """A ``size`` tmpfs named ``device`` (what ``df`` shows) mounted at ``mount`` (created;
+    root only, else the test is skipped), unmounted on exit."""
+    import pytest
+
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", device, str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)

@@ -7,9 +7,12 @@ no staged path behind; a complete write replaces the target; every staged path i
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers import fill, mounted_tmpfs
 
 from xr_landcover.errors import (
     OutputExistsError,
@@ -372,7 +376,8 @@ def test_stale_stages_of_a_dead_writer_are_removed_at_the_next_write(tmp_path, d
             staging_name(target, new_token(), SCRATCH_SUFFIX, gone)]
     for path in left:
         path.write_bytes(b"x" * 2_000_000)
-    store = make_store(staging_name(target, new_token(), STAGING_SUFFIX, gone), {"c/0": b"1"})
+    store = make_store(staging_name(target, new_token(), STAGING_SUFFIX, gone),
+                       {"c/0": b"1" * 1_000_000, "c/1/0": b"1" * 2_000_000})
     with pytest.warns(UserWarning) as caught:
         with atomic_file(target, overwrite=True) as staging:
             assert listing(tmp_path) == ["classes.tif"]  # removed before the write begins
@@ -380,7 +385,8 @@ def test_stale_stages_of_a_dead_writer_are_removed_at_the_next_write(tmp_path, d
     [warning] = [w for w in caught if "staged path" in str(w.message)]
     message = str(warning.message)
     assert f"removed 3 staged path(s) of '{target}' left by an interrupted write" in message
-    assert left[1].name in message and "(2.0 MB)" in message and store.name in message
+    assert f"'{left[1].name}' (2.0 MB)" in message
+    assert f"'{store.name}' (3.0 MB)" in message  # a store: the sum of its files
     assert f"process [{dead_pid}] is gone" in message
     assert listing(tmp_path) == ["classes.tif"] and target.read_bytes() == b"new"
 
@@ -395,6 +401,9 @@ def test_nothing_but_a_dead_writers_stages_of_this_target_is_removed(tmp_path, d
                 staging_name(target, new_token()),  # this process: a concurrent write
                 staging_name(target, new_token(), SCRATCH_SUFFIX, owner_tag(live.pid)),
                 staging_name(target, new_token(), STAGING_SUFFIX, f"{dead_pid}@0badc0de"),
+                # other machines' tags sorting before and after any other
+                staging_name(target, new_token(), STAGING_SUFFIX, f"{dead_pid}@00000000"),
+                staging_name(target, new_token(), STAGING_SUFFIX, f"{dead_pid}@ffffffff"),
                 staging_name(tmp_path / "other.tif", new_token(), owner=owner_tag(dead_pid)),
                 tmp_path / ".classes.tif.0123456789ab.tmp",  # the scheme before owners
                 tmp_path / f".classes.tif.notes.{dead_pid}@{host_tag()}.tmp",
@@ -510,3 +519,163 @@ def test_to_zarr_stages_by_the_scheme(tmp_path):
     assert old == "classes.zarr" and scheme("classes.zarr", ".tmp").fullmatch(staging)
     assert listing(tmp_path) == ["classes.zarr"] and tree(target) != before
     assert int(xr_landcover.open_zarr(target)[0, 0]) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# A full disk: what counts as full, and the error naming the disk
+# --------------------------------------------------------------------------------------------
+
+
+def test_nearly_full_is_less_than_a_mebibyte_free(small_disk, tmp_path):
+    from xr_landcover.io._atomic import nearly_full, reporting_disk_full
+
+    fill(small_disk, 1_500_000)
+    assert not nearly_full(small_disk)  # 1.5 MB free: not full
+    (small_disk / "filler").unlink()
+    fill(small_disk, 800_000)
+    free = shutil.disk_usage(small_disk).free
+    assert free < 1 << 20
+    assert nearly_full(small_disk)  # the default margin: 1 MiB, one block or chunk
+    assert not nearly_full(small_disk, margin=free)  # exactly the margin free is not "less"
+    assert nearly_full(small_disk, margin=free + 1)
+    assert not nearly_full(Path("/proc"), margin=1 << 40)  # a pseudo file system: 0 blocks
+    # a folder removed while its file was written: not full, and the write's own error comes
+    assert not nearly_full(tmp_path / "removed")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        with reporting_disk_full(tmp_path / "removed" / "classes.tif"):
+            raise RuntimeError("disk on fire")
+
+
+def test_disk_full_error_names_the_disk_the_path_is_on(tmp_path):
+    """Beside the target's disk (a tmpfs named ``scratch``), a second one mounted at a name
+    that sorts before it and is longer: the error names the disk holding the folder, the
+    longest mount point that contains it; sizes in MB (10^6 bytes) to 0.1."""
+    from xr_landcover.io._atomic import disk_full_error
+
+    with mounted_tmpfs(tmp_path / "disk", "8m", device="scratch") as disk, \
+            mounted_tmpfs(tmp_path / "another-disk-with-a-longer-name", "4m"), \
+            mounted_tmpfs(tmp_path / "the-next-disk-with-a-longer-name", "4m"):
+        target = disk / "classes.tif"
+        message = str(disk_full_error(target, needed=1_049_999))
+        free = shutil.disk_usage(disk).free
+        assert message.startswith(f"no space left on scratch (mounted at {disk}, "
+                                  f"{round(free / 1e6, 1)} MB free) while writing '{target}'")
+        assert "the write needs up to 1.0 MB there" in message  # 1.049999 MB, not 1.05
+        assert "needs up to 1.1 MB" in str(disk_full_error(target, needed=1_050_001))
+        # a folder removed meanwhile: no free space to tell, the error still comes
+        gone = disk / "removed" / "classes.tif"
+        assert f"(mounted at {disk}) while writing '{gone}'" in str(disk_full_error(gone))
+
+
+def test_disk_full_error_without_a_mount_table(tmp_path, monkeypatch):
+    """psutil cannot read the mount table (fault injected): the error still comes, naming
+    "the disk" and the root."""
+    from xr_landcover.io._atomic import disk_full_error
+
+    def unreadable(all=False):
+        raise PermissionError(13, "Permission denied", "/proc/self/mounts")
+
+    monkeypatch.setattr(psutil, "disk_partitions", unreadable)
+    message = str(disk_full_error(tmp_path / "classes.tif"))
+    assert message.startswith(f"no space left on the disk (mounted at {os.sep}, ")
+
+
+def test_directory_stage_that_cannot_be_removed_leaves_the_blocks_error(tmp_path):
+    """A stage the clean-up cannot delete whole (here a disk mounted inside it; on NFS a file
+    still open elsewhere): the block's own error propagates, the old store stays."""
+    store = make_store(tmp_path / "classes.zarr", {"zarr.json": b"old"})
+    before = tree(store)
+    with contextlib.ExitStack() as mounts:
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            with atomic_directory(store, overwrite=True) as staging:
+                mounts.enter_context(mounted_tmpfs(staging / "mounted", "1m"))
+                (staging / "mounted" / "chunk").write_bytes(b"new")
+                raise RuntimeError("disk on fire")
+        assert tree(store) == before
+        assert listing(staging) == ["mounted"] and listing(staging / "mounted") == []
+    shutil.rmtree(staging)
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "write failed"),  # the errno alone
+    OSError(errno.EDQUOT, "write failed"),  # a quota: the disk itself has room
+    RuntimeError("TIFFAppendToStrip:Write error at scanline 12: No space left on device"),
+    RuntimeError("block write failed"),  # raised from the OSError below (a chain)
+    RuntimeError("clean-up failed"),  # raised while handling the OSError below
+], ids=["ENOSPC", "EDQUOT", "message", "chained", "while-handling"])
+def test_an_error_saying_the_disk_is_full_is_a_disk_full_error(tmp_path, error):
+    """On a disk with room (so that only the error tells): said by its errno, its message or
+    an error it was raised from."""
+    from xr_landcover.errors import DiskFullError
+    from xr_landcover.io._atomic import nearly_full, reporting_disk_full
+
+    assert not nearly_full(tmp_path)  # the premise
+    target = tmp_path / "classes.tif"
+    with pytest.raises(DiskFullError, match=f"while writing '{re.escape(str(target))}'") as info:
+        with reporting_disk_full(target):
+            if str(error) == "block write failed":
+                raise error from OSError(errno.ENOSPC, "write failed")
+            if str(error) == "clean-up failed":
+                try:
+                    raise OSError(errno.ENOSPC, "write failed")
+                except OSError:
+                    raise error  # noqa: B904 (the implicit context is the point)
+            raise error
+    assert info.value.__cause__ is error
+
+
+def test_an_error_not_saying_so_on_a_disk_with_room_is_left_as_it_is(tmp_path):
+    from xr_landcover.io._atomic import reporting_disk_full
+
+    error = OSError(errno.EIO, "Input/output error")
+    with pytest.raises(OSError) as info, reporting_disk_full(tmp_path / "classes.tif"):
+        raise error
+    assert info.value is error
+
+
+def test_a_writer_that_cannot_be_inspected_is_alive(tmp_path, monkeypatch):
+    """Another user's process where the system hides it (fault injected: psutil denies
+    access to its status): alive, so its stage is kept."""
+    def denied(self):
+        raise psutil.AccessDenied(self.pid)
+
+    target = tmp_path / "classes.tif"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as other:
+        try:
+            staged = staging_name(target, new_token(), owner=owner_tag(other.pid))
+            staged.write_bytes(b"theirs")
+            monkeypatch.setattr(psutil.Process, "status", denied)
+            assert owner_alive(other.pid)
+            with atomic_file(target) as staging:
+                staging.write_bytes(b"new")
+            monkeypatch.undo()
+            assert listing(tmp_path) == sorted(["classes.tif", staged.name])
+        finally:
+            other.kill()
+
+
+def test_disk_full_error_names_the_disk_that_findmnt_names(tmp_path):
+    """The folder of the tests' files, on whatever disk it is (``/`` itself, often)."""
+    from xr_landcover.io._atomic import disk_full_error
+
+    if shutil.which("findmnt") is None:
+        pytest.skip("findmnt (util-linux) is not installed")
+    source, target = subprocess.run(
+        ["findmnt", "-n", "-v", "-o", "SOURCE,TARGET", "--target", str(tmp_path)],
+        capture_output=True, text=True, check=True).stdout.split()
+    message = str(disk_full_error(tmp_path / "classes.tif"))
+    assert message.startswith(f"no space left on {source} (mounted at {target}, ")
+
+
+def test_stale_stages_of_a_target_in_a_missing_folder_are_none(tmp_path):
+    from xr_landcover.io._atomic import stale_stages
+
+    assert stale_stages(tmp_path / "removed" / "classes.tif") == []
+
+
+def test_an_unused_process_id_below_ours_is_not_alive():
+    taken = set(psutil.pids())
+    free = [pid for pid in range(2, os.getpid()) if pid not in taken]
+    if not free:
+        pytest.skip("every process id below this one is taken")
+    assert not owner_alive(free[-1])

@@ -30,7 +30,7 @@ import pytest
 import rasterio
 import skops.io as sio
 from conftest import write_raster
-from helpers import deflated_zeros, fail_on_third_block, quiet_train, write_zip
+from helpers import deflated_zeros, fail_on_third_block, fill, quiet_train, write_zip
 
 import xr_landcover
 from xr_landcover import datasets
@@ -282,32 +282,6 @@ def test_a_live_writers_stage_is_never_removed(tmp_path, kind):
 # --------------------------------------------------------------------------------------------
 # A full disk: a clear DiskFullError naming the disk and the path; the old output survives
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """An 8 MB tmpfs mounted for the test (root only), unmounted after it."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("the disk-full tests mount a small tmpfs, which needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
-
-
-def fill(disk, leave: int) -> None:
-    """Fill ``disk`` up to ``leave`` bytes free."""
-    import shutil
-
-    free = shutil.disk_usage(disk).free
-    (disk / "filler").write_bytes(b"\0" * (free - leave))
-    assert abs(shutil.disk_usage(disk).free - leave) < 16384
 
 
 def noise_map(n: int, dtype="uint8", seed=0):
