@@ -235,7 +235,7 @@ def extract_segment_samples(
     >>> s.X.shape[1], s.features[-3:]
     (15, ('count', 'compactness', 'rectangularity'))
     >>> s.available  # labelled segments per class value
-    {1: 23, 3: 25, 4: 7, 5: 33, 6: 4, 7: 2}
+    {1: 23, 3: 24, 4: 7, 5: 33, 6: 4, 7: 2}
     """
     cap = check_cap(max_samples_per_class)
     labels, attrs, pixels = label_segments(cube, segments, samples, class_field, name_field,
