@@ -63,7 +63,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                   ["tests/test_accuracy.py", "tests/test_sample_size.py", "tests/test_leakage.py",
                    "tests/test_errors.py", _LIGHT_IMPORT,
                    "-k", "not test_errors or accuracy or points"]),
-    "pixels": ("xr_landcover/classification/pixels.py", ["tests/test_classify.py"]),
+    "pixels": ("xr_landcover/classification/pixels.py",
+               ["tests/test_classify.py", "tests/test_objects.py"]),
     "samples": ("xr_landcover/classification/samples.py", ["tests/test_samples.py"]),
     "model": ("xr_landcover/classification/model.py",  # with the model-file fault tests
               ["tests/test_model.py", "tests/test_faults.py",

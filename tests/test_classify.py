@@ -74,6 +74,16 @@ def test_labels_equal_bare_predict_and_nodata_is_fill(cube, forest, reference):
     assert (labels[nodata] == 0).all() and (labels[~nodata] > 0).all()
 
 
+def test_an_in_memory_cube_gives_the_map_of_the_same_cube_in_dask(cube, forest, reference):
+    """A numpy-backed cube (``.compute()``d, or built by hand) is classified as one block:
+    the same labels as bare predict on the dask cube."""
+    in_memory = cube.compute()
+    assert isinstance(in_memory.data, np.ndarray)
+    classes = xr_landcover.classify(in_memory, forest)
+    assert isinstance(classes.data, dsa.Array)
+    np.testing.assert_array_equal(classes.values, reference)
+
+
 def test_estimator_enters_the_graph_once(cube, forest):
     classes = xr_landcover.classify(cube, forest)
     graph = dict(classes.__dask_graph__())
