@@ -84,6 +84,18 @@ def test_an_in_memory_cube_gives_the_map_of_the_same_cube_in_dask(cube, forest, 
     np.testing.assert_array_equal(classes.values, reference)
 
 
+def test_the_feature_recipe_is_compared_by_value(cube, forest, reference):
+    """A model's ``feature`` read from a file is a string made at run time: it classifies like
+    the literal; an unknown recipe is refused, whatever its place in the alphabet."""
+    import dataclasses
+
+    made = dataclasses.replace(forest, feature="".join(["pix", "els"]))
+    np.testing.assert_array_equal(xr_landcover.classify(cube, made).values, reference)
+    for unknown in ("objects", "zones"):  # before and after "pixels"
+        with pytest.raises(InvalidParameterError, match=f"classifies '{unknown}' features"):
+            xr_landcover.classify(cube, dataclasses.replace(forest, feature=unknown))
+
+
 def test_estimator_enters_the_graph_once(cube, forest):
     classes = xr_landcover.classify(cube, forest)
     graph = dict(classes.__dask_graph__())
