@@ -3,18 +3,11 @@ which lines a mutant changed (the test selection's key)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("mutation_script",
-                                                  ROOT / "scripts" / "mutation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mutation")
 
 
 SOURCE = '''from __future__ import annotations

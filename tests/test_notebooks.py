@@ -9,11 +9,11 @@ source, or reaching for a private helper, fails here in a second.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from helpers import load_script
 
 import xr_landcover
 
@@ -36,11 +36,7 @@ def source(cell: dict) -> str:
 
 
 def make_notebooks():
-    spec = importlib.util.spec_from_file_location("make_notebooks",
-                                                  ROOT / "scripts" / "make_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_notebooks")
 
 
 def test_every_notebook_comes_from_the_script():
