@@ -42,6 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "mutation"
+#: this script, run again (its hidden commands: --measure-coverage, --serve, --test-mutant)
+SELF = [sys.executable, str(Path(__file__).resolve())]
 
 _LIGHT_IMPORT = "tests/test_package.py::test_import_loads_no_segmentation_vector_or_plotting_stack"
 
@@ -99,7 +101,7 @@ def _copy_tree(dest: Path) -> None:
 
 
 def _config(name: str, module: str, mutant_timeout: float) -> str:
-    command = f"{sys.executable} {Path(__file__).resolve()} --test-mutant {name}"
+    command = " ".join([*SELF, "--test-mutant", name])
     excluded = ", ".join(f"'{e}'" for e in EXCLUDED_OPERATORS)
     return (
         "[cosmic-ray]\n"
@@ -362,9 +364,8 @@ def _skip_unevaluated(db: Path, source: str) -> int:
 def _unmutated_tests_fail(name: str, src: Path, env: dict, log: Path) -> bool:
     """Whether the module's test command (as a mutant runs it) fails on the unmutated tree."""
     with open(log, "w") as out:
-        return subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--test-mutant", name],
-            cwd=src, env=env, stdout=out, stderr=subprocess.STDOUT, check=False).returncode != 0
+        return subprocess.run([*SELF, "--test-mutant", name], cwd=src, env=env, stdout=out,
+                              stderr=subprocess.STDOUT, check=False).returncode != 0
 
 
 def run_module(name: str, mutant_timeout: float, timeout: float,
@@ -381,9 +382,7 @@ def run_module(name: str, mutant_timeout: float, timeout: float,
     db = work / "session.sqlite"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     shutil.copy2(src / module, work / "original.py")
-    measure = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--measure-coverage", name],
-        cwd=src, env=env, check=False)
+    measure = subprocess.run([*SELF, "--measure-coverage", name], cwd=src, env=env, check=False)
     if measure.returncode != 0:  # tracing can upset a test (a pickle's size...): still usable
         print(f"{name}: some unmutated tests fail under coverage's tracer (exit "
               f"{measure.returncode}); the lines they ran still select them", file=sys.stderr)
@@ -394,8 +393,7 @@ def run_module(name: str, mutant_timeout: float, timeout: float,
     if only:
         _skip_outside(db, only)
     _skip_unevaluated(db, (src / module).read_text())
-    server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", name],
-                              cwd=src, env=env)
+    server = subprocess.Popen([*SELF, "--serve", name], cwd=src, env=env)
     try:
         for _ in range(600):  # its imports take a few seconds
             if _socket_path(name).exists() or server.poll() is not None:
