@@ -40,7 +40,6 @@ LINK_FRACTION = {"joint": 0.5, "product": 1.0 / 16.0}
 FUSE_FRACTION = {"joint": 0.0, "product": 3.0 / 8.0}
 
 
-
 @dataclass(frozen=True)
 class SegmentParameters:
     """Resolved segmentation parameters (bandwidths in pixels and in value units)."""
