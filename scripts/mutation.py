@@ -8,6 +8,7 @@ the test files that cover it (and its own doctests) only, so a run is bounded:
     python scripts/mutation.py --list                 # the modules and their tests
     MUTATION_TIMEOUT=1800 python scripts/mutation.py report
     python scripts/mutation.py points --only _largest_remainder,_allocate   # some functions
+    MUTATION_TIMEOUT=1800 python scripts/mutation.py report --resume     # go on from the last run
 
 Operators: cosmic-ray's core set less the bitwise, shift, power, modulo and floor-division
 replacements of arithmetic and boolean operators (``Mul -> RShift`` and the like, which are not
@@ -142,6 +143,7 @@ def _measure_coverage(module: Path, tests: list[str], data_file: Path, out: Path
     import coverage
     import pytest
 
+    _run_numba_functions_in_python(module)
     plugin = _ContextPerTest(module, data_file)
     code = pytest.main(["-q", "-p", "no:cacheprovider", *tests], plugins=[plugin])
     data = coverage.CoverageData(basename=str(data_file))
@@ -153,6 +155,34 @@ def _measure_coverage(module: Path, tests: list[str], data_file: Path, out: Path
             lines[str(line)] = sorted(c for c in contexts if c)
     out.write_text(json.dumps({"exit_code": int(code), "lines": lines}))
     return int(code)
+
+
+def _run_numba_functions_in_python(module: Path) -> list[str]:
+    """Make the numba-compiled functions of ``module`` plain Python for this process, so that
+    coverage sees which test ran which of their lines (compiled code is invisible to it).
+
+    The package is imported first, as the tests import it; then each numba dispatcher defined in
+    ``module`` is replaced by its Python function, in ``module`` and wherever another module of
+    the package imported it by name. Only the coverage measurement does this: the mutants'
+    tests run the compiled code. Returns the names replaced.
+    """
+    import importlib
+
+    name = ".".join(module.with_suffix("").parts)
+    try:
+        from numba.core.registry import CPUDispatcher
+    except ImportError:
+        return []
+    mod = importlib.import_module(name)
+    package = name.split(".")[0]
+    compiled = {key: value for key, value in vars(mod).items()
+                if isinstance(value, CPUDispatcher) and value.py_func.__module__ == name}
+    for dispatcher in compiled.values():
+        for other in [m for n, m in sys.modules.items() if n.split(".")[0] == package]:
+            for attr, value in list(vars(other).items()):
+                if value is dispatcher:
+                    setattr(other, attr, dispatcher.py_func)
+    return sorted(compiled)
 
 
 def _changed_lines(original: list[str], mutated: list[str]) -> set[int]:
@@ -368,18 +398,43 @@ def _unmutated_tests_fail(name: str, src: Path, env: dict, log: Path) -> bool:
                               stderr=subprocess.STDOUT, check=False).returncode != 0
 
 
+def _resumable(name: str) -> bool:
+    """Whether a run of ``name`` can go on from its session: one exists, and the module's source
+    is the one it mutated (its mutants are the same)."""
+    module, _ = MODULES[name]
+    work = BUILD / name
+    return ((work / "session.sqlite").exists() and (work / "original.py").exists()
+            and (work / "original.py").read_bytes() == (ROOT / module).read_bytes())
+
+
+def _reopen(db: Path) -> int:
+    """Make a session's survivors and ``--only`` skips pending again (a resumed run tests them
+    with today's tests and ``--only``); kills and the other skips stay. Returns how many."""
+    con = sqlite3.connect(db)
+    cursor = con.execute("delete from work_results where upper(coalesce(test_outcome, '')) = "
+                         "'SURVIVED' or output = 'outside --only'")
+    con.commit()
+    return cursor.rowcount
+
+
 def run_module(name: str, mutant_timeout: float, timeout: float,
-               only: list[str] | None = None) -> dict[str, int]:
+               only: list[str] | None = None, resume: bool = False) -> dict[str, int]:
     module, _ = MODULES[name]  # its doctests run with its tests, as in `make test`
     work = BUILD / name
-    if work.exists():
+    db = work / "session.sqlite"
+    resume = resume and _resumable(name)
+    if resume:  # a fresh copy of the tree (today's tests), the session kept
+        shutil.rmtree(work / "src")
+        for stale in ("coverage.json", "coverage.sqlite"):
+            (work / stale).unlink(missing_ok=True)
+    elif work.exists():
         shutil.rmtree(work)
     src = work / "src"
     src.mkdir(parents=True)
     _copy_tree(src)
-    (work / "shared").symlink_to(ROOT.parent / "shared")  # tests/conftest.py: ../shared/data
+    if not (work / "shared").is_symlink():  # tests/conftest.py: ../shared/data
+        (work / "shared").symlink_to(ROOT.parent / "shared")
     (src / "cosmic-ray.toml").write_text(_config(name, module, mutant_timeout))
-    db = work / "session.sqlite"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     shutil.copy2(src / module, work / "original.py")
     measure = subprocess.run([*SELF, "--measure-coverage", name], cwd=src, env=env, check=False)
@@ -387,9 +442,13 @@ def run_module(name: str, mutant_timeout: float, timeout: float,
         print(f"{name}: some unmutated tests fail under coverage's tracer (exit "
               f"{measure.returncode}); the lines they ran still select them", file=sys.stderr)
     cr = [sys.executable, "-m", "cosmic_ray.cli"]
-    subprocess.run([*cr, "init", "cosmic-ray.toml", str(db)], cwd=src, env=env, check=True)
-    subprocess.run([sys.executable, "-m", "cosmic_ray.tools.filters.operators_filter",
-                    str(db), "cosmic-ray.toml"], cwd=src, env=env, check=True)
+    if resume:
+        print(f"{name}: resuming {db}: {_reopen(db)} survivors and --only skips to run again",
+              file=sys.stderr)
+    else:
+        subprocess.run([*cr, "init", "cosmic-ray.toml", str(db)], cwd=src, env=env, check=True)
+        subprocess.run([sys.executable, "-m", "cosmic_ray.tools.filters.operators_filter",
+                        str(db), "cosmic-ray.toml"], cwd=src, env=env, check=True)
     if only:
         _skip_outside(db, only)
     _skip_unevaluated(db, (src / module).read_text())
@@ -427,6 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the modules and their tests")
     parser.add_argument("--only", default=None,
                         help="comma-separated function names: mutate only these (a shorter run)")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the module's last session if its source is unchanged: "
+                             "its pending mutants and survivors run (with today's tests), its "
+                             "kills stay")
     parser.add_argument("--test-mutant", metavar="MODULE", help=argparse.SUPPRESS)
     parser.add_argument("--measure-coverage", metavar="MODULE", help=argparse.SUPPRESS)
     parser.add_argument("--serve", metavar="MODULE", help=argparse.SUPPRESS)
@@ -454,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
                          text=True).stdout.strip()
     for name in args.modules or list(MODULES):
         c = run_module(name, mutant_timeout, timeout,
-                       args.only.split(",") if args.only else None)
+                       args.only.split(",") if args.only else None, resume=args.resume)
         ran = c["killed"] + c["survived"]
         score = f"{100 * c['killed'] / ran:.1f} %" if ran else "n/a"
         print(f"{sha} {name}: {c['mutants']} mutants, {c['skipped']} skipped (operators, --only), "

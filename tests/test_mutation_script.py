@@ -49,3 +49,56 @@ def test_changed_lines_are_numbered_in_the_original():
     assert changed(original, ["a = 1", "b = 2", "c = 4", "d = 4"]) == {3}
     assert changed(original, ["a = 1", "b = 2", "d = 4"]) == {3}
     assert changed(original, original) == set()
+
+
+def test_numba_functions_run_as_python_for_the_coverage_measurement():
+    # in a new process: the replacement is for the whole process (the measurement's)
+    code = (
+        "import sys; sys.path.insert(0, 'scripts'); from pathlib import Path\n"
+        "import mutation\n"
+        "names = mutation._run_numba_functions_in_python(Path('xr_landcover/segment/merge.py'))\n"
+        "from xr_landcover.segment import kernels, labels, merge\n"
+        "import types\n"
+        "assert names == ['_consider', '_dist2', '_union', 'global_merge', 'local_merge'], names\n"
+        "assert isinstance(merge.local_merge, types.FunctionType)\n"
+        "assert labels.local_merge is merge.local_merge\n"
+        "assert labels.global_merge is merge.global_merge\n"
+        "assert not isinstance(kernels.find_root, types.FunctionType)  # kernels': compiled\n"
+        "assert not isinstance(merge.find_root, types.FunctionType)\n"
+    )
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_resumed_run_tests_its_survivors_again_and_keeps_its_kills(tmp_path, monkeypatch):
+    import sqlite3
+
+    script = _script()
+    monkeypatch.setattr(script, "BUILD", tmp_path)
+    monkeypatch.setattr(script, "ROOT", tmp_path / "tree")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "m.py").write_text("x = 1\n")
+    monkeypatch.setitem(script.MODULES, "m", ("m.py", []))
+    work = tmp_path / "m"
+    work.mkdir()
+    assert not script._resumable("m")  # no session
+    con = sqlite3.connect(work / "session.sqlite")
+    con.execute("create table work_results (worker_outcome, output, test_outcome, diff, job_id)")
+    con.executemany("insert into work_results values (?, ?, ?, null, ?)", [
+        ("NORMAL", "", "KILLED", 1), ("NORMAL", "", "SURVIVED", 2),
+        ("SKIPPED", "outside --only", None, 3),
+        ("SKIPPED", "never evaluated: an annotation or TYPE_CHECKING", None, 4),
+        ("NORMAL", "", "INCOMPETENT", 5)])
+    con.commit()
+    (work / "original.py").write_text("x = 2\n")
+    assert not script._resumable("m")  # the module changed since: other mutants
+    (work / "original.py").write_text("x = 1\n")
+    assert script._resumable("m")
+    assert script._reopen(work / "session.sqlite") == 2
+    left = sorted(j for (j,) in con.execute("select job_id from work_results"))
+    assert left == [1, 4, 5]
