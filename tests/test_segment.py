@@ -262,6 +262,42 @@ def test_regions_of_exactly_min_segment_size_are_kept(chunks):
     np.testing.assert_array_equal(seg, ref)
 
 
+def tie_image():
+    """Flat 8 x 8 squares of 100 or 140 with small patches of 120 on their corners and edges:
+    each patch is exactly as near (in mean) to a 100 neighbour as to a 140 one, so the merge
+    breaks the tie by the neighbours' first pixels. The filtering leaves every value as it is
+    (20 apart on each band, the spectral radius 10)."""
+    rng = np.random.default_rng(7)
+    img = np.kron(rng.choice([100.0, 140.0], size=(6, 6)), np.ones((8, 8)))
+    for r in range(8, 48, 8):
+        for c in range(8, 48, 8):
+            img[r - 1:r + 1, c - 1:c + 1] = 120.0  # 4 px on the corner of four squares
+            img[r - 4, c - 1:c + 1] = 120.0  # 2 px across a vertical edge
+            img[r - 1, c - 5] = 120.0  # 1 px on a horizontal edge
+    return np.repeat(img[None], 3, axis=0).astype(np.float32)
+
+
+@pytest.mark.parametrize("chunks", [{"y": 48, "x": 48}, {"y": 13, "x": 17}, {"y": 24, "x": 8}])
+def test_merge_ties_go_to_the_neighbour_whose_first_pixel_comes_first(chunks):
+    """OTB's rule, in the blocks and in the global merge: a small region equally near two
+    neighbours joins the one whose first pixel comes first in raster order, whatever order the
+    neighbours are met in (the plain-loop reference decides by ``(distance, first pixel)``)."""
+    img = tie_image()
+    *_, ref = ref_segment(img, 1.5, 10.0, 10, 0.1, True, 6, link=5.0, fuse=0.0)
+    seg = segment(make_cube(img, chunks), spatial_radius=1.5, spectral_radius=10.0,
+                  kernel="joint", min_segment_size=6, **RAW).values
+    # the case is there: patches whose neighbours hold both values
+    tied = 0
+    for r in range(8, 48, 8):
+        for c in range(8, 48, 8):
+            around = {img[0, r - 2, c - 2], img[0, r - 2, c + 1], img[0, r + 1, c - 2],
+                      img[0, r + 1, c + 1]}
+            tied += around == {100.0, 140.0}
+    assert tied >= 10
+    assert not (seg == 0).any() and (np.isin(seg, np.unique(ref))).all()
+    np.testing.assert_array_equal(seg, ref)
+
+
 # ------------------------------------------------------------------------------------------------
 # Chunking and cropping
 # ------------------------------------------------------------------------------------------------
