@@ -772,6 +772,25 @@ def test_class_field_rules_and_class_names():
     assert rep.counts[:, 5].tolist() == [0, 1, 0, 0, 0, 0]  # reef: on a forest pixel
 
 
+def test_class_values_in_categorical_and_object_columns_are_values_not_names():
+    """A categorical or object column of whole numbers holds class values, as the integer
+    column does (read as names they would become new classes after the map's largest)."""
+    cmap = make_map(EDGE_DATA)
+    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
+    xy = gpd.points_from_xy(*centre(*np.array(cells).T))
+    truth = [int(EDGE_DATA[r, c]) for r, c in cells]
+    plain = accuracy(cmap, gpd.GeoDataFrame({"ref": truth}, geometry=xy, crs=CRS), "ref")
+    assert plain.overall_accuracy == 1.0
+    for dtype in ("category", object):
+        frame = gpd.GeoDataFrame({"ref": pd.Series(truth).astype(dtype)}, geometry=xy, crs=CRS)
+        other = accuracy(cmap, frame, class_field="ref")
+        assert other.class_values == plain.class_values, dtype
+        np.testing.assert_array_equal(other.counts, plain.counts)
+    names = pd.Series(["water", "marsh", None, "", "reef", "marsh"]).astype("category")
+    rep = accuracy(cmap, gpd.GeoDataFrame({"cover": names}, geometry=xy, crs=CRS), "cover")
+    assert rep.class_names == (*NAMES, "marsh", "reef") and rep.excluded["unlabelled"] == 2
+
+
 def test_class_area_table_of_a_map_in_metres():
     from xr_landcover.assessment.reference import class_area_table
 

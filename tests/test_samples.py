@@ -208,6 +208,33 @@ def test_field_resolution(nc_cube, polygons):
         extract_samples(nc_cube, nulls, "id")
 
 
+def test_class_field_dtypes_categorical_and_object(nc_cube, polygons):
+    """A categorical or object column holds the same classes as the plain column: whole
+    numbers stay the class values (never renumbered as text: 10 before 2 in alphabetical
+    order), text gives 1..n in alphabetical order; an object column of numbers and booleans
+    is refused."""
+    codes = polygons.assign(code=polygons["id"].map({1: 10, 2: 20, 3: 2, 4: 30, 5: 4, 6: 50, 7: 6}))
+    plain = quiet_extract(nc_cube, codes, "code", "label", max_samples_per_class=10,
+                          random_state=0)
+    assert [c.value for c in plain.classes] == [2, 4, 6, 10, 30, 50]
+    for dtype in ("category", object):
+        other = quiet_extract(nc_cube, codes.astype({"code": dtype}), "code", "label",
+                              max_samples_per_class=10, random_state=0)
+        assert other.classes == plain.classes, dtype
+        np.testing.assert_array_equal(other.y, plain.y)
+        np.testing.assert_array_equal(other.X, plain.X)
+    text = quiet_extract(nc_cube, polygons, "label", max_samples_per_class=10, random_state=0)
+    for dtype in ("category", object):
+        other = quiet_extract(nc_cube, polygons.astype({"label": dtype}), "label",
+                              max_samples_per_class=10, random_state=0)
+        assert other.classes == text.classes, dtype
+        np.testing.assert_array_equal(other.y, text.y)
+    mixed = codes.astype({"code": object})
+    mixed.loc[mixed.index[0], "code"] = True
+    with pytest.raises(SamplesError, match=r"mixes value types \['bool', 'number'\]"):
+        extract_samples(nc_cube, mixed, "code")
+
+
 def test_bad_geometries_and_inputs(nc_cube, polygons, nc_polygons_path):
     lines = polygons.copy()
     lines.geometry = polygons.boundary

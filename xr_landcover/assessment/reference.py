@@ -328,6 +328,11 @@ def _class_codes(
 ) -> tuple[np.ndarray, dict[int, str]]:
     """Integer class per feature (``UNLABELLED`` where missing) and names seen in the reference."""
     col = gdf[class_field]
+    if isinstance(col.dtype, pd.CategoricalDtype):  # its categories say what it holds
+        col = col.astype(col.cat.categories.dtype)
+    if col.dtype == object and all(isinstance(v, int | float | np.number)
+                                   and not isinstance(v, bool) for v in col.dropna()):
+        col = pd.to_numeric(col)  # numbers in an object column are class values, not names
     ref_names: dict[int, str] = {}
     if pd.api.types.is_numeric_dtype(col):
         values = col.to_numpy(dtype=float)

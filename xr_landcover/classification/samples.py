@@ -216,6 +216,8 @@ def _class_table(gdf, class_col, name_col, color_fields) -> tuple[np.ndarray, li
     if raw.isna().any():
         bad = list(gdf.index[raw.isna()][:10])
         raise SamplesError(f"class field '{class_col}' has null values (rows {bad})")
+    if isinstance(raw.dtype, pd.CategoricalDtype):  # its categories say what it holds
+        raw = raw.astype(raw.cat.categories.dtype)
     if pd.api.types.is_bool_dtype(raw):
         raise SamplesError(f"class field '{class_col}' is boolean; it must hold class values")
     if raw.dtype == object:
