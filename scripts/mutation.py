@@ -68,10 +68,13 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                    "-k", "not test_errors or accuracy or points"]),
     "pixels": ("xr_landcover/classification/pixels.py",
                ["tests/test_classify.py", "tests/test_objects.py"]),
-    "samples": ("xr_landcover/classification/samples.py", ["tests/test_samples.py"]),
+    # and the bad-input cases of training samples in test_errors (tables, files, geometries)
+    "samples": ("xr_landcover/classification/samples.py",
+                ["tests/test_samples.py", "tests/test_errors.py",
+                 "-k", "samples.py or samples- or bowtie"]),  # samples.py: and its doctests
     "model": ("xr_landcover/classification/model.py",  # with the model-file fault tests
               ["tests/test_model.py", "tests/test_faults.py",
-               "-k", "test_model.py or zip or skops or pickle or renamed_type"]),
+               "-k", "model.py or zip or skops or pickle or renamed_type"]),
     "merge": ("xr_landcover/segment/merge.py",
               ["tests/test_segment.py", "-k", "reference or exactly_min or chunking"]),
     "labels": ("xr_landcover/segment/labels.py", ["tests/test_segment.py"]),
