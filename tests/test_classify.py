@@ -292,6 +292,61 @@ def test_confidence_comes_from_one_pass_where_labels_follow_the_probabilities(cu
     assert labels_follow_probabilities(make_pipeline(StandardScaler(), RandomForestClassifier()))
 
 
+def test_which_estimators_labels_follow_the_probabilities():
+    # The one-pass confidence is taken exactly where predict() is, by its code,
+    # classes_[argmax(predict_proba())]: a wrong True would change labels (a predict of its
+    # own ignored), a wrong False costs a second pass. Each case below decides one branch.
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from xr_landcover._forest_kernel import PackedForest
+    from xr_landcover.classification import labels_follow_probabilities as follows
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.repeat([1, 2, 3], 20)
+    single = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    multi = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, np.c_[y, y])
+
+    class OwnPredictForest(RandomForestClassifier):
+        def predict(self, X):
+            return super().predict(X)
+
+    class OwnPredictCalibrated(CalibratedClassifierCV):
+        def predict(self, X):
+            return super().predict(X)
+
+    class OwnPredictPipeline(Pipeline):
+        def predict(self, X, **params):
+            return super().predict(X, **params)
+
+    class OwnProbaPipeline(Pipeline):  # predict_proba its own, predict still Pipeline's
+        def predict_proba(self, X, **params):
+            return super().predict_proba(X, **params)
+
+    steps = [("scale", StandardScaler()), ("forest", RandomForestClassifier())]
+    cases = {
+        "forest, not fitted": (RandomForestClassifier(), True),
+        "forest, one output": (single, True),
+        "forest, two outputs": (multi, False),
+        "extra trees": (ExtraTreesClassifier(), True),
+        "forest with its own predict": (OwnPredictForest(), False),
+        "packed forest": (PackedForest(single), True),
+        "calibrated (svm)": (CalibratedClassifierCV(), True),
+        "calibrated with its own predict": (OwnPredictCalibrated(), False),
+        "pipeline ending in a forest": (make_pipeline(StandardScaler(), single), True),
+        "pipeline ending in k-NN": (make_pipeline(StandardScaler(), KNeighborsClassifier()),
+                                    False),
+        "pipeline with its own predict": (OwnPredictPipeline(steps), False),
+        "pipeline with its own predict_proba": (OwnProbaPipeline(steps), False),
+        "k-NN": (KNeighborsClassifier(), False),
+    }
+    assert {name: follows(e) for name, (e, _) in cases.items()} == {
+        name: expected for name, (_, expected) in cases.items()}
+
+
 # -- numeric nodata, undeclared fill, another scale (issues 14 and 19) --------------------------
 
 L8_SCENE = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
