@@ -12,12 +12,19 @@ import pytest
 import rasterio
 import rasterio.shutil
 import shapely
-from conftest import L8_78, rotated_transform, write_raster
+from conftest import L8_78, rotated_transform, synthetic_cube, write_raster
 
 import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.classification.samples import extract_samples
-from xr_landcover.errors import GridMismatchError, MissingCRSError, NoSamplesError, SamplesError
+from xr_landcover.errors import (
+    GridMismatchError,
+    InvalidInputTypeError,
+    InvalidParameterError,
+    MissingCRSError,
+    NoSamplesError,
+    SamplesError,
+)
 
 L8_POINTS = L8_78 / "LC08_L1TP_224078_20200518_20200518_01_RT_points.gpkg"
 
@@ -305,3 +312,118 @@ def test_numeric_nodata_pixels_are_not_training_samples():
     np.testing.assert_array_equal(numeric.cols, masked.cols)
     np.testing.assert_array_equal(numeric.X, masked.X)
     assert numeric.available == masked.available
+
+
+def test_repair_keeps_the_polygonal_parts_of_each_invalid_geometry():
+    """Two invalid rows: a bowtie of area 0.5 (in degrees: small areas are areas too) becomes
+    two triangles, a square with a spike the square alone (a Polygon, the spike's line
+    dropped); one warning, in the plural, naming the first row's reason."""
+    from xr_landcover.classification.samples import read_samples
+
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    spiked = shapely.Polygon([(10, 10), (14, 10), (16, 10), (14, 10), (14, 14), (10, 14)])
+    valid = shapely.box(20, 20, 21, 21)
+    samples = gpd.GeoDataFrame({"id": [1, 2, 3]}, geometry=[bowtie, spiked, valid],
+                               crs="EPSG:4326")
+    with pytest.warns(UserWarning) as caught:
+        repaired = read_samples(samples).geometry
+    assert [str(w.message) for w in caught] == [
+        "2 invalid sample geometries (rows [0, 1]; first: Self-intersection[0.5 0.5]) repaired "
+        "with shapely.make_valid; check them in a GIS"]
+    assert repaired.iloc[0].geom_type == "MultiPolygon" and repaired.iloc[0].area == 0.5
+    assert repaired.iloc[1].geom_type == "Polygon"
+    assert repaired.iloc[1].normalize().equals(shapely.box(10, 10, 14, 14).normalize())
+    assert repaired.iloc[2].equals(valid)
+    holes = pd_concat(*[samples] * 5).reset_index(drop=True)
+    holes.loc[holes.index[:12], "geometry"] = None
+    with pytest.raises(SamplesError, match=r"missing or empty geometries \(rows \[0, 1, 2, 3, "
+                                           r"4, 5, 6, 7, 8, 9\]\)"):
+        read_samples(holes)
+
+
+def test_max_samples_per_class_values():
+    from xr_landcover.classification.samples import check_cap
+
+    assert [check_cap(c) for c in (None, 0, np.int64(0), 1, np.int32(5), 80)] == [
+        None, None, None, 1, 5, 80]
+    for bad in (True, 2.5, "5", np.float64(3)):
+        with pytest.raises(InvalidInputTypeError, match="max_samples_per_class must be a whole"):
+            check_cap(bad)
+    for bad in (-1, -80):
+        with pytest.raises(InvalidParameterError, match=f"positive whole number.*got {bad}"):
+            check_cap(bad)
+
+
+def test_class_values_names_and_fields_at_their_limits(nc_cube, polygons):
+    """Class values 0 and 65534 are classes (65535 and -1 are refused); a value named twice is
+    refused whatever order the names come in; text mixed with booleans is refused; missing
+    fields are listed with every column; ArcGIS's fields in any case; columns that sort
+    around 'Red', 'Green' and 'Blue' are not colour fields."""
+    ids = sorted(set(polygons["id"]))
+    limits = polygons.assign(id=polygons["id"].map({ids[0]: 0, ids[2]: 65534}).fillna(7),
+                             area=1.0, zone="z")
+    s = quiet_extract(nc_cube, limits, "id", max_samples_per_class=5, random_state=0)
+    assert [c.value for c in s.classes] == [0, 7, 65534]
+    plain = quiet_extract(nc_cube, limits.drop(columns=["area", "zone"]), "id",
+                          max_samples_per_class=5, random_state=0)
+    assert s.classes == plain.classes  # 'area' and 'zone' are not colours
+    for bad, shown in ((65535, "0..65535"), (-1, "-1..65534")):
+        limits.loc[limits.index[2], "id"] = bad
+        with pytest.raises(SamplesError, match=rf"0\.\.65534; 'id' has {shown}"):
+            extract_samples(nc_cube, limits, "id")
+        limits.loc[limits.index[2], "id"] = 65534
+    for first, second in (("a", "b"), ("b", "a")):
+        twice = polygons.copy()
+        twice.loc[twice.index[1], "id"] = twice.loc[twice.index[0], "id"]
+        twice.loc[twice.index[0], "label"], twice.loc[twice.index[1], "label"] = first, second
+        with pytest.raises(SamplesError, match=f"several names in 'label': '{first}' and "
+                                               f"'{second}'"):
+            extract_samples(nc_cube, twice, "id", "label")
+    mixed = polygons.astype({"label": object})
+    mixed.loc[mixed.index[0], "label"] = False
+    with pytest.raises(SamplesError, match=r"mixes value types \['bool', 'text'\]"):
+        extract_samples(nc_cube, mixed, "label")
+    with pytest.raises(SamplesError, match=r"'klass' is not a column of the samples; columns: "
+                                           r"\['label', 'id', 'area', 'zone'\]"):
+        extract_samples(nc_cube, limits, "klass")
+    nulls = pd_concat(*[polygons] * 2).astype({"id": "float64"}).reset_index(drop=True)
+    nulls.loc[nulls.index[:12], "id"] = np.nan
+    with pytest.raises(SamplesError, match=r"null values \(rows \[0, 1, 2, 3, 4, 5, 6, 7, 8, "
+                                           r"9\]\)"):
+        extract_samples(nc_cube, nulls, "id")
+    arc = polygons.rename(columns={"id": "Classvalue", "label": "Classname"})
+    named = quiet_extract(nc_cube, arc, name_field="CLASSNAME", max_samples_per_class=5)
+    assert [c.name for c in named.classes][:2] == ["developed", "herbaceous"]
+    with pytest.raises(SamplesError, match="name_field 'nom' is not a column"):
+        extract_samples(nc_cube, arc, name_field="nom")
+
+
+def test_samples_on_the_first_row_and_column_and_a_numeric_nodata_above_the_data():
+    """Pixels of the image's first row and column are samples, in every chunking; a nodata
+    value above the data (255 in a uint8 cube) drops its pixels only; the warnings and errors
+    of dropped classes name them in the singular and the plural; the error's image bounds
+    are in tenths."""
+    values = np.arange(3 * 12 * 12, dtype=np.uint8).reshape(3, 12, 12) % 200
+    values[:, 1, 1] = 255
+    origin = (500000.25, 4000000.75)
+    boxes = [shapely.box(500000.25, 4000000.75 - 30, 500000.25 + 30, 4000000.75),  # 3 x 3
+             shapely.box(500000.25 + 60, 4000000.75 - 60, 500000.25 + 80, 4000000.75 - 40)]
+    far = [shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)]
+    gdf = gpd.GeoDataFrame({"id": [1, 2, 3, 4]}, geometry=boxes + far, crs="EPSG:32618")
+    for chunks in (None, 12, 5, {"band": 1, "y": 2, "x": 7}):
+        cube = synthetic_cube(values, origin=origin, nodata=255, chunks=chunks)
+        with pytest.warns(UserWarning) as caught:
+            s = extract_samples(cube, gdf, "id", max_samples_per_class=None)
+        assert [str(w.message) for w in caught if "dropped" in str(w.message)] == [
+            "classes 3 'class 3', 4 'class 4' are dropped: none of their samples covers a "
+            "valid pixel (outside the image, on nodata, or smaller than a pixel)"], chunks
+        first = s.y == 1
+        assert sorted(zip(s.rows[first].tolist(), s.cols[first].tolist())) == [
+            (r, c) for r in range(3) for c in range(3) if (r, c) != (1, 1)], chunks
+        assert (s.y == 2).sum() == 4
+        np.testing.assert_array_equal(s.X, values[:, s.rows, s.cols].T)
+    with pytest.warns(UserWarning, match=r"^class 3 'class 3' is dropped: none of its samples"):
+        extract_samples(cube, gdf.iloc[[0, 1, 2]], "id")
+    with pytest.raises(NoSamplesError, match=r"image bounds \(500000\.2, 3999880\.8, "
+                                             r"500120\.2, 4000000\.8\) in its CRS"):
+        extract_samples(cube, gdf.iloc[[2, 3]], "id")
