@@ -334,6 +334,12 @@ def test_repair_keeps_the_polygonal_parts_of_each_invalid_geometry():
     assert repaired.iloc[1].geom_type == "Polygon"
     assert repaired.iloc[1].normalize().equals(shapely.box(10, 10, 14, 14).normalize())
     assert repaired.iloc[2].equals(valid)
+    every_kind = [shapely.box(0, 0, 1, 1), shapely.MultiPolygon([shapely.box(2, 2, 3, 3)]),
+                  shapely.Point(5, 5), shapely.MultiPoint([(6, 6), (7, 7)])]
+    assert list(read_samples(samples.assign(geometry=every_kind[:3])).geom_type) == [
+        "Polygon", "MultiPolygon", "Point"]
+    mixed = gpd.GeoDataFrame({"id": [1, 2, 3, 4]}, geometry=every_kind, crs="EPSG:4326")
+    assert read_samples(mixed).geometry.equals(mixed.geometry)  # all four kinds at once
     holes = pd_concat(*[samples] * 5).reset_index(drop=True)
     holes.loc[holes.index[:12], "geometry"] = None
     with pytest.raises(SamplesError, match=r"missing or empty geometries \(rows \[0, 1, 2, 3, "
