@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
 
 import xr_landcover
 from xr_landcover import datasets
@@ -445,3 +446,81 @@ def test_the_same_bytes_on_every_scheduler(both, tmp_path):
         digests.add((hashlib.sha256(out.read_bytes()).hexdigest(),
                      (tmp_path / f"{out.name}.aux.xml").read_bytes()))
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize("width, height", [(1000, 600), (100, 1000), (513, 20), (20, 513),
+                                           (512, 512), (257, 3000), (256, 256), (1025, 1)])
+def test_overview_factors_are_those_gdal_picks(width, height, tmp_path):
+    """overview_factors against GDAL's COG driver left to choose (wide, tall, one pixel over
+    two tiles, exactly two tiles, one tile)."""
+    from rasterio.io import MemoryFile
+
+    from xr_landcover.io.geotiff import overview_factors
+
+    with warnings.catch_warnings(), MemoryFile() as mem:
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with mem.open(driver="GTiff", width=width, height=height, count=1, dtype="uint8") as d:
+            d.write(np.zeros((1, height, width), "uint8"))
+        with mem.open() as src:
+            rasterio.shutil.copy(src, tmp_path / "gdal.tif", driver="COG", blocksize=256)
+    with rasterio.open(tmp_path / "gdal.tif") as cog:
+        assert overview_factors(width, height, 256) == cog.overviews(1)
+
+
+def test_layers_of_every_shape_dtype_and_chunking(tmp_path):
+    """A band cube chunked band by band (dask) and in memory, an integer band cube (average
+    overviews, as for any band cube), a map given as (x, y), a boolean map, a plain uint8
+    layer without classes (no colour table) and a class map's transparent nodata entry."""
+    from conftest import synthetic_class_map, synthetic_cube
+
+    from xr_landcover.io.geotiff import _gdal_compresses
+
+    values = np.tile(np.array([0, 100], np.uint16), (3, 600, 300))  # columns 0, 100, 0, ...
+    for chunks in ({"band": 1, "y": 256, "x": 200}, None):
+        cube = synthetic_cube(values, chunks=chunks)
+        out = xr_landcover.to_geotiff(cube, tmp_path / f"cube-{chunks is None}.tif",
+                                      overwrite=True)
+        with rasterio.open(out) as src:
+            np.testing.assert_array_equal(src.read(), values)
+        with rasterio.open(out, overview_level=0) as ovr:
+            assert np.unique(ovr.read()).tolist() == [50]  # average, not nearest or mode
+    classes = synthetic_class_map(np.array([[1, 2, 0], [2, 1, 1]], np.uint8), values=[1, 2],
+                                  names=["water", "forest"], colors=[(0, 0, 255), (0, 128, 0)])
+    out = xr_landcover.to_geotiff(classes.transpose("x", "y"), tmp_path / "xy.tif")
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(src.read(1), classes.values)
+        assert src.colormap(1)[0] == (0, 0, 0, 0)  # nodata: transparent black
+    mask = (classes > 1).copy()
+    mask.attrs = {}  # a plain boolean layer, no classes
+    mask = mask.rio.write_crs(classes.rio.crs)
+    with rasterio.open(xr_landcover.to_geotiff(mask, tmp_path / "mask.tif")) as src:
+        assert src.dtypes[0] == "uint8"
+        np.testing.assert_array_equal(src.read(1), mask.values.astype("uint8"))
+        with pytest.raises(ValueError):
+            src.colormap(1)  # a layer without classes has no colour table
+    plain = classes.copy()
+    plain.attrs = {"_FillValue": 255}  # e.g. a uint8 index with a nodata value, no classes
+    with rasterio.open(xr_landcover.to_geotiff(plain, tmp_path / "plain.tif")) as src:
+        assert src.nodata == 255
+        with pytest.raises(ValueError):
+            src.colormap(1)
+    _gdal_compresses.cache_clear()  # "NONE" in a fresh process: not yet probed
+    out = xr_landcover.to_geotiff(mask, tmp_path / "none.tif", compress="NONE")
+    with rasterio.open(out) as src:
+        assert src.compression is None
+    assert _gdal_compresses("zip9000") is False  # GDAL writes it uncompressed, with a warning
+
+
+def test_tile_size_is_a_positive_multiple_of_16(tmp_path):
+    from conftest import synthetic_class_map
+
+    from xr_landcover.errors import InvalidInputTypeError, InvalidParameterError
+
+    classes = synthetic_class_map(np.ones((4, 4), np.uint8), values=[1], names=["water"])
+    for bad in (256.0, True, "256"):
+        with pytest.raises(InvalidInputTypeError, match="tile_size must be a positive multiple"):
+            xr_landcover.to_geotiff(classes, tmp_path / "x.tif", tile_size=bad)
+    for bad in (0, -16, 8, 100):
+        with pytest.raises(InvalidParameterError, match=f"multiple of 16, got {bad}"):
+            xr_landcover.to_geotiff(classes, tmp_path / "x.tif", tile_size=bad)
+    assert list(tmp_path.iterdir()) == []

@@ -64,16 +64,19 @@ OVERVIEW_RESAMPLINGS = ("auto", "nearest", "mode", "average", "rms", "bilinear",
 
 
 def overview_factors(width: int, height: int, tile_size: int) -> list[int]:
-    """The overview factors of a COG (as GDAL's COG driver picks them): 2, 4, 8... until the
-    smallest overview fits in one tile.
+    """The overview factors of a COG, as GDAL's COG driver picks them: 2, 4, 8... while the
+    last level, its size divided by the factor rounded down, exceeds a tile on a side (so a
+    513-pixel image gets one level, of 257 pixels, as in GDAL; tested against GDAL).
 
     Examples
     --------
     >>> overview_factors(1000, 600, 256), overview_factors(256, 100, 256)
     ([2, 4], [])
+    >>> overview_factors(513, 20, 256), overview_factors(1025, 1, 256)
+    ([2], [2, 4])
     """
     factors, factor = [], 2
-    while max(-(-width // (factor // 2)), -(-height // (factor // 2))) > tile_size:
+    while max(width // (factor // 2), height // (factor // 2)) > tile_size:
         factors.append(factor)
         factor *= 2
     return factors
