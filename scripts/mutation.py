@@ -78,7 +78,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "merge": ("xr_landcover/segment/merge.py",
               ["tests/test_segment.py", "-k", "reference or exactly_min or chunking"]),
     "labels": ("xr_landcover/segment/labels.py", ["tests/test_segment.py"]),
-    "geotiff": ("xr_landcover/io/geotiff.py", ["tests/test_geotiff.py", "tests/test_atomic.py"]),
+    # and the disk-full fault test of GeoTIFFs (the needed sizes and margins)
+    "geotiff": ("xr_landcover/io/geotiff.py",
+                ["tests/test_geotiff.py", "tests/test_atomic.py",
+                 "tests/test_faults.py::test_disk_full_geotiff_keeps_the_old_file"]),
     "atomic": ("xr_landcover/io/_atomic.py",
                ["tests/test_atomic.py",
                 *(f"tests/test_faults.py::test_disk_full_{t}" for t in

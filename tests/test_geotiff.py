@@ -524,3 +524,20 @@ def test_tile_size_is_a_positive_multiple_of_16(tmp_path):
         with pytest.raises(InvalidParameterError, match=f"multiple of 16, got {bad}"):
             xr_landcover.to_geotiff(classes, tmp_path / "x.tif", tile_size=bad)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tiles_of_nodata_only_are_not_stored(tmp_path):
+    """GDAL's sparse files: a tile holding nothing but nodata takes no bytes (the reader fills
+    it with the nodata value), as in a COG GDAL writes with SPARSE_OK."""
+    from conftest import synthetic_class_map
+
+    data = np.zeros((512, 512), np.uint8)
+    data[:256, :256] = 1
+    data[300, 300] = 2  # one pixel makes the last tile a stored one
+    classes = synthetic_class_map(data, values=[1, 2], names=["water", "forest"])
+    out = xr_landcover.to_geotiff(classes, tmp_path / "sparse.tif", overviews=None)
+    with rasterio.open(out) as src:
+        stored = {(row, col): src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=1)
+                  is not None for row in range(2) for col in range(2)}
+        np.testing.assert_array_equal(src.read(1), data)
+    assert stored == {(0, 0): True, (0, 1): False, (1, 0): False, (1, 1): True}
