@@ -490,6 +490,11 @@ def test_layers_of_every_shape_dtype_and_chunking(tmp_path):
     with rasterio.open(out) as src:
         np.testing.assert_array_equal(src.read(1), classes.values)
         assert src.colormap(1)[0] == (0, 0, 0, 0)  # nodata: transparent black
+    no_fill = synthetic_class_map(np.array([[1, 2], [2, 1]], np.uint8), values=[1, 2],
+                                  names=["water", "forest"], colors=[(0, 0, 255), (0, 128, 0)],
+                                  nodata=None)
+    with rasterio.open(xr_landcover.to_geotiff(no_fill, tmp_path / "no-fill.tif")) as src:
+        assert src.nodata is None and src.colormap(1)[2] == (0, 128, 0, 255)
     mask = (classes > 1).copy()
     mask.attrs = {}  # a plain boolean layer, no classes
     mask = mask.rio.write_crs(classes.rio.crs)
