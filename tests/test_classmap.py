@@ -121,6 +121,21 @@ def test_the_fill_value_wherever_it_is_held():
                                                                             [False, True]]
 
 
+def test_a_mask_of_a_class_map_has_none_of_its_classes_and_no_fill():
+    """``landcover == 2`` keeps the class map's attrs (xarray keeps attrs on comparisons):
+    its fill 0 would make every False pixel "no data", its classes 1..3 are not the mask's."""
+    classes = synthetic_class_map(np.array([[0, 1], [2, 3]], "uint8"),
+                                  colors=[(255, 0, 0), (0, 255, 0), (0, 0, 255)])
+    mask = classes == 2
+    assert mask.attrs["_FillValue"] == 0
+    assert ClassMap.from_dataarray(mask) == ClassMap((), (), (), None)
+    assert class_areas(mask)["pixels"].tolist() == [3, 1]  # False and True, none dropped
+    binary = mask.copy()
+    binary.attrs = {"flag_values": [0, 1], "flag_meanings": "other water", "_FillValue": 0}
+    assert ClassMap.from_dataarray(binary) == ClassMap((0, 1), ("other", "water"),
+                                                       (None, None), None)
+
+
 def test_counting_follows_the_values_present_not_the_dtype():
     # a bincount over the dtype's range allocated 16 GiB for an int32 map; an int16 map with
     # fill -1 raised a raw dask error

@@ -469,7 +469,8 @@ def test_overview_factors_are_those_gdal_picks(width, height, tmp_path):
 
 def test_layers_of_every_shape_dtype_and_chunking(tmp_path):
     """A band cube chunked band by band (dask) and in memory, an integer band cube (average
-    overviews, as for any band cube), a map given as (x, y), a boolean map, a plain uint8
+    overviews, as for any band cube), a map given as (x, y), a boolean map (a mask of a
+    class map: 0/1, no nodata, none of the class map's classes), a plain uint8
     layer without classes (no colour table) and a class map's transparent nodata entry."""
     from conftest import synthetic_class_map, synthetic_cube
 
@@ -495,14 +496,16 @@ def test_layers_of_every_shape_dtype_and_chunking(tmp_path):
                                   nodata=None)
     with rasterio.open(xr_landcover.to_geotiff(no_fill, tmp_path / "no-fill.tif")) as src:
         assert src.nodata is None and src.colormap(1)[2] == (0, 128, 0, 255)
-    mask = (classes > 1).copy()
-    mask.attrs = {}  # a plain boolean layer, no classes
-    mask = mask.rio.write_crs(classes.rio.crs)
+    mask = classes > 1  # a boolean layer; xarray keeps the class map's attrs (its _FillValue 0)
+    assert mask.attrs["_FillValue"] == 0 and mask.attrs["colormap"]
     with rasterio.open(xr_landcover.to_geotiff(mask, tmp_path / "mask.tif")) as src:
         assert src.dtypes[0] == "uint8"
         np.testing.assert_array_equal(src.read(1), mask.values.astype("uint8"))
+        assert src.nodata is None  # False is data, not "no data"
+        assert not [k for k in src.tags() if k.startswith("CLASS_")]
+        assert "flag_values" not in src.tags(1)
         with pytest.raises(ValueError):
-            src.colormap(1)  # a layer without classes has no colour table
+            src.colormap(1)  # the class map's colours are not the mask's
     plain = classes.copy()
     plain.attrs = {"_FillValue": 255}  # e.g. a uint8 index with a nodata value, no classes
     with rasterio.open(xr_landcover.to_geotiff(plain, tmp_path / "plain.tif")) as src:

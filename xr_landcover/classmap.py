@@ -200,7 +200,8 @@ class ClassMap:
         """Read the classes of ``da`` from its attrs and encoding, in any of the shapes named
         in the module docstring. Without ``flag_values`` the values are the ``colormap``'s,
         else those named by ``CLASS_<value>`` tags, else none (``values == ()``: the caller
-        decides, e.g. from the values present)."""
+        decides, e.g. from the values present). A boolean ``da`` (a mask) has no fill value
+        and no classes but 0 and 1: the attrs it inherited from a class map are not its own."""
         if not isinstance(da, xr.DataArray):
             raise InvalidInputTypeError(
                 f"a class map is an xarray.DataArray; got {type(da).__name__}{accessor_hint(da)}"
@@ -213,6 +214,14 @@ class ClassMap:
         values = _numbers(attrs.get("flag_values"))
         if not values:
             values = sorted(colormap) or sorted(tagged)
+        if da.dtype == bool:
+            # a mask such as ``landcover == 3`` keeps the attrs of the map it was compared
+            # from (xarray keeps attrs): they describe that map, not the mask. Every pixel of
+            # a mask is data (a fill of 0 would make False "no data"), and only classes 0
+            # and 1 can be its own.
+            nodata = None
+            if not set(values) <= {0, 1}:
+                values = []
         colors = dict(zip(values, attr_colors(attrs, values)))
         names = _strings(attrs.get("class_names"))
         if (names is None or len(names) != len(values)) and values and all(
