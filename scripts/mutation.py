@@ -76,7 +76,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
               ["tests/test_model.py", "tests/test_faults.py",
                "-k", "model.py or zip or skops or pickle or renamed_type"]),
     "merge": ("xr_landcover/segment/merge.py",
-              ["tests/test_segment.py", "-k", "reference or exactly_min or chunking"]),
+              ["tests/test_segment.py", "-k",
+               "reference or exactly_min or chunking or merge or faces or whole_image_decides"]),
     "labels": ("xr_landcover/segment/labels.py", ["tests/test_segment.py"]),
     # and the disk-full fault test of GeoTIFFs (the needed sizes and margins)
     "geotiff": ("xr_landcover/io/geotiff.py",

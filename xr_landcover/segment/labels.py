@@ -88,7 +88,7 @@ def _unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
 
 
 def block_stage(halo, r0, r1, c0, c1, row0, col0, shape, hs, hr, maxiter, threshold, joint,
-                min_segment_size, link_radius, fuse_radius=0.0):
+                min_segment_size, link_radius, fuse_radius):
     """Filter, label, merge locally and summarise one block (via :func:`.tiles.map_overlap_blocks`).
 
     ``shape`` is the image's (rows, cols); 4-neighbours join when their filtered values are
@@ -161,7 +161,7 @@ def _no_fusion(nb):
                 fuse_cnt=empty, fuse_tot=np.zeros((0, nb), np.int64), fuse_units=empty)
 
 
-def solve_regions(grid, hs, link_radius, min_segment_size, fuse_radius=0.0):
+def solve_regions(grid, hs, link_radius, min_segment_size, fuse_radius):
     """The small global pass: from the grid of :class:`BlockResult` to per-block lookup tables.
 
     Regions meet across block faces by the same joining test as inside the blocks
