@@ -409,15 +409,18 @@ def test_fusion_radius_under_one_identical_for_any_chunking():
 
 def test_a_block_that_is_the_whole_image_decides_every_region_itself():
     """Regions touching the image's border, not a block face, are decided in their block:
-    the global pass gets units only from faces (its size is bounded by the faces')."""
+    the global pass gets units only from faces (its size is bounded by the faces'). Sides
+    over 256 pixels: past the integers Python caches (an ``is`` comparison of sizes)."""
     from xr_landcover.segment.labels import block_stage
 
-    halo = np.ascontiguousarray(np.moveaxis(blocky_image(12, ny=64, nx=64, noise=9.0), 0, -1))
-    block = block_stage(halo, 0, 64, 0, 64, 0, 0, (64, 64), 3.0, 10.0, 5, 0.1, False, 4, 5.0, 0.0)
+    ny, nx = 260, 264
+    halo = np.ascontiguousarray(np.moveaxis(blocky_image(12, ny=ny, nx=nx, noise=9.0), 0, -1))
+    args = (3.0, 10.0, 3, 0.1, False, 4, 5.0, 0.0)
+    block = block_stage(halo, 0, ny, 0, nx, 0, 0, (ny, nx), *args)
     assert block.nunits == 0 and len(block.final_ids) > 0
-    below = block_stage(halo, 0, 64, 0, 64, 64, 0, (128, 64), 3.0, 10.0, 5, 0.1, False, 4, 5.0, 0.0)
-    assert below.nunits > 0  # the same pixels as the lower half of a taller image: its top
-    # row is a block face
+    for row0, col0, shape in [(ny, 0, (2 * ny, nx)), (0, nx, (ny, 2 * nx))]:
+        # the same pixels as the lower or right half of a larger image: a block face
+        assert block_stage(halo, 0, ny, 0, nx, row0, col0, shape, *args).nunits > 0
 
 
 def wedge_image(seed, size=96):
