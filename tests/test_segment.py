@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zlib
 
 import dask
 import numpy as np
@@ -418,6 +419,10 @@ def test_a_block_that_is_the_whole_image_decides_every_region_itself():
     args = (3.0, 10.0, 3, 0.1, False, 4, 5.0, 0.0)
     block = block_stage(halo, 0, ny, 0, nx, 0, 0, (ny, nx), *args)
     assert block.nunits == 0 and len(block.final_ids) > 0
+    slots = np.frombuffer(zlib.decompress(block.slots), np.int32)
+    nfinal = len(block.final_ids)  # one slot per final segment, each used, ids distinct
+    np.testing.assert_array_equal(np.unique(slots), np.arange(1, nfinal + 1))
+    assert len(np.unique(block.final_ids)) == nfinal
     for row0, col0, shape in [(ny, 0, (2 * ny, nx)), (0, nx, (ny, 2 * nx))]:
         # the same pixels as the lower or right half of a larger image: a block face
         assert block_stage(halo, 0, ny, 0, nx, row0, col0, shape, *args).nunits > 0
