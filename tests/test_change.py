@@ -120,6 +120,62 @@ def test_change_map_codes_and_colours():
     assert change.rio.crs == maps.rio.crs
 
 
+def test_change_map_attributes_name_every_code():
+    """Every code's value, name and colour, for a class map where only some classes have a
+    colour: ``1 + i * K + j`` for classes i -> j, "<from> unchanged" on the diagonal only,
+    grey there, the new class's colour off it, black for a class without one; fill 0; the
+    map's x/y coordinates without the time; the CRS also when the map holds it as an attr."""
+    maps, _ = _maps(16)
+    maps.attrs["colormap"] = {1: (0, 0, 255), 5: (255, 255, 0)}  # forest (2) has none
+    maps = maps.drop_vars("spatial_ref").assign_attrs(crs="EPSG:32618")
+    change = change_map(maps)
+    k, names = 3, ["water", "forest", "crops"]
+    assert change.attrs["flag_values"] == list(range(1, k * k + 1))
+    assert change.attrs["class_names"] == [
+        f"{a} unchanged" if i == j else f"{a} to {b}"
+        for i, a in enumerate(names) for j, b in enumerate(names)]
+    colours = ClassMap.from_dataarray(change).colormap
+    grey = (220, 220, 220)
+    assert [colours[c] for c in range(1, 10)] == [grey, (0, 0, 0), (255, 255, 0),
+                                                  (0, 0, 255), grey, (255, 255, 0),
+                                                  (0, 0, 255), (0, 0, 0), grey]
+    assert change.attrs["_FillValue"] == 0 and ClassMap.from_dataarray(change).nodata == 0
+    assert set(change.coords) == {"y", "x", "spatial_ref"} and change.dims == ("y", "x")
+    np.testing.assert_array_equal(change.x, maps.x)
+    np.testing.assert_array_equal(change.y, maps.y)
+    assert change.rio.crs == "EPSG:32618"
+
+
+def test_change_map_defaults_are_the_first_and_the_last_date_and_the_last_is_in_range():
+    maps, data = _maps()
+    third = maps.isel(time=[1]).assign_coords(
+        time=np.array(["2018-03-04"], dtype="datetime64[ns]"))
+    three = xr.concat([maps, third.copy(data=np.where(data[1:] == 2, 1, data[1:]))], dim="time")
+    np.testing.assert_array_equal(change_map(three).values, change_map(three, 0, 2).values)
+    assert not np.array_equal(change_map(three).values, change_map(three, 0, 1).values)
+    change_map(three, -3, 2)  # the first and the last positions are in range
+    for end in (3, -4):
+        with pytest.raises(xr_landcover.InvalidParameterError, match=f"end={end} is out of range"):
+            change_map(three, 0, end)
+
+
+@pytest.mark.parametrize("k, dtype", [(255, np.uint16), (256, np.uint32), (258, np.uint32)])
+def test_change_map_of_more_than_255_classes_is_uint32(k, dtype):
+    """256 classes make 65,536 codes: past uint16 (where class 256 to class 256 wrapped to 0,
+    nodata); 258 also go past the integers Python caches (an ``is`` comparison of positions)."""
+    data = np.stack([np.arange(1, k + 1).reshape(1, k)] * 2)
+    data[1, 0, :3] = [5, 6, 7]  # classes 1, 2, 3 change; the others stay
+    maps = synthetic_class_map(data.astype("uint16"), time=np.array(
+        ["2016-01-01", "2017-01-01"], dtype="datetime64[ns]"))
+    change = change_map(maps)
+    assert change.dtype == dtype
+    positions = data - 1
+    np.testing.assert_array_equal(change.values, 1 + positions[0] * k + positions[1])
+    last = k * k  # the last class unchanged
+    assert change.attrs["class_names"][last - 1] == f"class_{k} unchanged"
+    assert ClassMap.from_dataarray(change).colormap[last] == (220, 220, 220)
+
+
 def test_errors():
     maps, _ = _maps()
     with pytest.raises(xr_landcover.DimensionError, match="time"):

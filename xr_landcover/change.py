@@ -154,14 +154,17 @@ def change_map(classes: xr.DataArray, start: Any = 0, end: Any = -1) -> xr.DataA
     Returns
     -------
     xarray.DataArray
-        uint16 ``(y, x)`` named ``"change"`` with CF ``flag_values``/``flag_meanings``
-        (``forest_to_crop`` ...), ``class_names``, ``flag_colors`` and ``_FillValue`` 0.
+        uint16 (uint32 past 255 classes) ``(y, x)`` named ``"change"`` with CF
+        ``flag_values``/``flag_meanings`` (``forest_to_crop`` ...), ``class_names``,
+        ``flag_colors`` and ``_FillValue`` 0.
     """
     values, names, colormap, _ = _class_table(classes)
     first = _select_date(classes, start, "start")
     last = _select_date(classes, end, "end")
     codes, k = _index_codes(first, last, values)
-    change = dsa.where(codes < k * k, codes + 1, 0).astype("uint16")
+    # codes 1 .. K*K: uint16 holds them up to 255 classes (a 256th would wrap to 0, nodata)
+    dtype = "uint16" if k * k <= np.iinfo("uint16").max else "uint32"
+    change = dsa.where(codes < k * k, codes + 1, 0).astype(dtype)
     flag_values, meanings, colours = [], [], {}
     for i, from_name in enumerate(names):
         for j, to_name in enumerate(names):
