@@ -180,7 +180,8 @@ def test_errors():
     maps, _ = _maps()
     with pytest.raises(xr_landcover.DimensionError, match="time"):
         change_table(maps.isel(time=0))
-    with pytest.raises(xr_landcover.InvalidParameterError, match="not a time step"):
+    with pytest.raises(xr_landcover.InvalidParameterError,
+                       match=r"not a time step .*available: \['2016-01-01', '2017-02-03'\]$"):
         change_table(maps, "2001-01-01", -1)
     with pytest.raises(xr_landcover.InvalidParameterError, match="out of range"):
         change_map(maps, 0, 5)
