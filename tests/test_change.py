@@ -98,6 +98,17 @@ def test_change_table_with_class_zero_negative_nodata_and_unknown_values():
                                   + data[1][codes > 0])
 
 
+def test_change_table_of_a_binary_map_of_classes_0_and_1():
+    """The largest class value is 1: the lookup of class positions still has its slot for
+    values past the classes (with one slot too few, class 1 was counted as unknown)."""
+    data = np.array([[[0, 1, 1], [0, 0, 9]], [[1, 1, 0], [0, 0, 1]]], "uint8")
+    maps = synthetic_class_map(data, values=[0, 1], names=["dry", "wet"], nodata=9,
+                               time=np.array(["2016-01-01", "2017-01-01"], "datetime64[ns]"))
+    table = change_table(maps, units="pixels")
+    np.testing.assert_array_equal(table.iloc[:2, :2].to_numpy(), [[2, 1], [1, 1]])
+    np.testing.assert_array_equal(change_map(maps).values, [[2, 4, 3], [1, 1, 0]])
+
+
 def test_change_table_default_units_are_hectares():
     maps, _ = _maps(16)
     np.testing.assert_array_equal(change_table(maps, 0, -1).to_numpy(),
