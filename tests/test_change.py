@@ -63,13 +63,18 @@ def test_change_table_totals_are_row_and_column_sums():
     assert table.loc["total", "total"] == cells.sum()
 
 
-def test_change_table_defaults_are_the_first_and_the_last_date():
-    """On three dates, ``start=0, end=-1`` by default: the first to the last, not the second."""
+def _three_dates():
+    """:func:`_maps` and a third date where forest became water: each pair of dates differs."""
     maps, data = _maps()
     third = maps.isel(time=[1]).assign_coords(
         time=np.array(["2018-03-04"], dtype="datetime64[ns]"))
     third = third.copy(data=np.where(data[1:] == 2, 1, data[1:]).astype("uint8"))
-    three = xr.concat([maps, third], dim="time")
+    return xr.concat([maps, third], dim="time")
+
+
+def test_change_table_defaults_are_the_first_and_the_last_date():
+    """On three dates, ``start=0, end=-1`` by default: the first to the last, not the second."""
+    three = _three_dates()
     default = change_table(three, units="pixels")
     np.testing.assert_array_equal(default.to_numpy(),
                                   change_table(three, 0, 2, units="pixels").to_numpy())
@@ -158,10 +163,7 @@ def test_change_map_attributes_name_every_code():
 
 
 def test_change_map_defaults_are_the_first_and_the_last_date_and_the_last_is_in_range():
-    maps, data = _maps()
-    third = maps.isel(time=[1]).assign_coords(
-        time=np.array(["2018-03-04"], dtype="datetime64[ns]"))
-    three = xr.concat([maps, third.copy(data=np.where(data[1:] == 2, 1, data[1:]))], dim="time")
+    three = _three_dates()
     np.testing.assert_array_equal(change_map(three).values, change_map(three, 0, 2).values)
     assert not np.array_equal(change_map(three).values, change_map(three, 0, 1).values)
     change_map(three, -3, 2)  # the first and the last positions are in range

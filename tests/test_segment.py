@@ -353,6 +353,16 @@ def test_default_linking_and_fusion_identical_for_any_chunking(chunks):
     np.testing.assert_array_equal(seg, _TIGHT["whole"])
 
 
+def assert_chunk_invariant(img, chunkings, **kw):
+    """``segment(**kw)`` of ``img`` in each of ``chunkings`` equals its unchunked run (which has
+    no block faces); returns the unchunked ids."""
+    whole = segment(make_cube(img, {"y": -1, "x": -1}), **kw).values
+    for chunks in chunkings:
+        np.testing.assert_array_equal(segment(make_cube(img, chunks), **kw).values, whole,
+                                      err_msg=str(chunks))
+    return whole
+
+
 def test_nodata_on_block_faces_identical_for_any_chunking():
     """Chunk invariance only, with nodata pixels on block faces: scattered holes and a whole
     row and column of them along faces, small regions merged (a nodata pixel on a face taken
@@ -363,10 +373,9 @@ def test_nodata_on_block_faces_identical_for_any_chunking():
     holes = np.random.default_rng(11).random((64, 64)) < 0.08
     holes[31, :] = holes[:, 15] = True  # the last row and column of a block
     img[:, holes] = np.nan
-    kw = dict(spatial_radius=3, spectral_radius=10, min_segment_size=12, maxiter=5, **RAW)
-    whole = segment(make_cube(img, {"y": -1, "x": -1}), **kw).values
-    for chunks in ({"y": 32, "x": 16}, {"y": 16, "x": 16}, {"y": 32, "x": 64}):
-        np.testing.assert_array_equal(segment(make_cube(img, chunks), **kw).values, whole)
+    assert_chunk_invariant(img, [{"y": 32, "x": 16}, {"y": 16, "x": 16}, {"y": 32, "x": 64}],
+                           spatial_radius=3, spectral_radius=10, min_segment_size=12, maxiter=5,
+                           **RAW)
 
 
 @pytest.mark.parametrize("seed, spectral_radius, min_segment_size",
@@ -382,20 +391,17 @@ def test_small_regions_near_block_faces_merge_as_in_the_unchunked_run(seed, spec
     three chunkings each); these four seeds catch each. Correctness of the rule:
     test_segmentation_matches_reference."""
     img = blocky_image(seed, ny=48, nx=48, noise=float(np.random.default_rng(seed).integers(6, 20)))
-    kw = dict(spatial_radius=2, spectral_radius=spectral_radius,
-              min_segment_size=min_segment_size, maxiter=3, **RAW)
-    whole = segment(make_cube(img, {"y": -1, "x": -1}), **kw).values
-    for chunks in ({"y": 16, "x": 16}, {"y": 12, "x": 5}):
-        np.testing.assert_array_equal(segment(make_cube(img, chunks), **kw).values, whole)
+    assert_chunk_invariant(img, [{"y": 16, "x": 16}, {"y": 12, "x": 5}], spatial_radius=2,
+                           spectral_radius=spectral_radius, min_segment_size=min_segment_size,
+                           maxiter=3, **RAW)
 
 
 def test_more_than_256_rows_of_blocks_identical_to_one_block():
     """Chunk invariance only, with 258 rows of one-pixel blocks (past the integers Python
     caches, where an ``is`` comparison of block indices stops working)."""
     img = blocky_image(3, ny=258, nx=4, noise=6.0)
-    kw = dict(spatial_radius=1, spectral_radius=8, min_segment_size=3, maxiter=2, **RAW)
-    whole = segment(make_cube(img, {"y": -1, "x": -1}), **kw).values
-    np.testing.assert_array_equal(segment(make_cube(img, {"y": 1, "x": -1}), **kw).values, whole)
+    assert_chunk_invariant(img, [{"y": 1, "x": -1}], spatial_radius=1, spectral_radius=8,
+                           min_segment_size=3, maxiter=2, **RAW)
 
 
 def test_fusion_radius_under_one_identical_for_any_chunking():
@@ -404,11 +410,9 @@ def test_fusion_radius_under_one_identical_for_any_chunking():
     img = blocky_image(12, ny=64, nx=64, noise=9.0)
     kw = dict(spatial_radius=3, spectral_radius=10, min_segment_size=1, maxiter=5,
               fuse_radius=1.0, **RAW)
-    whole = segment(make_cube(img, {"y": -1, "x": -1}), **kw).values
+    whole = assert_chunk_invariant(img, [{"y": 32, "x": 16}, {"y": 16, "x": 16}], **kw)
     unfused = segment(make_cube(img, {"y": -1, "x": -1}), **{**kw, "fuse_radius": 0}).values
     assert len(np.unique(whole)) < len(np.unique(unfused))
-    for chunks in ({"y": 32, "x": 16}, {"y": 16, "x": 16}):
-        np.testing.assert_array_equal(segment(make_cube(img, chunks), **kw).values, whole)
 
 
 def test_a_block_that_is_the_whole_image_decides_every_region_itself():
