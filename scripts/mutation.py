@@ -18,6 +18,14 @@ the bugs people write and would triple the run). Per mutant the tests stop at th
 a survivors report ``build/mutation/<name>/survivors.txt`` (each surviving mutant's diff) and
 one line per module on stdout: mutants run, killed, survived, skipped, score.
 
+A run's outcomes also go to a record that is committed with the code,
+``benchmarks/results/mutation/<name>.json``: the module's source hash, the commit, the test
+command, the counts, and one entry per mutant run (its operator and occurrence, line, function,
+outcome; a survivor's diff). ``--resume`` goes on from the scratch session when there is one,
+else from the record, if the module's source is the one the record was made of (same hash, same
+cosmic-ray): its kills stay, its survivors and the mutants it did not reach run. So a module's
+run can be spread over several sessions on a slow machine.
+
 Test selection, to make a run shorter without changing its verdicts: before mutating, the
 module's tests run once under coverage.py with one coverage context per test
 (``build/mutation/<name>/coverage.json``: for each line of the module, the tests that ran it).
@@ -43,6 +51,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "mutation"
+#: the committed record of each module's last run (:func:`write_record`)
+RECORDS = ROOT / "benchmarks" / "results" / "mutation"
 #: this script, run again (its hidden commands: --measure-coverage, --serve, --test-mutant)
 SELF = [sys.executable, str(Path(__file__).resolve())]
 
@@ -317,6 +327,101 @@ def test_mutant(name: str) -> int:
     return _pytest(name, [module, *tests])
 
 
+def _outcome(worker: str | None, test: str | None) -> str:
+    """One mutant's outcome as this script counts it: pending, skipped, killed, incompetent or
+    survived (anything else a worker reported: its tests did not fail)."""
+    worker, test = (worker or "").lower() or None, (test or "").lower()
+    if worker is None:
+        return "pending"
+    if worker == "skipped":
+        return "skipped"
+    if test in ("killed", "incompetent"):
+        return test
+    return "survived"
+
+
+def _mutant_key(operator: str, args: str, occurrence: int) -> str:
+    """What names a mutant across sessions (cosmic-ray's job ids are random)."""
+    return f"{operator} {args} {occurrence}"
+
+
+def _cosmic_ray_version() -> str:
+    from importlib.metadata import version
+
+    return version("cosmic-ray")
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_record(name: str, db: Path, source: Path, out: Path, commit: str) -> dict[str, int]:
+    """Write the record of a session ``db`` of module ``name`` (mutated from ``source``) to
+    ``out``: the source's hash, the counts, and one line per mutant run (kills, incompetents,
+    survivors with their diffs); skips are not kept (the filters make them again)."""
+    module, tests = MODULES[name]
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "select s.operator_name, s.operator_args, s.occurrence, s.start_pos_row, "
+        "s.definition_name, r.worker_outcome, r.test_outcome, r.diff "
+        "from mutation_specs s left join work_results r on s.job_id = r.job_id "
+        "order by s.start_pos_row, s.start_pos_col, s.operator_name, s.occurrence"
+    ).fetchall()
+    counts = dict.fromkeys(("mutants", "skipped", "pending", "killed", "incompetent",
+                            "survived"), 0)
+    entries = []
+    for operator, args, occurrence, row, function, worker, test, diff in rows:
+        outcome = _outcome(worker, test)
+        counts["mutants"] += 1
+        counts[outcome] += 1
+        if outcome in ("skipped", "pending"):
+            continue
+        entry = {"mutant": _mutant_key(operator, args, occurrence), "line": row,
+                 "function": function, "outcome": outcome}
+        if outcome == "survived":
+            entry["diff"] = diff
+        entries.append(json.dumps(entry))
+    head = {"module": module, "source_sha256": _sha256(source),
+            "cosmic_ray": _cosmic_ray_version(), "commit": commit,
+            "tests": [module, *tests], "counts": counts}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(head, indent=1)[:-2] + ',\n "mutants": [\n  ' + ",\n  ".join(entries)
+    out.write_text(text + "\n ]\n}\n")
+    return counts
+
+
+def _record_matches(name: str, source: Path) -> bool:
+    """Whether the module's record was made of ``source`` (its mutants are these)."""
+    path = RECORDS / f"{name}.json"
+    if not path.exists():
+        return False
+    record = json.loads(path.read_text())
+    return (record.get("source_sha256") == _sha256(source)
+            and record.get("cosmic_ray") == _cosmic_ray_version())
+
+
+def apply_record(db: Path, record: Path) -> int:
+    """Mark the pending mutants of session ``db`` that ``record`` has killed (or found
+    incompetent) as such; its survivors stay pending, to run with today's tests. The caller
+    checks that the record was made of the same source. Returns how many were marked."""
+    data = json.loads(record.read_text())
+    done = {m["mutant"]: m["outcome"] for m in data["mutants"]
+            if m["outcome"] in ("killed", "incompetent")}
+    con = sqlite3.connect(db)
+    specs = con.execute(
+        "select operator_name, operator_args, occurrence, job_id from mutation_specs "
+        "where job_id not in (select job_id from work_results)").fetchall()
+    marked = [(f"from the record of {data['commit']}", done[key].upper(), job)
+              for operator, args, occurrence, job in specs
+              if (key := _mutant_key(operator, args, occurrence)) in done]
+    con.executemany("insert into work_results (worker_outcome, output, test_outcome, diff, "
+                    "job_id) values ('NORMAL', ?, ?, null, ?)", marked)
+    con.commit()
+    return len(marked)
+
+
 def _summary(db: Path, out: Path) -> dict[str, int]:
     con = sqlite3.connect(db)
     rows = con.execute(
@@ -328,17 +433,9 @@ def _summary(db: Path, out: Path) -> dict[str, int]:
               "incompetent": 0}
     lines = []
     for operator, row, worker, test, diff in rows:
-        worker, test = (worker or "").lower() or None, (test or "").lower()
-        if worker is None:
-            counts["pending"] += 1
-        elif worker == "skipped":
-            counts["skipped"] += 1
-        elif test == "killed":
-            counts["killed"] += 1
-        elif test == "incompetent":
-            counts["incompetent"] += 1
-        else:
-            counts["survived"] += 1
+        outcome = _outcome(worker, test)
+        counts[outcome] += 1
+        if outcome == "survived":
             lines.append(f"--- line {row}: {operator} ({worker}, {test})\n{diff}\n")
     out.write_text("".join(lines))
     return counts
@@ -425,10 +522,16 @@ def _reopen(db: Path) -> int:
 
 
 def run_module(name: str, mutant_timeout: float, timeout: float,
-               only: list[str] | None = None, resume: bool = False) -> dict[str, int]:
+               only: list[str] | None = None, resume: bool = False,
+               commit: str = "") -> dict[str, int]:
     module, _ = MODULES[name]  # its doctests run with its tests, as in `make test`
     work = BUILD / name
     db = work / "session.sqlite"
+    from_record = resume and not _resumable(name) and _record_matches(name, ROOT / module)
+    if resume and not _resumable(name) and not from_record:
+        print(f"{name}: nothing to resume (no session of this source, and "
+              f"{RECORDS / (name + '.json')} is missing or of another source): a fresh run",
+              file=sys.stderr)
     resume = resume and _resumable(name)
     if resume:  # a fresh copy of the tree (today's tests), the session kept
         shutil.rmtree(work / "src")
@@ -456,6 +559,10 @@ def run_module(name: str, mutant_timeout: float, timeout: float,
         subprocess.run([*cr, "init", "cosmic-ray.toml", str(db)], cwd=src, env=env, check=True)
         subprocess.run([sys.executable, "-m", "cosmic_ray.tools.filters.operators_filter",
                         str(db), "cosmic-ray.toml"], cwd=src, env=env, check=True)
+        if from_record:
+            print(f"{name}: resuming from {RECORDS / (name + '.json')}: "
+                  f"{apply_record(db, RECORDS / (name + '.json'))} kills kept; its survivors "
+                  "and the mutants it did not reach run", file=sys.stderr)
     if only:
         _skip_outside(db, only)
     _skip_unevaluated(db, (src / module).read_text())
@@ -484,7 +591,13 @@ def run_module(name: str, mutant_timeout: float, timeout: float,
         server.kill()
         server.wait()
         _socket_path(name).unlink(missing_ok=True)
+    write_record(name, db, work / "original.py", RECORDS / f"{name}.json", commit)
     return _summary(db, work / "survivors.txt")
+
+
+def _commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                          capture_output=True, text=True).stdout.strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -500,6 +613,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-mutant", metavar="MODULE", help=argparse.SUPPRESS)
     parser.add_argument("--measure-coverage", metavar="MODULE", help=argparse.SUPPRESS)
     parser.add_argument("--serve", metavar="MODULE", help=argparse.SUPPRESS)
+    parser.add_argument("--write-record", metavar="MODULE",
+                        help="write the module's record from its scratch session (a run "
+                             "stopped before it could) and exit")
     args = parser.parse_args(argv)
     if args.serve:
         return serve(args.serve)
@@ -511,6 +627,12 @@ def main(argv: list[str] | None = None) -> int:
         work = BUILD / args.measure_coverage
         return _measure_coverage(Path(module), [module, *tests], work / "coverage.sqlite",
                                  work / "coverage.json")
+    if args.write_record:
+        name, work = args.write_record, BUILD / args.write_record
+        counts = write_record(name, work / "session.sqlite", work / "original.py",
+                              RECORDS / f"{name}.json", _commit())
+        print(f"{RECORDS / (name + '.json')}: {counts}")
+        return 0
     if args.list:
         for name, (module, tests) in MODULES.items():
             print(f"{name:10} {module:40} {' '.join(tests)}")
@@ -520,11 +642,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown modules {unknown}; choose from {sorted(MODULES)}")
     mutant_timeout = float(os.environ.get("MUTANT_TIMEOUT", 300))
     timeout = float(os.environ.get("MUTATION_TIMEOUT", 3600))
-    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                         text=True).stdout.strip()
+    sha = _commit()
     for name in args.modules or list(MODULES):
         c = run_module(name, mutant_timeout, timeout,
-                       args.only.split(",") if args.only else None, resume=args.resume)
+                       args.only.split(",") if args.only else None, resume=args.resume,
+                       commit=sha)
         ran = c["killed"] + c["survived"]
         score = f"{100 * c['killed'] / ran:.1f} %" if ran else "n/a"
         print(f"{sha} {name}: {c['mutants']} mutants, {c['skipped']} skipped (operators, --only), "

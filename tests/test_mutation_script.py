@@ -102,3 +102,63 @@ def test_a_resumed_run_tests_its_survivors_again_and_keeps_its_kills(tmp_path, m
     assert script._reopen(work / "session.sqlite") == 2
     left = sorted(j for (j,) in con.execute("select job_id from work_results"))
     assert left == [1, 4, 5]
+
+
+def _session(path, specs, results):
+    """A cosmic-ray session's two tables: ``specs`` (operator, occurrence, row, job) and
+    ``results`` {job: (worker outcome, test outcome)}."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("create table mutation_specs (module_path, operator_name, operator_args, "
+                "occurrence, start_pos_row, start_pos_col, end_pos_row, end_pos_col, "
+                "definition_name, job_id)")
+    con.execute("create table work_results (worker_outcome, output, test_outcome, diff, job_id)")
+    con.executemany("insert into mutation_specs values ('m.py', ?, '{}', ?, ?, 0, ?, 1, 'f', ?)",
+                    [(op, occ, row, row, job) for op, occ, row, job in specs])
+    con.executemany("insert into work_results values (?, '', ?, ?, ?)",
+                    [(w, t, f"diff of {job}", job) for job, (w, t) in results.items()])
+    con.commit()
+    return con
+
+
+def test_a_record_keeps_a_runs_kills_for_a_later_session_of_the_same_source(tmp_path,
+                                                                           monkeypatch):
+    import json
+
+    script = _script()
+    monkeypatch.setattr(script, "RECORDS", tmp_path / "records")
+    monkeypatch.setattr(script, "_cosmic_ray_version", lambda: "8.7.0")
+    monkeypatch.setitem(script.MODULES, "m", ("m.py", ["tests/test_m.py"]))
+    source = tmp_path / "m.py"
+    source.write_text("x = 1 + 2\n")
+    specs = [("core/Add_Sub", 0, 1, "a"), ("core/Add_Mul", 0, 1, "b"), ("core/Add_Sub", 1, 2, "c"),
+             ("core/Number", 0, 3, "d"), ("core/Number", 1, 3, "e"), ("core/Number", 2, 4, "f")]
+    first = tmp_path / "first.sqlite"
+    _session(first, specs, {"a": ("NORMAL", "KILLED"), "b": ("NORMAL", "SURVIVED"),
+                            "c": ("NORMAL", "INCOMPETENT"), "d": ("SKIPPED", None),
+                            "e": ("EXCEPTION", None)})  # f: not reached
+    record = tmp_path / "records" / "m.json"
+    counts = script.write_record("m", first, source, record, "abc1234")
+    assert counts == {"mutants": 6, "skipped": 1, "pending": 1, "killed": 1, "incompetent": 1,
+                      "survived": 2}
+    data = json.loads(record.read_text())
+    assert data["counts"] == counts and data["commit"] == "abc1234"
+    assert data["tests"] == ["m.py", "tests/test_m.py"]
+    assert [(m["mutant"], m["outcome"]) for m in data["mutants"]] == [
+        ("core/Add_Mul {} 0", "survived"), ("core/Add_Sub {} 0", "killed"),
+        ("core/Add_Sub {} 1", "incompetent"), ("core/Number {} 1", "survived")]
+    assert data["mutants"][0]["diff"] == "diff of b" and "diff" not in data["mutants"][1]
+    assert script._record_matches("m", source)
+    # a new session of the same source: other job ids, the same mutants
+    later = tmp_path / "later.sqlite"
+    con = _session(later, [(op, occ, row, job.upper()) for op, occ, row, job in specs], {})
+    assert script.apply_record(later, record) == 2
+    assert sorted(con.execute("select job_id, test_outcome from work_results")) == [
+        ("A", "KILLED"), ("C", "INCOMPETENT")]  # survivors and the rest: to run
+    # another source, or another cosmic-ray: other mutants, the record is not used
+    source.write_text("x = 1 - 2\n")
+    assert not script._record_matches("m", source)
+    source.write_text("x = 1 + 2\n")
+    monkeypatch.setattr(script, "_cosmic_ray_version", lambda: "8.8.0")
+    assert not script._record_matches("m", source)
