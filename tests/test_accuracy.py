@@ -182,6 +182,10 @@ def test_reference_without_crs_and_bad_map(class_map, map_data):
     pts = gpd.GeoDataFrame({"id": [1]}, geometry=gpd.points_from_xy(x, y))
     with pytest.raises(MissingCRSError, match="the reference has no CRS; set one with"):
         accuracy(class_map, pts)
+    no_crs = class_map.drop_vars("spatial_ref")
+    assert no_crs.rio.crs is None
+    with pytest.raises(MissingCRSError, match=r"the class_map has no CRS; set one with class_map"):
+        accuracy(no_crs, pts.set_crs(CRS))  # points in metres would be taken in the map's units
     with pytest.raises(DimensionError, match=r"class_map has \('time', 'y', 'x'\)"):
         accuracy(class_map.expand_dims(time=2), pts.set_crs(CRS))
 
