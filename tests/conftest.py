@@ -187,6 +187,8 @@ def synthetic_class_map(data, *, values=None, names=None, colors=None, nodata=0,
         attrs["colormap"] = {int(v): tuple(c) for v, c in zip(values, colors)}
     classes = xr.DataArray(data, dims=dims, coords=coords, attrs=attrs, name=name)
     classes = classes.rio.write_crs(crs).rio.write_transform(from_origin(*origin, res, res))
+    if isinstance(chunks, tuple):  # per dimension, in order (xarray wants them by name)
+        chunks = dict(zip(dims, chunks))
     return classes if chunks is None else classes.chunk(chunks)
 
 
