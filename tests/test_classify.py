@@ -380,6 +380,28 @@ def test_numeric_nodata_is_not_classified(cube, forest):
     assert int((numeric == 0).sum()) == 81535
 
 
+def test_an_estimator_gets_a_float32_cubes_pixels_in_float32_and_an_integer_cubes_in_float64(
+        cube, polygons):
+    """Any estimator's input: float32 stays float32 (what scikit-learn's trees convert to
+    anyway: no float64 copy of every block), integers become float64."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    seen = []
+
+    class Recording(KNeighborsClassifier):
+        def predict(self, X):
+            seen.append(X.dtype)
+            return super().predict(X)
+
+    model = quiet_train(cube, polygons, "id", estimator=Recording(), max_samples_per_class=20)
+    raw = xr_landcover.open_image(datasets.nc_landsat7_path(), chunks=96, masked=False)
+    assert cube.dtype == np.float32 and raw.dtype == np.int16
+    for image, dtype in ((cube, np.float32), (raw, np.float64)):
+        seen.clear()
+        xr_landcover.classify(image, model).compute(scheduler="sync")
+        assert seen and set(seen) == {np.dtype(dtype)}
+
+
 def test_model_applies_its_training_nodata_to_a_cube_that_declares_none(l8_models, no_compute):
     declared, bare = l8_models
     assert declared.nodata == 0 and bare.nodata is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import dask
@@ -145,6 +146,9 @@ def test_mode_and_grid_mismatches(nc):
     pix = quiet_train(cube, polygons, method="knn", random_state=0)
     with pytest.raises(InvalidParameterError, match="pass the cube's segment map"):
         cube.landcover.classify(obj)
+    made = dataclasses.replace(obj, feature="".join(["seg", "ments"]))  # as read from a file
+    with pytest.raises(InvalidParameterError, match="pass the cube's segment map"):
+        cube.landcover.classify(made)
     with pytest.raises(InvalidParameterError, match="classify without segments="):
         cube.landcover.classify(pix, segments=seg)
     with pytest.raises(GridMismatchError, match="not on the same grid"):
