@@ -396,11 +396,14 @@ def test_small_regions_near_block_faces_merge_as_in_the_unchunked_run(seed, spec
                            maxiter=3, **RAW)
 
 
-def test_more_than_256_rows_of_blocks_identical_to_one_block():
-    """Chunk invariance only, with 258 rows of one-pixel blocks (past the integers Python
-    caches, where an ``is`` comparison of block indices stops working)."""
-    img = blocky_image(3, ny=258, nx=4, noise=6.0)
-    assert_chunk_invariant(img, [{"y": 1, "x": -1}], spatial_radius=1, spectral_radius=8,
+@pytest.mark.parametrize("axis", ["y", "x"])
+def test_more_than_256_rows_or_columns_of_blocks_identical_to_one_block(axis):
+    """Chunk invariance only, with 258 rows (or columns) of one-pixel blocks (past the
+    integers Python caches, where an ``is`` comparison of block indices stops working)."""
+    ny, nx = (258, 4) if axis == "y" else (4, 258)
+    img = blocky_image(3, ny=ny, nx=nx, noise=6.0)
+    chunks = {"y": 1, "x": -1} if axis == "y" else {"y": -1, "x": 1}
+    assert_chunk_invariant(img, [chunks], spatial_radius=1, spectral_radius=8,
                            min_segment_size=3, maxiter=2, **RAW)
 
 
