@@ -297,6 +297,7 @@ def test_which_estimators_labels_follow_the_probabilities():
     # classes_[argmax(predict_proba())]: a wrong True would change labels (a predict of its
     # own ignored), a wrong False costs a second pass. Each case below decides one branch.
     from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.decomposition import PCA
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import Pipeline, make_pipeline
@@ -339,6 +340,9 @@ def test_which_estimators_labels_follow_the_probabilities():
         "pipeline ending in a forest": (make_pipeline(StandardScaler(), single), True),
         "pipeline ending in k-NN": (make_pipeline(StandardScaler(), KNeighborsClassifier()),
                                     False),
+        "three steps ending in a forest": (make_pipeline(StandardScaler(), PCA(2), single), True),
+        "three steps ending in k-NN": (make_pipeline(StandardScaler(), PCA(2),
+                                                     KNeighborsClassifier()), False),
         "pipeline with its own predict": (OwnPredictPipeline(steps), False),
         "pipeline with its own predict_proba": (OwnProbaPipeline(steps), False),
         "k-NN": (KNeighborsClassifier(), False),
