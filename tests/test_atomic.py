@@ -89,6 +89,26 @@ def test_staging_name_is_hidden_beside_the_target():
     assert (STAGING_SUFFIX, OLD_SUFFIX, SCRATCH_SUFFIX) == (".tmp", ".old", ".stage")
 
 
+def test_host_tag_is_the_host_name_and_pid_namespace_and_needs_no_proc(monkeypatch):
+    """Without ``/proc`` (macOS, BSD) the tag is the host name's alone, not an error."""
+    import hashlib
+    import socket
+
+    namespace = os.readlink("/proc/self/ns/pid")
+    expected = hashlib.sha1(f"{socket.gethostname()}|{namespace}".encode()).hexdigest()[:8]
+    assert host_tag() == expected
+
+    def no_proc(path):
+        raise FileNotFoundError(2, "No such file or directory", path)
+
+    monkeypatch.setattr(os, "readlink", no_proc)
+    host_tag.cache_clear()
+    try:
+        assert host_tag() == hashlib.sha1(f"{socket.gethostname()}|".encode()).hexdigest()[:8]
+    finally:
+        host_tag.cache_clear()
+
+
 def test_tokens_are_fresh():
     tokens = {new_token() for _ in range(100)}
     assert len(tokens) == 100
