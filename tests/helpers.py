@@ -152,11 +152,11 @@ def fill(disk, leave: int) -> None:
 
 @contextmanager
 def mounted_tmpfs(mount: Path, size: str = "8m", device: str = "tmpfs"):
-    """A ``size`` tmpfs named ``device`` (what ``df`` shows) mounted at ``mount`` (created;
-    root only, else the test is skipped), unmounted on exit."""
+    """A ``size`` tmpfs named ``device`` (what ``df`` shows) mounted at ``mount`` (created if
+    missing; root only, else the test is skipped), unmounted on exit."""
     import pytest
 
-    mount.mkdir()
+    mount.mkdir(exist_ok=True)
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", device, str(mount)],

@@ -569,7 +569,7 @@ def test_nearly_full_is_less_than_a_mebibyte_free(small_disk, tmp_path):
 def test_disk_full_error_names_the_disk_the_path_is_on(tmp_path):
     """Beside the target's disk (a tmpfs named ``scratch``), a second one mounted at a name
     that sorts before it and is longer: the error names the disk holding the folder, the
-    longest mount point that contains it; sizes in MB (10^6 bytes) to 0.1."""
+    mount point that contains it; sizes in MB (10^6 bytes) to 0.1."""
     from xr_landcover.io._atomic import disk_full_error
 
     with mounted_tmpfs(tmp_path / "disk", "8m", device="scratch") as disk, \
@@ -585,6 +585,22 @@ def test_disk_full_error_names_the_disk_the_path_is_on(tmp_path):
         # a folder removed meanwhile: no free space to tell, the error still comes
         gone = disk / "removed" / "classes.tif"
         assert f"(mounted at {disk}) while writing '{gone}'" in str(disk_full_error(gone))
+
+
+def test_disk_full_error_names_the_mount_that_hides_an_earlier_one(tmp_path):
+    """A disk mounted over a folder that holds an earlier mount hides it: a path below the
+    earlier mount point is on the later disk, whose mount point is shorter (the mount table
+    lists mounts in the order they were made)."""
+    from xr_landcover.io._atomic import disk_full_error
+
+    (tmp_path / "outer").mkdir()
+    with mounted_tmpfs(tmp_path / "outer" / "inner", "4m", device="hidden"), \
+            mounted_tmpfs(tmp_path / "outer", "8m", device="visible") as outer:
+        folder = outer / "inner"
+        folder.mkdir()  # on the visible disk: the hidden one is out of reach
+        assert os.stat(folder).st_dev == os.stat(outer).st_dev
+        message = str(disk_full_error(folder / "classes.tif"))
+        assert message.startswith(f"no space left on visible (mounted at {outer}, ")
 
 
 def test_disk_full_error_without_a_mount_table(tmp_path, monkeypatch):

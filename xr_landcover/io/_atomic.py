@@ -291,7 +291,9 @@ def _says_disk_full(exc: BaseException | None) -> bool:
 
 
 def _device_of(folder: Path) -> tuple[str, str]:
-    """(device, mount point) of the file system holding ``folder``."""
+    """(device, mount point) of the file system holding ``folder``: of the mounts whose mount
+    point contains it, the last in the mount table, which lists them in the order they were
+    made (a later mount hides whatever lies below its mount point, even a longer one)."""
     import psutil
 
     folder = os.path.realpath(folder)
@@ -300,12 +302,10 @@ def _device_of(folder: Path) -> tuple[str, str]:
         partitions = psutil.disk_partitions(all=True)
     except Exception:  # an unreadable mount table only loses the device name
         return best
-    length = -1
     for part in partitions:
         mount = part.mountpoint
-        inside = folder == mount or folder.startswith(mount.rstrip(os.sep) + os.sep)
-        if inside and len(mount) > length:
-            best, length = (part.device or part.fstype, mount), len(mount)
+        if folder == mount or folder.startswith(mount.rstrip(os.sep) + os.sep):
+            best = (part.device or part.fstype, mount)
     return best
 
 
