@@ -566,6 +566,32 @@ def test_nearly_full_is_less_than_a_mebibyte_free(small_disk, tmp_path):
             raise RuntimeError("disk on fire")
 
 
+def test_nearly_full_without_statvfs_asks_the_disk_usage(tmp_path, monkeypatch):
+    """Windows has no ``os.statvfs``; there ``shutil.disk_usage`` (its own call there, not
+    statvfs) decides: under the margin free is full, 0 bytes free (a pseudo or unreadable
+    disk) is not, nor is a disk whose usage cannot be read. Windows cannot run here: its two
+    calls are stood in for."""
+    from collections import namedtuple
+
+    from xr_landcover.io._atomic import FULL_MARGIN, nearly_full
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.delattr(os, "statvfs")
+    for free, full in ((0, False), (1, True), (FULL_MARGIN - 1, True), (FULL_MARGIN, False),
+                       (FULL_MARGIN + 1, False)):
+        monkeypatch.setattr(shutil, "disk_usage", lambda folder, f=free: usage(1 << 40, 0, f))
+        assert nearly_full(tmp_path) is full, free
+    assert nearly_full(tmp_path, margin=10) is False  # FULL_MARGIN + 1 free
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(1 << 40, 0, 9))
+    assert nearly_full(tmp_path, margin=10) is True
+
+    def unreadable(folder):
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(shutil, "disk_usage", unreadable)
+    assert nearly_full(tmp_path) is False
+
+
 def test_disk_full_error_names_the_disk_the_path_is_on(tmp_path):
     """Beside the target's disk (a tmpfs named ``scratch``), a second one mounted at a name
     that sorts before it and is longer: the error names the disk holding the folder, the
