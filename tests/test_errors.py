@@ -49,7 +49,8 @@ parameters
 models
     garbage (E model-garbage), a pickle (E model-pickle; test_model::test_load_refuses_pickles_
     without_running_them), tampered (E model-tampered), newer version (E model-newer), not an
-    xr_landcover model (test_model::test_load_garbage_truncated_foreign_and_newer), missing
+    xr_landcover model (test_model::test_load_garbage_truncated_foreign_newer_and_other_
+    formats), missing
     (E model-missing), untrusted types (test_model::test_load_refuses_untrusted_
     types, test_faults::test_crafted_skops_*), object-based model used per pixel (E object-model-
     per-pixel, pixel-model-with-segments).

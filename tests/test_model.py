@@ -98,6 +98,7 @@ def test_repr_and_classifier_definition(models):
     assert any(line.split()[:2] == ["6", "water"] and line.split()[2:5] == ["70", "107", "159"]
                for line in lines)
     assert lines[-1] == "dropped (no valid pixel): agriculture"
+    assert "indices added by classify" not in text  # none (test_indices: a model with two)
     html = models["svm"]._repr_html_()
     assert html.count("<tr>") == 7 and "rgb(70,107,159)" in html
     definition = models["knn"].classifier_definition
@@ -174,7 +175,7 @@ def test_own_estimator_needs_explicit_trust(cube, polygons, window, tmp_path):
                                   xr_landcover.classify(window, model).values)
 
 
-def test_load_garbage_truncated_foreign_and_newer(models, tmp_path):
+def test_load_garbage_truncated_foreign_newer_and_other_formats(models, tmp_path):
     good = models["random_trees"].save(tmp_path / "good.skops")
     garbage = tmp_path / "garbage.skops"
     garbage.write_bytes(b"\x00\x01not a model at all" * 50)
@@ -186,7 +187,13 @@ def test_load_garbage_truncated_foreign_and_newer(models, tmp_path):
     payload = models["random_trees"]._payload()
     payload["format_version"] = FORMAT_VERSION + 1
     sio.dump(payload, newer)
+    # another format's name (sorting after ours), and none
+    other_format, no_format = tmp_path / "other-format.skops", tmp_path / "no-format.skops"
+    sio.dump({**payload, "format": "xr_landcover.LandcoverModel2"}, other_format)
+    sio.dump({k: v for k, v in payload.items() if k != "format"}, no_format)
     for path, message in [
+        (other_format, "is a skops file but not an xr_landcover model"),
+        (no_format, "is a skops file but not an xr_landcover model"),
         (garbage, "not an xr_landcover model file"),
         (truncated, "model file"),
         (foreign, "not an xr_landcover model"),
