@@ -35,7 +35,7 @@ from helpers import deflated_zeros, fail_on_third_block, fill, quiet_train, writ
 import xr_landcover
 from xr_landcover import datasets
 from xr_landcover.classification.model import LandcoverModel
-from xr_landcover.errors import ModelFileError, RasterReadError
+from xr_landcover.errors import InvalidParameterError, ModelFileError, RasterReadError
 
 
 @pytest.fixture(scope="module")
@@ -616,6 +616,10 @@ def test_zip_past_the_cap_in_many_members_and_the_cap_can_be_raised(model, tmp_p
     assert LandcoverModel.load(path, max_bytes=size).bands == model.bands
     with pytest.raises(ModelFileError, match=r"is [\d,]+ bytes, more than the 1,000 bytes"):
         LandcoverModel.load(path, max_bytes=1000)  # larger than the cap on disk: not even read
+    with pytest.raises(ModelFileError, match=r"is [\d,]+ bytes, more than the 1 bytes"):
+        LandcoverModel.load(path, max_bytes=1)  # the smallest cap
+    with pytest.raises(InvalidParameterError, match="max_bytes must be an integer >= 1; got 0"):
+        LandcoverModel.load(path, max_bytes=0)
 
 
 def test_zip_with_too_many_members_is_refused(tmp_path):

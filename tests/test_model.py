@@ -240,6 +240,12 @@ def test_model_file_without_nodata_and_statistics_still_loads(models, window, tm
     (lambda p: p["classes"][-1].__setitem__(0, 9), "are not the estimator's classes_"),
     (lambda p: p.update(band_stats={k: v[:2] for k, v in p["band_stats"].items()}),
      "band statistics do not have one value per band"),
+    # one too many: a band, a statistic
+    (lambda p: p.update(bands=[*p["bands"], "swir3"]), "lists 7 bands .* expects 6 features"),
+    (lambda p: p.update(band_stats={k: [*v, v[0]] for k, v in p["band_stats"].items()}),
+     "band statistics do not have one value per band"),
+    (lambda p: p.update(format_version=0), r"no valid format version \(0\)"),
+    (lambda p: p.update(format_version="1"), r"no valid format version \('1'\)"),
 ])
 def test_model_that_contradicts_its_estimator_is_refused_at_load(models, tmp_path, edit,
                                                                  message):
@@ -249,6 +255,55 @@ def test_model_that_contradicts_its_estimator_is_refused_at_load(models, tmp_pat
     sio.dump(payload, path)
     with pytest.raises(ModelFileError, match=r"edited\.skops.*" + message):
         LandcoverModel.load(path)
+
+
+def test_a_model_of_300_bands_and_300_classes_round_trips(tmp_path):
+    """Past the integers Python caches (an ``is`` comparison of list lengths in the load
+    checks would refuse every such model: hyperspectral bands, fine legends)."""
+    from xr_landcover.colors import LandcoverClass
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(600, 300)), np.repeat(np.arange(1, 301), 2)
+    model = LandcoverModel(
+        classes=tuple(LandcoverClass(int(v), f"class {v}", (0, 0, 0)) for v in range(1, 301)),
+        bands=tuple(f"b{i}" for i in range(300)),
+        estimator=KNeighborsClassifier(n_neighbors=1).fit(X, y), method="estimator")
+    back = LandcoverModel.load(model.save(tmp_path / "wide.skops"))
+    assert back.bands == model.bands and back.class_values == model.class_values
+    np.testing.assert_array_equal(back.estimator.predict(X[:5]), y[:5])
+
+
+def test_the_feature_unit_heads_the_class_table(models):
+    """Pixels or segments per class, also for a recipe name made at run time (read from a
+    file)."""
+    import dataclasses
+
+    pixels = models["knn"]
+    segments = dataclasses.replace(pixels, feature="".join(["seg", "ments"]),
+                                   attributes=pixels.bands)
+    for model, unit in ((pixels, "Pixels"), (segments, "Segments")):
+        head = next(line for line in repr(model).splitlines() if line.startswith("ClassValue"))
+        assert head.split() == ["ClassValue", "ClassName", "Red", "Green", "Blue", unit, "Used"]
+        assert f"<th>{unit}</th><th>Used</th>" in model._repr_html_()
+
+
+def test_the_archive_check_inflates_a_mebibyte_at_a_time(tmp_path):
+    """The bomb guard reads each member through a bounded buffer: a member that inflates to
+    64 MB (within max_bytes) never sits in memory whole (tracemalloc: Python's allocations)."""
+    import tracemalloc
+
+    path = tmp_path / "big-member.skops"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.bin", b"\0" * (64 << 20))
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="cannot read"):  # not skops: after the check
+            LandcoverModel.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, peak  # 1 MiB reads; reading a member whole takes 64 MiB
 
 
 def test_accuracy_on_held_out_polygons(cube, polygons):
