@@ -257,6 +257,21 @@ def test_model_that_contradicts_its_estimator_is_refused_at_load(models, tmp_pat
         LandcoverModel.load(path)
 
 
+def test_permutation_importance_defaults_are_the_documented_ones(models, cube, polygons):
+    """500 pixels per class at most, seed 0 (the NC polygons hold more than 500 pixels of
+    most classes, so the cap changes the draw)."""
+    model = models["max_likelihood"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        default = model.feature_importance(cube, polygons, "id", n_repeats=1)
+        explicit = model.feature_importance(cube, polygons, "id", n_repeats=1,
+                                            max_samples_per_class=500, random_state=0)
+        other = model.feature_importance(cube, polygons, "id", n_repeats=1,
+                                         max_samples_per_class=499, random_state=0)
+    assert default.equals(explicit) and default.attrs["pixels"] == explicit.attrs["pixels"]
+    assert default.attrs["pixels"] != other.attrs["pixels"]  # the cap matters here
+
+
 def test_a_model_of_300_bands_and_300_classes_round_trips(tmp_path):
     """Past the integers Python caches (an ``is`` comparison of list lengths in the load
     checks would refuse every such model: hyperspectral bands, fine legends)."""
