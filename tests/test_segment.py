@@ -407,6 +407,30 @@ def test_more_than_256_rows_or_columns_of_blocks_identical_to_one_block(axis):
                            min_segment_size=3, maxiter=2, **RAW)
 
 
+def test_a_first_block_one_pixel_wide_identical_to_one_block():
+    """Chunk invariance only, for blocks of uneven sizes: a first row (column) of blocks one
+    pixel high (wide), so that the next block starts at 1 and its regions that touch only
+    that face must still be settled across it."""
+    img = blocky_image(5, ny=24, nx=24, noise=6.0)
+    assert_chunk_invariant(img, [{"y": (1, 23), "x": -1}, {"y": -1, "x": (1, 23)},
+                                 {"y": (1, 11, 12), "x": (1, 7, 16)}],
+                           spatial_radius=1, spectral_radius=8, min_segment_size=3, maxiter=2,
+                           **RAW)
+
+
+@pytest.mark.parametrize("chunks", [{"y": -1, "x": -1}, {"y": 8, "x": 16}])
+def test_two_flat_fields_closer_than_the_fusion_radius_fuse(chunks):
+    """Two flat halves 6 DN apart in each band (10.4 in all): mean shift keeps them apart
+    (spectral radius 4), linking too (radius 2); fusion at 12 joins them, at 10 not. One
+    block holds just these two segments: their one adjacency must count."""
+    img = np.full((3, 16, 16), 100.0)
+    img[:, :, 8:] = 106.0
+    kw = dict(spatial_radius=2, spectral_radius=4, min_segment_size=1, maxiter=5, **RAW)
+    for radius, n in ((0, 2), (10, 2), (12, 1)):
+        ids = segment(make_cube(img, chunks), fuse_radius=radius, **kw).values
+        assert len(np.unique(ids)) == n, (radius, chunks)
+
+
 def test_fusion_radius_under_one_identical_for_any_chunking():
     """Chunk invariance only, for a fusion radius of 1 (fewer segments than without fusion,
     3808 against 3854): fusion across block faces runs for every radius above 0."""
