@@ -585,7 +585,7 @@ def test_zip_bomb_model_is_refused_before_reading(tmp_path):
     tracemalloc.start()
     try:
         with pytest.raises(ModelFileError, match=r"bomb\.skops' would inflate to 2,146,435,072"
-                                                 r" bytes.*max_bytes="):
+                                                 r" bytes.*max_bytes= \(default 1,073,741,824\)"):
             LandcoverModel.load(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import warnings
 import zipfile
@@ -99,6 +100,10 @@ def test_repr_and_classifier_definition(models):
                for line in lines)
     assert lines[-1] == "dropped (no valid pixel): agriculture"
     assert "indices added by classify" not in text  # none (test_indices: a model with two)
+    water = next(line for line in lines if line.split()[1:2] == ["water"])
+    assert water.startswith(" " * 9 + "6  water")  # values right-aligned, names left
+    wide = dataclasses.replace(models["svm"], resolution=(30.0, -20.0))
+    assert "pixel 30 x 20" in repr(wide)
     html = models["svm"]._repr_html_()
     assert html.count("<tr>") == 7 and "rgb(70,107,159)" in html
     definition = models["knn"].classifier_definition
@@ -244,6 +249,10 @@ def test_model_file_without_nodata_and_statistics_still_loads(models, window, tm
     (lambda p: p.update(bands=[*p["bands"], "swir3"]), "lists 7 bands .* expects 6 features"),
     (lambda p: p.update(band_stats={k: [*v, v[0]] for k, v in p["band_stats"].items()}),
      "band statistics do not have one value per band"),
+    (lambda p: p.update(feature="segments", attributes=p["bands"][:-1]),
+     "lists 5 attributes .* expects 6 features"),  # a segments model's features
+    (lambda p: p.update(indices=["ndvi"]), r"unknown spectral indices \['ndvi'\]"),  # no band
+    (lambda p: p.update(indices=[p["bands"][0]]), "unknown spectral indices"),  # not an index
     (lambda p: p.update(format_version=0), r"no valid format version \(0\)"),
     (lambda p: p.update(format_version="1"), r"no valid format version \('1'\)"),
 ])
