@@ -104,6 +104,12 @@ def test_repr_and_classifier_definition(models):
     assert water.startswith(" " * 9 + "6  water")  # values right-aligned, names left
     wide = dataclasses.replace(models["svm"], resolution=(30.0, -20.0))
     assert "pixel 30 x 20" in repr(wide)
+    import pyproj
+
+    named = dataclasses.replace(models["svm"], crs=pyproj.CRS.from_epsg(32119).to_wkt())
+    assert "trained on: NAD83 / North Carolina, pixel 28.5 x 28.5; " in repr(named)
+    assert "trained on: unknown CRS, " in repr(dataclasses.replace(models["svm"], crs=None))
+    assert models["svm"].colormap[6] == (70, 107, 159)  # a property
     html = models["svm"]._repr_html_()
     assert html.count("<tr>") == 7 and "rgb(70,107,159)" in html
     definition = models["knn"].classifier_definition
