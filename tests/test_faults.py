@@ -614,6 +614,8 @@ def test_zip_past_the_cap_in_many_members_and_the_cap_can_be_raised(model, tmp_p
     with pytest.raises(ModelFileError, match=f"would inflate to {size:,} bytes.*max_bytes="):
         LandcoverModel.load(path, max_bytes=size - 1)
     assert LandcoverModel.load(path, max_bytes=size).bands == model.bands
+    on_disk = stored.stat().st_size  # stored, not deflated: more on disk than inflated
+    assert LandcoverModel.load(stored, max_bytes=on_disk).bands == model.bands
     with pytest.raises(ModelFileError, match=r"is [\d,]+ bytes, more than the 1,000 bytes"):
         LandcoverModel.load(path, max_bytes=1000)  # larger than the cap on disk: not even read
     with pytest.raises(ModelFileError, match=r"is [\d,]+ bytes, more than the 1 bytes"):
@@ -631,4 +633,8 @@ def test_zip_with_too_many_members_is_refused(tmp_path):
     members = [(f"{i}.npy", empty, 0, 0) for i in range(MAX_MODEL_MEMBERS + 1)]
     path = write_zip(tmp_path / "many.skops", members)
     with pytest.raises(ModelFileError, match="holds 50,001 archive members"):
+        LandcoverModel.load(path)
+    # exactly the limit: read on (and then found not to be a skops model)
+    path = write_zip(tmp_path / "as-many.skops", members[:MAX_MODEL_MEMBERS])
+    with pytest.raises(ModelFileError, match="cannot read .* as a model file"):
         LandcoverModel.load(path)

@@ -311,6 +311,9 @@ def test_the_feature_unit_heads_the_class_table(models):
     pixels = models["knn"]
     segments = dataclasses.replace(pixels, feature="".join(["seg", "ments"]),
                                    attributes=pixels.bands)
+    assert repr(pixels).splitlines()[0].endswith("features: pixels")
+    assert repr(segments).splitlines()[0].endswith(
+        "features: segments (blue, green, red, nir, swir1, swir2)")
     for model, unit in ((pixels, "Pixels"), (segments, "Segments")):
         head = next(line for line in repr(model).splitlines() if line.startswith("ClassValue"))
         assert head.split() == ["ClassValue", "ClassName", "Red", "Green", "Blue", unit, "Used"]
