@@ -622,6 +622,8 @@ def test_zip_past_the_cap_in_many_members_and_the_cap_can_be_raised(model, tmp_p
         LandcoverModel.load(path, max_bytes=1)  # the smallest cap
     with pytest.raises(InvalidParameterError, match="max_bytes must be an integer >= 1; got 0"):
         LandcoverModel.load(path, max_bytes=0)
+    with pytest.raises(InvalidParameterError, match="max_bytes must be an integer >= 1; got 1.5"):
+        LandcoverModel.load(path, max_bytes=1.5)
 
 
 def test_zip_with_too_many_members_is_refused(tmp_path):

@@ -259,6 +259,9 @@ def test_model_file_without_nodata_and_statistics_still_loads(models, window, tm
      "lists 5 attributes .* expects 6 features"),  # a segments model's features
     (lambda p: p.update(indices=["ndvi"]), r"unknown spectral indices \['ndvi'\]"),  # no band
     (lambda p: p.update(indices=[p["bands"][0]]), "unknown spectral indices"),  # not an index
+    (lambda p: p.update(estimator=KNeighborsClassifier(n_neighbors=1).fit(
+        np.arange(66.0).reshape(11, 6), list("abcdefghijk"))),
+     r"predicts non-integer classes \[[^]]*'a'[^]]*'j'\)?\]$"),  # the first ten
     (lambda p: p.update(format_version=0), r"no valid format version \(0\)"),
     (lambda p: p.update(format_version="1"), r"no valid format version \('1'\)"),
 ])
@@ -270,6 +273,19 @@ def test_model_that_contradicts_its_estimator_is_refused_at_load(models, tmp_pat
     sio.dump(payload, path)
     with pytest.raises(ModelFileError, match=r"edited\.skops.*" + message):
         LandcoverModel.load(path)
+
+
+def test_a_time_series_model_file_with_an_index_loads(models, tmp_path):
+    """Its bands are band@date; the recipe's index is found among them by the part before the
+    last @."""
+    payload = models["random_trees"]._payload()
+    payload["bands"] = [f"{b}@2020-05-18" for b in payload["bands"][:-1]] + ["ndvi@2020-05-18"]
+    payload.update(indices=["ndvi"], time_dim="time")
+    sio.dump(payload, tmp_path / "series.skops")
+    model = LandcoverModel.load(tmp_path / "series.skops")
+    assert model.indices == ("ndvi",) and model.bands[-1] == "ndvi@2020-05-18"
+    assert "; a time series: band@date along 'time'" in repr(model)
+    assert "a time series" not in repr(models["random_trees"])
 
 
 def test_permutation_importance_defaults_are_the_documented_ones(models, cube, polygons):
