@@ -102,6 +102,8 @@ def test_repr_and_classifier_definition(models):
     assert "indices added by classify" not in text  # none (test_indices: a model with two)
     water = next(line for line in lines if line.split()[1:2] == ["water"])
     assert water.startswith(" " * 9 + "6  water")  # values right-aligned, names left
+    head = next(line for line in lines if line.startswith("ClassValue"))
+    assert len(water) == len(head)  # the last column right-aligned too
     wide = dataclasses.replace(models["svm"], resolution=(30.0, -20.0))
     assert "pixel 30 x 20" in repr(wide)
     import pyproj
@@ -299,6 +301,9 @@ def test_permutation_importance_defaults_are_the_documented_ones(models, cube, p
                                             max_samples_per_class=500, random_state=0)
         other = model.feature_importance(cube, polygons, "id", n_repeats=1,
                                          max_samples_per_class=499, random_state=0)
+        five = model.feature_importance(cube, polygons, "id")
+        five_explicit = model.feature_importance(cube, polygons, "id", n_repeats=5)
+    assert five.equals(five_explicit) and not five.equals(default)  # 5 repeats by default
     assert default.equals(explicit) and default.attrs["pixels"] == explicit.attrs["pixels"]
     assert default.attrs["pixels"] != other.attrs["pixels"]  # the cap matters here
 
@@ -313,8 +318,10 @@ def test_a_model_of_300_bands_and_300_classes_round_trips(tmp_path):
     model = LandcoverModel(
         classes=tuple(LandcoverClass(int(v), f"class {v}", (0, 0, 0)) for v in range(1, 301)),
         bands=tuple(f"b{i}" for i in range(300)),
-        estimator=KNeighborsClassifier(n_neighbors=1).fit(X, y), method="estimator")
+        estimator=KNeighborsClassifier(n_neighbors=1).fit(X, y), method="estimator",
+        band_stats={k: tuple(float(i) for i in range(300)) for k in ("low", "median", "high")})
     back = LandcoverModel.load(model.save(tmp_path / "wide.skops"))
+    assert back.band_stats == model.band_stats
     assert back.bands == model.bands and back.class_values == model.class_values
     np.testing.assert_array_equal(back.estimator.predict(X[:5]), y[:5])
 
@@ -333,6 +340,7 @@ def test_the_feature_unit_heads_the_class_table(models):
     for model, unit in ((pixels, "Pixels"), (segments, "Segments")):
         head = next(line for line in repr(model).splitlines() if line.startswith("ClassValue"))
         assert head.split() == ["ClassValue", "ClassName", "Red", "Green", "Blue", unit, "Used"]
+        assert f"max 60 {unit.lower()} per class, seed 0" in repr(model)
         assert f"<th>{unit}</th><th>Used</th>" in model._repr_html_()
 
 
