@@ -121,6 +121,26 @@ def test_repr_and_classifier_definition(models):
                                                     "forest", "water", "sediment"]
 
 
+def test_describe_estimator_names_wrapped_estimators_and_pipeline_steps():
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from xr_landcover.classification.model import describe_estimator
+
+    class Voting(KNeighborsClassifier):  # a parameter named estimator that is not one
+        def __init__(self, estimator="auto"):
+            super().__init__()
+            self.estimator = estimator
+
+    assert describe_estimator(Voting()) == "Voting"
+    assert describe_estimator(KNeighborsClassifier()) == "KNeighborsClassifier"
+    assert describe_estimator(CalibratedClassifierCV()) == "CalibratedClassifierCV"  # None
+    assert describe_estimator(make_pipeline(StandardScaler(), CalibratedClassifierCV(
+        LogisticRegression()))) == (
+        "StandardScaler → CalibratedClassifierCV(LogisticRegression)")
+
+
 @pytest.mark.parametrize("method", ["svm", "random_trees", "max_likelihood", "knn"])
 def test_save_load_round_trip(models, method, window, tmp_path):
     model = models[method]
@@ -245,6 +265,11 @@ def test_model_file_without_nodata_and_statistics_still_loads(models, window, tm
                                   xr_landcover.classify(window, models["random_trees"]).values)
 
 
+def _with_classes(estimator, classes):
+    estimator.classes_ = classes
+    return estimator
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda p: p.update(bands=p["bands"][:-1]), "lists 5 bands .* expects 6 features"),
     (lambda p: p.update(bands=p["bands"][:-1] + p["bands"][:1]), "same band twice"),
@@ -261,6 +286,13 @@ def test_model_file_without_nodata_and_statistics_still_loads(models, window, tm
      "lists 5 attributes .* expects 6 features"),  # a segments model's features
     (lambda p: p.update(indices=["ndvi"]), r"unknown spectral indices \['ndvi'\]"),  # no band
     (lambda p: p.update(indices=[p["bands"][0]]), "unknown spectral indices"),  # not an index
+    # band "ndvi@x" at a date is not the index ndvi: only the last @ parts a date off
+    (lambda p: p.update(bands=[*p["bands"][:-1], "ndvi@x@2020-05-18"], indices=["ndvi"]),
+     r"unknown spectral indices \['ndvi'\]"),
+    (lambda p: p.update(estimator=_with_classes(  # int(None): a TypeError
+        KNeighborsClassifier(n_neighbors=1).fit(np.eye(6), [1, 3, 4, 5, 6, 7]),
+        np.array([None, 3, 4, 5, 6, 7], dtype=object))),
+     r"predicts non-integer classes \[None, 3, 4, 5, 6, 7\]"),
     (lambda p: p.update(estimator=KNeighborsClassifier(n_neighbors=1).fit(
         np.arange(66.0).reshape(11, 6), list("abcdefghijk"))),
      r"predicts non-integer classes \[[^]]*'a'[^]]*'j'\)?\]$"),  # the first ten

@@ -123,9 +123,30 @@ def test_cap_seed_and_shuffle_invariance(nc_cube, polygons):
     assert np.bincount(a.y)[[1, 3, 4, 5, 6, 7]].tolist() == [50, 50, 50, 50, 50, 50]
     full = quiet_extract(nc_cube, polygons, "id", "label", max_samples_per_class=0)
     assert len(full.y) == sum(full.available.values()) == 1911
-    # the cap draws a subset of the available pixels
+    # the cap draws a subset of the available pixels, each pixel once
     keys = set(zip(full.rows.tolist(), full.cols.tolist()))
-    assert set(zip(a.rows.tolist(), a.cols.tolist())) <= keys
+    drawn = list(zip(a.rows.tolist(), a.cols.tolist()))
+    assert set(drawn) <= keys
+    assert len(set(drawn)) == len(drawn) == 300
+
+
+def test_draw_per_class_draws_without_replacement_from_one_generator_in_class_order():
+    """The draws a seed gives are part of the contract (the same samples in every release):
+    one generator, classes in order, and a class of at most ``cap`` members taken whole
+    without a draw (so it leaves the next class's draw as it is)."""
+    from xr_landcover.classification.samples import draw_per_class
+
+    sizes = [100, 30, 31, 20, 250]  # above, at, just above, under the cap of 30
+    members = np.split(np.arange(sum(sizes)), np.cumsum(sizes)[:-1])
+    chosen = draw_per_class(members, 30, 5)
+    rng = np.random.default_rng(5)
+    expected = [m if m.size <= 30 else np.sort(rng.choice(m, 30, replace=False))
+                for m in members]
+    for got, want in zip(chosen, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert [np.unique(c).size for c in chosen] == [30, 30, 30, 20, 30]
+    assert [c.tolist() for c in draw_per_class(members, None, 5)] == [
+        m.tolist() for m in members]
 
 
 def test_same_samples_under_any_chunking(nc_band_files, polygons):
