@@ -322,17 +322,33 @@ def test_area_estimates_parameters_and_intervals():
 
 
 def test_a_stratum_of_zero_mapped_area_adds_no_variance():
-    """A map class given area 0 has weight W = 0: its row adds nothing to any variance (eqs.
-    5-7 multiply by W), even with a single sample, where 1 / (n - 1) is undefined. Here its
-    reference column is estimated from the other rows only: producer's accuracy 0 / 0.08 = 0,
-    variance 0 (and user's accuracy 1 of 1, variance 0)."""
+    """A map class given area 0 has weight W = 0: its row adds nothing to the area, overall
+    and producer's variances (eqs. 5, 7 and 10 multiply by W), even with a single sample,
+    where 1 / (n - 1) is undefined. Here its reference column is estimated from the other rows
+    only: producer's accuracy 0 / 0.08 = 0, variance 0. Its user's accuracy, 1 of 1, has the
+    variance of one sample: undefined (NaN), as for a stratum of any weight."""
     rep = AccuracyReport.from_confusion_matrix([[5, 1, 0], [0, 4, 1], [0, 0, 1]], ["a", "b", "c"])
     est = rep.area_estimates(map_areas=[60.0, 40.0, 0.0])
     assert est.loc["c", "area_proportion"] == pytest.approx(0.4 * 1 / 5)
     assert est.loc["c", "producers_accuracy"] == 0.0
     assert est.loc["c", "producers_accuracy_se"] == 0.0
-    assert est.loc["c", "users_accuracy_se"] == 0.0
+    assert est.loc["c", "users_accuracy"] == 1.0
+    assert np.isnan(est.loc["c", "users_accuracy_se"])
+    weighted = rep.area_estimates(map_areas=[60.0, 40.0, 5.0])
+    assert np.isnan(weighted.loc["c", "users_accuracy_se"])  # one sample: the same
     assert np.isfinite(est["area_se"]).all() and np.isfinite(est.attrs["overall_accuracy_se"])
+
+
+def test_users_accuracy_variance_does_not_depend_on_the_strata_weights():
+    """Olofsson et al. (2014) eq. 6: V(U_i) = U_i (1 - U_i) / (n_i. - 1), from the stratum's
+    own samples; a class given map area 0 (weight 0) is no exception (its user's accuracy
+    3 of 4 has standard error sqrt(0.75 * 0.25 / 3) = 0.25, not 0)."""
+    rep = AccuracyReport.from_confusion_matrix([[5, 1, 0], [0, 4, 1], [0, 1, 3]], ["a", "b", "c"])
+    for areas in ([60.0, 40.0, 0.0], [60.0, 40.0, 1e-9], [1.0, 1.0, 1.0]):
+        est = rep.area_estimates(map_areas=areas)
+        np.testing.assert_allclose(est["users_accuracy"], [5 / 6, 4 / 5, 3 / 4])
+        np.testing.assert_allclose(est["users_accuracy_se"], np.sqrt(
+            [5 / 6 * 1 / 6 / 5, 4 / 5 * 1 / 5 / 4, 3 / 4 * 1 / 4 / 3]), rtol=1e-12)
     # a class of the reference only (no row, area 0): producer's accuracy 0 (its column's
     # estimated area 0.08 holds none of p_jj = 0), known exactly: standard error 0, not NaN
     only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 0], [0, 4, 1], [0, 0, 0]],

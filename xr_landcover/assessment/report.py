@@ -370,10 +370,12 @@ class AccuracyReport:
         p = w[:, None] * row_share  # estimated area proportions, eq. 4
         p_col = p.sum(axis=0)
         dof = _ratio(1.0, n_i - 1.0)  # 1 / (n_i. - 1); NaN for a single-sample stratum
-        dof[(n_i == 0) | (w == 0)] = 0.0
-        area_var = ((w[:, None] * p - p**2) * dof[:, None]).sum(axis=0)  # eq. 10
         users = _ratio(np.diag(n), n_i)
+        # eq. 6: within its own stratum, whatever the stratum's weight (a class given map
+        # area 0 still has its samples' variance)
         users_var = users * (1.0 - users) * dof
+        dof[(n_i == 0) | (w == 0)] = 0.0  # the weighted sums: a stratum of weight 0 adds 0
+        area_var = ((w[:, None] * p - p**2) * dof[:, None]).sum(axis=0)  # eq. 10
         overall = float(np.trace(p))
         overall_var = float(np.nansum(w**2 * users * (1.0 - users) * dof))
         producers = _ratio(np.diag(p), p_col)
