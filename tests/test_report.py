@@ -336,6 +336,9 @@ def test_a_stratum_of_zero_mapped_area_adds_no_variance():
     assert np.isnan(est.loc["c", "users_accuracy_se"])
     weighted = rep.area_estimates(map_areas=[60.0, 40.0, 5.0])
     assert np.isnan(weighted.loc["c", "users_accuracy_se"])  # one sample: the same
+    # with map area, the single sample's unknown variance enters every sum: all undefined
+    assert np.isnan(weighted["area_se"]).all() and np.isnan(weighted["producers_accuracy_se"]).all()
+    assert np.isnan(weighted.attrs["overall_accuracy_se"])
     assert np.isfinite(est["area_se"]).all() and np.isfinite(est.attrs["overall_accuracy_se"])
 
 
@@ -357,6 +360,7 @@ def test_users_accuracy_variance_does_not_depend_on_the_strata_weights():
     assert est.loc["c", "producers_accuracy"] == 0.0
     assert est.loc["c", "producers_accuracy_se"] == 0.0
     assert np.isnan(est.loc["c", "users_accuracy"])  # never mapped
+    assert np.isfinite(est.attrs["overall_accuracy_se"])  # its stratum adds 0, not 0 * NaN
     # a class that every reference sample has (estimated area 1): producer's accuracy its
     # mapped share, 1 / 2, and no sample could vary it: standard error 0
     everywhere = AccuracyReport.from_confusion_matrix([[3, 0], [2, 0]], ["a", "b"])

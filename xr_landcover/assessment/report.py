@@ -377,7 +377,9 @@ class AccuracyReport:
         dof[(n_i == 0) | (w == 0)] = 0.0  # the weighted sums: a stratum of weight 0 adds 0
         area_var = ((w[:, None] * p - p**2) * dof[:, None]).sum(axis=0)  # eq. 10
         overall = float(np.trace(p))
-        overall_var = float(np.nansum(w**2 * users * (1.0 - users) * dof))
+        # strata of weight 0 add 0 (their users may be NaN: no sample); one of positive weight
+        # and a single sample leaves the sum undefined (NaN), as it does the area's
+        overall_var = float(np.where(w > 0, w**2 * users * (1.0 - users) * dof, 0.0).sum())
         producers = _ratio(np.diag(p), p_col)
         # Olofsson et al. (2013) eq. 7, written with the mapped shares W (the scale cancels)
         n_hat_col = p_col
