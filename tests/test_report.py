@@ -157,8 +157,21 @@ def test_report_display_and_tables():
     assert table.loc["P_Accuracy", "land"] == pytest.approx(9 / 11)
     assert table.loc["P_Accuracy", "U_Accuracy"] == pytest.approx(0.85)
     assert table.loc["Kappa", "Kappa"] == pytest.approx(rep.kappa)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match=r"square matrix, got shape \(1, 3\)"):
         AccuracyReport.from_confusion_matrix([[1, 2, 3]])
+    # every class is shown, however many (no pandas ellipsis)
+    many = AccuracyReport.from_confusion_matrix(np.eye(60, dtype=int) + 1)
+    text = repr(many)
+    assert "..." not in text and " 59 " in text and "Total" in text
+
+
+def test_reports_compare_and_hash_by_identity():
+    """A report holds arrays and tables: equal by identity (as a NumPy array's owner would
+    be), and hashable, so reports can key a dict."""
+    a = AccuracyReport.from_confusion_matrix([[5, 1], [0, 4]])
+    b = AccuracyReport.from_confusion_matrix([[5, 1], [0, 4]])
+    assert a == a and a != b
+    assert len({a: 1, b: 2}) == 2
 
 
 

@@ -442,9 +442,9 @@ class AccuracyReport:
         return f"{self.n_excluded} excluded: " + ", ".join(parts) if parts else "none excluded"
 
     def __repr__(self) -> str:
-        with pd.option_context("display.width", 120, "display.max_columns", 50):
-            matrix = self.confusion_matrix.to_string()
-            per_class = self.per_class().round(3).to_string()
+        # to_string shows every row and column (pandas' display options do not apply to it)
+        matrix = self.confusion_matrix.to_string()
+        per_class = self.per_class().round(3).to_string()
         return "\n".join(
             [
                 f"AccuracyReport: {self.n_samples} samples ({self._excluded_text()})",
