@@ -203,7 +203,8 @@ def test_class_outside_image_dropped_with_warning(nc_cube, polygons):
     assert 2 not in s.available
     lonely = polygons[polygons["label"].isin(["agriculture", "water"])]
     with pytest.warns(UserWarning, match="agriculture"), pytest.raises(
-        SamplesError, match="at least two classes"
+        SamplesError, match=r"at least two classes with valid pixels; found 1 \('water'\); "
+                            r"dropped: \['agriculture'\]$"
     ):
         extract_samples(nc_cube, lonely, "id", "label")
     agriculture = polygons[polygons["label"] == "agriculture"]
