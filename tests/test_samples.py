@@ -337,25 +337,32 @@ def test_numeric_nodata_pixels_are_not_training_samples():
 
 
 def test_repair_keeps_the_polygonal_parts_of_each_invalid_geometry():
-    """Two invalid rows: a bowtie of area 0.5 (in degrees: small areas are areas too) becomes
-    two triangles, a square with a spike the square alone (a Polygon, the spike's line
-    dropped); one warning, in the plural, naming the first row's reason."""
+    """Three invalid rows: a bowtie of area 0.5 (in degrees: small areas are areas too)
+    becomes two triangles, a square with a spike the square alone (a Polygon, the spike's line
+    dropped), a bowtie with a spike its two triangles (make_valid gives a collection of a
+    MultiPolygon and the spike's line); one warning, in the plural, naming the first row's
+    reason."""
     from xr_landcover.classification.samples import read_samples
 
     bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
     spiked = shapely.Polygon([(10, 10), (14, 10), (16, 10), (14, 10), (14, 14), (10, 14)])
     valid = shapely.box(20, 20, 21, 21)
-    samples = gpd.GeoDataFrame({"id": [1, 2, 3]}, geometry=[bowtie, spiked, valid],
-                               crs="EPSG:4326")
+    spiked_bowtie = shapely.Polygon([(30, 30), (32, 32), (32, 30), (30, 32), (30, 30),
+                                     (29, 29)])
+    assert shapely.make_valid(spiked_bowtie).geoms[0].geom_type == "MultiPolygon"
+    samples = gpd.GeoDataFrame({"id": [1, 2, 3, 4]},
+                               geometry=[bowtie, spiked, valid, spiked_bowtie], crs="EPSG:4326")
     with pytest.warns(UserWarning) as caught:
         repaired = read_samples(samples).geometry
     assert [str(w.message) for w in caught] == [
-        "2 invalid sample geometries (rows [0, 1]; first: Self-intersection[0.5 0.5]) repaired "
-        "with shapely.make_valid; check them in a GIS"]
+        "3 invalid sample geometries (rows [0, 1, 3]; first: Self-intersection[0.5 0.5]) "
+        "repaired with shapely.make_valid; check them in a GIS"]
     assert repaired.iloc[0].geom_type == "MultiPolygon" and repaired.iloc[0].area == 0.5
     assert repaired.iloc[1].geom_type == "Polygon"
     assert repaired.iloc[1].normalize().equals(shapely.box(10, 10, 14, 14).normalize())
     assert repaired.iloc[2].equals(valid)
+    assert repaired.iloc[3].geom_type == "MultiPolygon" and repaired.iloc[3].area == 2.0
+    samples = samples.iloc[:3]
     every_kind = [shapely.box(0, 0, 1, 1), shapely.MultiPolygon([shapely.box(2, 2, 3, 3)]),
                   shapely.Point(5, 5), shapely.MultiPoint([(6, 6), (7, 7)])]
     assert list(read_samples(samples.assign(geometry=every_kind[:3])).geom_type) == [

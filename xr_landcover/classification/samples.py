@@ -155,7 +155,9 @@ def _repair(samples: gpd.GeoDataFrame, invalid: np.ndarray) -> gpd.GeoDataFrame:
     reasons = shapely.is_valid_reason(geoms[invalid])
     for i in np.flatnonzero(invalid):
         fixed = shapely.make_valid(geoms[i])
-        parts = [p for p in shapely.get_parts(fixed) if p.geom_type == "Polygon"]
+        # a collection may hold a MultiPolygon (a bowtie with a spike): flatten it too
+        parts = [p for p in shapely.get_parts(shapely.get_parts(fixed))
+                 if p.geom_type == "Polygon"]
         area = sum(p.area for p in parts)
         if not parts or area <= 0:
             raise SamplesError(
