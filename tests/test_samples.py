@@ -227,6 +227,9 @@ def test_field_resolution(nc_cube, polygons):
     two_ints = polygons.assign(code=polygons["id"] * 10)
     with pytest.raises(SamplesError, match=r"candidate columns: \['label', 'id', 'code'\]"):
         extract_samples(nc_cube, two_ints)
+    with pytest.raises(SamplesError, match=r"\(no 'Classvalue' column, and 0 integer columns "
+                                           r"\[\]\); candidate columns: \['label'\]"):
+        extract_samples(nc_cube, polygons.drop(columns="id"))  # text only: no guess
     with pytest.raises(SamplesError, match="'klass' is not a column"):
         extract_samples(nc_cube, polygons, "klass")
     with pytest.raises(SamplesError, match="name_field 'nom'"):
@@ -431,6 +434,25 @@ def test_class_values_names_and_fields_at_their_limits(nc_cube, polygons):
     assert [c.name for c in named.classes][:2] == ["developed", "herbaceous"]
     with pytest.raises(SamplesError, match="name_field 'nom' is not a column"):
         extract_samples(nc_cube, arc, name_field="nom")
+
+
+def test_every_block_of_a_wide_or_tall_image_is_read():
+    """Blocks are cut by each axis's own chunks: samples in the far corner of an image much
+    wider than high (or higher than wide) are found, in every chunking."""
+    x0, y0, res = 500000.0, 4000000.0, 10.0
+    for ny, nx in ((6, 30), (30, 6)):
+        values = np.arange(2 * ny * nx, dtype=np.float32).reshape(2, ny, nx)
+        near = shapely.box(x0, y0 - 2 * res, x0 + 2 * res, y0)
+        far = shapely.box(x0 + (nx - 2) * res, y0 - ny * res, x0 + nx * res,
+                          y0 - (ny - 2) * res)
+        gdf = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[near, far], crs="EPSG:32618")
+        for chunks in (None, {"y": 4, "x": 7}, {"y": 5, "x": 3}):
+            cube = synthetic_cube(values, origin=(x0, y0), res=res, chunks=chunks)
+            s = extract_samples(cube, gdf, "id", max_samples_per_class=None)
+            corner = s.y == 2
+            assert sorted(zip(s.rows[corner].tolist(), s.cols[corner].tolist())) == [
+                (r, c) for r in (ny - 2, ny - 1) for c in (nx - 2, nx - 1)], (ny, nx, chunks)
+            np.testing.assert_array_equal(s.X, values[:, s.rows, s.cols].T)
 
 
 def test_samples_on_the_first_row_and_column_and_a_numeric_nodata_above_the_data():
