@@ -136,6 +136,22 @@ def test_change_map_codes_and_colours():
     assert change.rio.crs == maps.rio.crs
 
 
+def test_change_map_keeps_the_maps_coordinates_but_time():
+    """Auxiliary coordinates (2-D latitudes, a scalar sensor name) carry over; the time
+    coordinate does not, even when its name was made at run time (as read from a file)."""
+    maps, _ = _maps()
+    maps = maps.assign_coords(lat=(("y", "x"), np.arange(60 * 80.0).reshape(60, 80)),
+                              sensor="landsat")
+    change = change_map(maps, 0, 1)
+    assert set(change.coords) == set(maps.coords) - {"time"}
+    np.testing.assert_array_equal(change["lat"], maps["lat"])
+    assert change["sensor"].item() == "landsat"
+    name = "".join(["ti", "me"])  # equal to "time", not the same object
+    renamed = maps.rename(time="t").rename(t=name)
+    assert next(c for c in renamed.coords if c == "time") is not "time"  # noqa: F632
+    assert "time" not in change_map(renamed, 0, 1).coords
+
+
 def test_change_map_attributes_name_every_code():
     """Every code's value, name and colour, for a class map where only some classes have a
     colour: ``1 + i * K + j`` for classes i -> j, "<from> unchanged" on the diagonal only,
