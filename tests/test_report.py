@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -353,6 +354,29 @@ def test_a_stratum_of_zero_mapped_area_adds_no_variance():
     assert np.isnan(weighted["area_se"]).all() and np.isnan(weighted["producers_accuracy_se"]).all()
     assert np.isnan(weighted.attrs["overall_accuracy_se"])
     assert np.isfinite(est["area_se"]).all() and np.isfinite(est.attrs["overall_accuracy_se"])
+
+
+def test_undefined_statistics_are_nan_without_numpy_warnings():
+    """Empty rows and columns, single samples and weight-0 strata give NaN (or 0) where a
+    statistic is undefined (or known exactly), quietly: no division by zero reaches NumPy
+    (a RuntimeWarning in the user's notebook), and every column is computed, not just those
+    before the first undefined one."""
+    cases = [
+        ([[0, 3], [0, 2]], [1.0, 1.0]),  # a reference class no sample has, first
+        ([[5, 1, 0], [0, 4, 1], [0, 0, 1]], [60.0, 40.0, 5.0]),  # a single-sample stratum
+        ([[5, 1, 0], [0, 4, 1], [0, 0, 0]], [60.0, 40.0, 0.0]),  # a class of the reference only
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        results = [AccuracyReport.from_confusion_matrix(c).area_estimates(map_areas=a)
+                   for c, a in cases]
+        for c, _ in cases:
+            AccuracyReport.from_confusion_matrix(c).per_class()
+    first = results[0]
+    assert np.isnan(first.loc["0", "producers_accuracy"])  # no estimated area
+    assert np.isnan(first.loc["0", "producers_accuracy_se"])
+    assert first.loc["1", "producers_accuracy"] == 0.5  # the class after it is computed
+    assert first.loc["1", "producers_accuracy_se"] == 0.0
 
 
 def test_users_accuracy_variance_does_not_depend_on_the_strata_weights():
