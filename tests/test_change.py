@@ -83,6 +83,7 @@ def test_change_table_defaults_are_the_first_and_the_last_date():
                                   change_table(three, *other, units="pixels").to_numpy()), other
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no NumPy warning for values past the table
 def test_change_table_with_class_zero_negative_nodata_and_unknown_values():
     """Class 0 is a class, the fill is -1, 7 is in no ``flag_values`` (left out like nodata), and
     nodata falls at either date: the table counts exactly the pixels valid at both."""
