@@ -103,7 +103,7 @@ def test_classify_writes_a_class_map_and_confidence(classified, nc_band_files):
     model = xr_landcover.LandcoverModel.load(folder / "model.skops")
     expected = xr_landcover.classify(xr_landcover.open_image(nc_band_files), model,
                                      confidence=True).compute()
-    np.testing.assert_array_equal(classes, expected.landcover.values)
+    np.testing.assert_array_equal(classes, expected["landcover"].values)
     np.testing.assert_array_equal(conf, expected.confidence.values)
     assert printed.count("classifying ") == 1 and "writing the confidence" not in printed
     assert "confidence written to" in printed

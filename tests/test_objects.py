@@ -116,9 +116,9 @@ def test_classification_is_lazy_and_independent_of_chunks(nc):
     with dask.config.set(scheduler=CountingScheduler(forbid=True)):
         chunked = cube.chunk({"y": 100, "x": 130}).landcover.classify(
             model, segments=seg.chunk({"y": 100, "x": 130}), confidence=True)
-    assert chunked.landcover.chunks == ((100, 100, 100, 100, 43), (130, 130, 130, 99))
+    assert chunked["landcover"].chunks == ((100, 100, 100, 100, 43), (130, 130, 130, 99))
     got = chunked.compute()
-    np.testing.assert_array_equal(got.landcover.values, whole.landcover.values)
+    np.testing.assert_array_equal(got["landcover"].values, whole["landcover"].values)
     np.testing.assert_array_equal(got.confidence.values, whole.confidence.values)
     conf = got.confidence.values[seg.values > 0]
     assert np.nanmin(conf) > 0 and np.nanmax(conf) <= 1
