@@ -809,3 +809,59 @@ def test_class_area_table_of_a_map_in_metres():
     one[1, 1] = 2
     single = class_area_table(make_map(one), unit="m2")
     assert single.loc["forest", "proportion"] == 1.0 and single.loc["forest", "area"] == 900.0
+
+
+def test_area_units_of_a_map_in_feet_and_pixels_named_at_run_time():
+    """A projected CRS in US survey feet (NC State Plane, EPSG:2264) is no metre CRS: areas in
+    hectares are refused, pixels are the default; ``unit="pixels"`` works whatever string
+    object holds it (compared by value)."""
+    feet = make_map(EDGE_DATA, chunks=None, res=100.0, crs="EPSG:2264", x0=2_000_000.0,
+                    y0=700_000.0)
+    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
+    xy = gpd.points_from_xy(*centre(*np.array(cells).T, res=100.0, x0=2_000_000.0,
+                                    y0=700_000.0))
+    truth = [int(EDGE_DATA[r, c]) for r, c in cells]
+    rep = accuracy(feet, gpd.GeoDataFrame({"ref": truth}, geometry=xy, crs="EPSG:2264"), "ref")
+    with pytest.raises(InvalidParameterError, match=r"unit='ha' needs a projected CRS in "
+                                                    r"metres; .*EPSG:2264"):
+        rep.area_estimates(unit="ha")
+    assert rep.area_estimates().attrs["unit"] == "pixels"
+    pixels = "".join(["pix", "els"])
+    assert rep.area_estimates(unit=pixels)["map_area"].tolist() == np.bincount(
+        EDGE_DATA.ravel())[1:].tolist()
+
+
+def test_polygons_with_corners_at_coordinate_zero():
+    """A map whose grid crosses x = 0 and ends at y = 0 (the equator of a UTM zone): polygon
+    corners at 0 are map coordinates like any other."""
+    data = np.full((6, 6), 1, dtype="uint8")
+    data[4:6, 1:3] = 2  # pixel centres x -15, -5 and y 15, 5
+    cmap = make_map(data, chunks=None, res=10.0, crs="EPSG:32631", x0=-30.0, y0=60.0)
+    ref = gpd.GeoDataFrame({"ref": [2]}, geometry=[box(-20.0, 0.0, 0.0, 20.0)],
+                           crs="EPSG:32631")
+    rep = accuracy(cmap, ref, "ref")
+    assert rep.n_samples == 4 and rep.counts[1, 1] == rep.counts.sum() == 4  # forest
+
+
+def test_reference_columns_rasters_and_grids_refused_or_read_right(class_map, map_data):
+    """A reference with text columns only and no class field is refused with its columns;
+    names in an object column are names; a two-band reference raster is refused; a raster on
+    the map's grid but smaller (same origin) is reprojected, not taken as the same grid."""
+    cmap = make_map(EDGE_DATA)
+    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
+    xy = gpd.points_from_xy(*centre(*np.array(cells).T))
+    names = ["water", "marsh", None, "", "reef", "marsh"]
+    text = gpd.GeoDataFrame({"cover": names}, geometry=xy, crs=CRS)
+    with pytest.raises(SamplesError, match=r"cannot tell which column holds the reference "
+                                           r"class.*integer columns: \[\], all columns: "
+                                           r"\['cover'\]"):
+        accuracy(cmap, text)
+    as_object = accuracy(cmap, text.astype({"cover": object}), class_field="cover")
+    assert as_object.class_names == (*NAMES, "marsh", "reef")
+    two_bands = xr.concat([class_map, class_map], dim="band")
+    with pytest.raises(DimensionError, match="a reference raster must have a single band"):
+        accuracy(class_map, two_bands)
+    top = make_map(map_data[:100], chunks=None)  # rows 0-99 of the map, its origin
+    rep = accuracy(class_map, top)
+    valid = map_data[:100] != 0
+    assert_matches_sklearn(rep, map_data[:100][valid], map_data[:100][valid])
