@@ -865,3 +865,11 @@ def test_reference_columns_rasters_and_grids_refused_or_read_right(class_map, ma
     rep = accuracy(class_map, top)
     valid = map_data[:100] != 0
     assert_matches_sklearn(rep, map_data[:100][valid], map_data[:100][valid])
+    taller = np.vstack([map_data, np.full((20, 100), 1, "uint8")])  # 20 more rows below
+    rep = accuracy(class_map, make_map(taller, chunks=None))
+    assert_matches_sklearn(rep, map_data[map_data != 0], map_data[map_data != 0])
+    # class values that round down, or up, are no whole numbers either
+    for fractions in ([1.2, 2.25], [1.7, 2.75]):
+        with pytest.raises(SamplesError, match="holds non-integer values"):
+            accuracy(cmap, gpd.GeoDataFrame({"ref": [*fractions, 3.0, 4.0, 2.0, 3.0]},
+                                            geometry=xy, crs=CRS), class_field="ref")
