@@ -873,3 +873,19 @@ def test_reference_columns_rasters_and_grids_refused_or_read_right(class_map, ma
         with pytest.raises(SamplesError, match="holds non-integer values"):
             accuracy(cmap, gpd.GeoDataFrame({"ref": [*fractions, 3.0, 4.0, 2.0, 3.0]},
                                             geometry=xy, crs=CRS), class_field="ref")
+
+
+def test_only_minus_one_is_unlabelled_other_negative_values_are_classes():
+    """``UNLABELLED`` (-1) leaves a feature out; another negative value is a reference class
+    like any other (here one the map does not have, named by ``name_field``)."""
+    cmap = make_map(EDGE_DATA)
+    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
+    xy = gpd.points_from_xy(*centre(*np.array(cells).T))
+    frame = gpd.GeoDataFrame({"ref": [1, 2, -1, -5, 2, 3],
+                              "name": ["water", "forest", "none", "shadow", "forest", "crops"]},
+                             geometry=xy, crs=CRS)
+    rep = accuracy(cmap, frame, class_field="ref", name_field="name")
+    assert rep.excluded["unlabelled"] == 1 and rep.n_samples == 5
+    assert rep.class_values == (1, 2, 3, 4, -5)  # the map's classes, then the reference's
+    assert rep.class_names == (*NAMES, "shadow")
+    assert rep.counts[:, 4].tolist() == [0, 0, 0, 1, 0]  # shadow on the urban pixel (0, 3)
