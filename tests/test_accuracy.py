@@ -889,3 +889,29 @@ def test_only_minus_one_is_unlabelled_other_negative_values_are_classes():
     assert rep.class_values == (1, 2, 3, 4, -5)  # the map's classes, then the reference's
     assert rep.class_names == (*NAMES, "shadow")
     assert rep.counts[:, 4].tolist() == [0, 0, 0, 1, 0]  # shadow on the urban pixel (0, 3)
+
+
+def test_reference_messages_and_grids_to_the_pixel(tmp_path):
+    """An unreadable vector file: the message gives GDAL's reason once, without the reader's
+    own wording around it; a reference wholly outside: the bounds to a thousandth; a raster
+    reference one pixel off the map's grid in degrees (far less than one degree) is
+    reprojected, not taken as the map's grid."""
+    bad = tmp_path / "bad.gpkg"
+    bad.write_text("not a vector")
+    cmap = make_map(EDGE_DATA)
+    with pytest.raises(SamplesError, match=r"of points or polygons \('.*bad\.gpkg' not "
+                                           r"recognized as being in a supported file format\)"
+                                           r"\. Pass a vector file") as info:
+        accuracy(cmap, bad)
+    assert str(info.value).count("cannot read") == 1
+    odd = make_map(EDGE_DATA, x0=X0 + 0.12345, y0=Y0 + 0.5)
+    far = gpd.GeoDataFrame({"id": [1]}, geometry=gpd.points_from_xy([0.0], [45.0]),
+                           crs="EPSG:4326")
+    with pytest.raises(NoSamplesError, match=r"map bounds \(500000\.123, 3999820\.5, "
+                                             r"500150\.123, 4000000\.5\)"):
+        accuracy(odd, far)
+    lonlat = make_map(EDGE_DATA, chunks=None, res=0.001, crs="EPSG:4326", x0=10.0, y0=45.0)
+    shifted = make_map(EDGE_DATA, chunks=None, res=0.001, crs="EPSG:4326", x0=10.001,
+                       y0=45.0)  # the same values, one column east
+    rep = accuracy(lonlat, shifted)
+    assert_matches_sklearn(rep, EDGE_DATA[:, 1:].ravel(), EDGE_DATA[:, :-1].ravel())
