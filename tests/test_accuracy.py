@@ -5,6 +5,7 @@ polygons and rasters, what is read, area estimates from the map (sits), accuracy
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
 import dask.array as da
@@ -915,3 +916,26 @@ def test_reference_messages_and_grids_to_the_pixel(tmp_path):
                        y0=45.0)  # the same values, one column east
     rep = accuracy(lonlat, shifted)
     assert_matches_sklearn(rep, EDGE_DATA[:, 1:].ravel(), EDGE_DATA[:, :-1].ravel())
+
+
+def test_class_area_table_of_an_empty_map_and_one_without_crs():
+    """A map of nodata only has shares 0 (no 0 / 0); a map without a CRS is refused by name."""
+    from xr_landcover.assessment.reference import class_area_table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        empty = class_area_table(make_map(np.zeros((3, 3), "uint8")), unit="pixels")
+    assert (empty["pixels"] == 0).all() and (empty["proportion"] == 0.0).all()
+    with pytest.raises(MissingCRSError, match="class_map"):
+        class_area_table(make_map(EDGE_DATA).drop_vars("spatial_ref"))
+
+
+def test_raster_reference_with_nodata_0_on_another_grid(class_map, map_data):
+    """Nodata 0 below the classes (255 is above them elsewhere): only 0 is masked when the
+    reference is reprojected."""
+    big = np.zeros((140, 130), dtype="uint8")
+    big[7 : 7 + 120, 11 : 11 + 100] = np.where(map_data == 0, 3, map_data)
+    big_da = make_map(big, chunks=None, nodata=0, x0=X0 - 11 * RES, y0=Y0 + 7 * RES)
+    rep = accuracy(class_map, big_da)
+    valid = map_data != 0
+    assert_matches_sklearn(rep, map_data[valid], map_data[valid])
