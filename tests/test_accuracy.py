@@ -939,3 +939,11 @@ def test_raster_reference_with_nodata_0_on_another_grid(class_map, map_data):
     rep = accuracy(class_map, big_da)
     valid = map_data != 0
     assert_matches_sklearn(rep, map_data[valid], map_data[valid])
+
+
+def test_raster_reference_in_another_crs_is_not_the_maps_grid(class_map, map_data):
+    """The same shape and transform numbers in another CRS (the next UTM zone west) are
+    another place: reprojected, nothing overlaps."""
+    elsewhere = make_map(map_data, chunks=None, crs="EPSG:32617")
+    with pytest.raises(NoSamplesError, match="no valid pixel over a valid pixel of the class map"):
+        accuracy(class_map, elsewhere)
