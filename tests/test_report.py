@@ -357,6 +357,24 @@ def test_a_stratum_of_zero_mapped_area_adds_no_variance():
     # at weight 0: the overall variance sums the strata of a and b, W^2 U (1 - U) / (n - 1)
     assert est.attrs["overall_accuracy_se"] == pytest.approx(
         np.sqrt(0.6**2 * 5 / 6 * 1 / 6 / 5 + 0.4**2 * 4 / 5 * 1 / 5 / 4), rel=1e-12)
+    # a class of the reference only (no row, area 0): producer's accuracy 0 (its column's
+    # estimated area 0.08 holds none of p_jj = 0), known exactly: standard error 0, not NaN
+    only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 0], [0, 4, 1], [0, 0, 0]],
+                                                    ["a", "b", "c"])
+    est = only_ref.area_estimates(map_areas=[60.0, 40.0, 0.0])
+    assert est.loc["c", "producers_accuracy"] == 0.0
+    assert est.loc["c", "producers_accuracy_se"] == 0.0
+    assert np.isnan(est.loc["c", "users_accuracy"])  # never mapped
+    assert np.isfinite(est.attrs["overall_accuracy_se"])  # its stratum adds 0, not 0 * NaN
+    # a class that every reference sample has (estimated area 1): producer's accuracy its
+    # mapped share, 1 / 2, and no sample could vary it: standard error 0
+    everywhere = AccuracyReport.from_confusion_matrix([[3, 0], [2, 0]], ["a", "b"])
+    est = everywhere.area_estimates(map_areas=[1.0, 1.0])
+    assert est.loc["a", "area_proportion"] == 1.0
+    assert est.loc["a", "producers_accuracy"] == 0.5
+    assert est.loc["a", "producers_accuracy_se"] == 0.0
+    assert np.isnan(est.loc["b", "producers_accuracy"])  # no estimated area: undefined
+    assert np.isnan(est.loc["b", "producers_accuracy_se"])
 
 
 def test_undefined_statistics_are_nan_without_numpy_warnings():
@@ -392,21 +410,3 @@ def test_users_accuracy_variance_does_not_depend_on_the_strata_weights():
         np.testing.assert_allclose(est["users_accuracy"], [5 / 6, 4 / 5, 3 / 4])
         np.testing.assert_allclose(est["users_accuracy_se"], np.sqrt(
             [5 / 6 * 1 / 6 / 5, 4 / 5 * 1 / 5 / 4, 3 / 4 * 1 / 4 / 3]), rtol=1e-12)
-    # a class of the reference only (no row, area 0): producer's accuracy 0 (its column's
-    # estimated area 0.08 holds none of p_jj = 0), known exactly: standard error 0, not NaN
-    only_ref = AccuracyReport.from_confusion_matrix([[5, 1, 0], [0, 4, 1], [0, 0, 0]],
-                                                    ["a", "b", "c"])
-    est = only_ref.area_estimates(map_areas=[60.0, 40.0, 0.0])
-    assert est.loc["c", "producers_accuracy"] == 0.0
-    assert est.loc["c", "producers_accuracy_se"] == 0.0
-    assert np.isnan(est.loc["c", "users_accuracy"])  # never mapped
-    assert np.isfinite(est.attrs["overall_accuracy_se"])  # its stratum adds 0, not 0 * NaN
-    # a class that every reference sample has (estimated area 1): producer's accuracy its
-    # mapped share, 1 / 2, and no sample could vary it: standard error 0
-    everywhere = AccuracyReport.from_confusion_matrix([[3, 0], [2, 0]], ["a", "b"])
-    est = everywhere.area_estimates(map_areas=[1.0, 1.0])
-    assert est.loc["a", "area_proportion"] == 1.0
-    assert est.loc["a", "producers_accuracy"] == 0.5
-    assert est.loc["a", "producers_accuracy_se"] == 0.0
-    assert np.isnan(est.loc["b", "producers_accuracy"])  # no estimated area: undefined
-    assert np.isnan(est.loc["b", "producers_accuracy_se"])
