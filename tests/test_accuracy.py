@@ -692,6 +692,15 @@ def test_confidence_is_not_a_class_map_but_a_masked_map_is(class_map, map_data):
 
 EDGE_DATA = np.array([[1, 2, 3, 4, 1], [2, 3, 4, 1, 2], [3, 4, 1, 2, 3], [4, 1, 2, 3, 4],
                       [1, 2, 3, 4, 1], [2, 3, 4, 1, 3]], dtype="uint8")  # 6 x 5, no nodata
+EDGE_CELLS = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]  # (row, col)
+
+
+def edge_points(res=RES, x0=X0, y0=Y0):
+    """The centres of ``EDGE_CELLS`` on a grid of ``res`` from ``(x0, y0)``, and the classes of
+    ``EDGE_DATA`` there (``[1, 2, 3, 4, 2, 3]``)."""
+    rows, cols = np.array(EDGE_CELLS).T
+    xy = gpd.points_from_xy(*centre(rows, cols, res=res, x0=x0, y0=y0))
+    return xy, [int(EDGE_DATA[r, c]) for r, c in EDGE_CELLS]
 
 
 def test_points_on_and_beyond_the_map_edges():
@@ -756,9 +765,7 @@ def test_class_field_rules_and_class_names():
     column other than Classified; class names: empty and missing are unlabelled, names the map
     does not know get new values after the map's largest, in order of appearance."""
     cmap = make_map(EDGE_DATA)
-    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
-    xy = gpd.points_from_xy(*centre(*np.array(cells).T))
-    truth = [int(EDGE_DATA[r, c]) for r, c in cells]  # [1, 2, 3, 4, 2, 3]
+    xy, truth = edge_points()
     frame = gpd.GeoDataFrame({"Classified": [1] * 6, "ref": truth}, geometry=xy, crs=CRS)
     assert accuracy(cmap, frame).overall_accuracy == 1.0  # "ref", not "Classified"
     upper = gpd.GeoDataFrame({"value": [1] * 6, "GRNDTRUTH": truth}, geometry=xy, crs=CRS)
@@ -781,9 +788,7 @@ def test_class_values_in_categorical_and_object_columns_are_values_not_names():
     """A categorical or object column of whole numbers holds class values, as the integer
     column does (read as names they would become new classes after the map's largest)."""
     cmap = make_map(EDGE_DATA)
-    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
-    xy = gpd.points_from_xy(*centre(*np.array(cells).T))
-    truth = [int(EDGE_DATA[r, c]) for r, c in cells]
+    xy, truth = edge_points()
     plain = accuracy(cmap, gpd.GeoDataFrame({"ref": truth}, geometry=xy, crs=CRS), "ref")
     assert plain.overall_accuracy == 1.0
     for dtype in ("category", object):
@@ -818,10 +823,7 @@ def test_area_units_of_a_map_in_feet_and_pixels_named_at_run_time():
     object holds it (compared by value)."""
     feet = make_map(EDGE_DATA, chunks=None, res=100.0, crs="EPSG:2264", x0=2_000_000.0,
                     y0=700_000.0)
-    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
-    xy = gpd.points_from_xy(*centre(*np.array(cells).T, res=100.0, x0=2_000_000.0,
-                                    y0=700_000.0))
-    truth = [int(EDGE_DATA[r, c]) for r, c in cells]
+    xy, truth = edge_points(res=100.0, x0=2_000_000.0, y0=700_000.0)
     rep = accuracy(feet, gpd.GeoDataFrame({"ref": truth}, geometry=xy, crs="EPSG:2264"), "ref")
     with pytest.raises(InvalidParameterError, match=r"unit='ha' needs a projected CRS in "
                                                     r"metres; .*EPSG:2264"):
@@ -849,8 +851,7 @@ def test_reference_columns_rasters_and_grids_refused_or_read_right(class_map, ma
     names in an object column are names; a two-band reference raster is refused; a raster on
     the map's grid but smaller (same origin) is reprojected, not taken as the same grid."""
     cmap = make_map(EDGE_DATA)
-    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
-    xy = gpd.points_from_xy(*centre(*np.array(cells).T))
+    xy, _ = edge_points()
     names = ["water", "marsh", None, "", "reef", "marsh"]
     text = gpd.GeoDataFrame({"cover": names}, geometry=xy, crs=CRS)
     with pytest.raises(SamplesError, match=r"cannot tell which column holds the reference "
@@ -880,8 +881,7 @@ def test_only_minus_one_is_unlabelled_other_negative_values_are_classes():
     """``UNLABELLED`` (-1) leaves a feature out; another negative value is a reference class
     like any other (here one the map does not have, named by ``name_field``)."""
     cmap = make_map(EDGE_DATA)
-    cells = [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
-    xy = gpd.points_from_xy(*centre(*np.array(cells).T))
+    xy, _ = edge_points()
     frame = gpd.GeoDataFrame({"ref": [1, 2, -1, -5, 2, 3],
                               "name": ["water", "forest", "none", "shadow", "forest", "crops"]},
                              geometry=xy, crs=CRS)
