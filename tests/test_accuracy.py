@@ -947,3 +947,84 @@ def test_raster_reference_in_another_crs_is_not_the_maps_grid(class_map, map_dat
     elsewhere = make_map(map_data, chunks=None, crs="EPSG:32617")
     with pytest.raises(NoSamplesError, match="no valid pixel over a valid pixel of the class map"):
         accuracy(class_map, elsewhere)
+
+
+def test_area_units_of_a_map_in_kilometres():
+    """A projected CRS in kilometres is no metre CRS either (its unit is larger, not equal):
+    pixels by default, hectares refused."""
+    from xr_landcover.assessment.reference import class_area_table
+
+    km = make_map(EDGE_DATA, chunks=None, res=0.03, x0=500.0, y0=4000.0,
+                  crs="+proj=utm +zone=18 +datum=WGS84 +units=km +no_defs")
+    assert class_area_table(km).attrs["unit"] == "pixels"
+    with pytest.raises(InvalidParameterError, match=r"unit='ha' needs a projected CRS in metres"):
+        class_area_table(km, unit="ha")
+
+
+def test_polygons_without_a_pixel_centre_are_told_from_polygons_outside():
+    """Two slivers inside the map that hold no pixel centre and one polygon beyond it are
+    counted apart (2 and 1), and a point three rows below the map is outside, not read."""
+    cmap = make_map(EDGE_DATA)
+    slivers = [box(X0 + c * RES + 1, Y0 - 3 * RES + 1, X0 + c * RES + 5, Y0 - 3 * RES + 5)
+               for c in (1, 3)]
+    beyond = box(X0 - 900, Y0 - 900, X0 - 600, Y0 - 600)
+    below = gpd.points_from_xy([X0 + 1.5 * RES], [Y0 - 9.5 * RES])[0]
+    xy, truth = edge_points()
+    frame = gpd.GeoDataFrame({"id": [*truth, 1, 2, 3, 4]}, crs=CRS,
+                             geometry=[*xy, *slivers, beyond, below])
+    rep = accuracy(cmap, frame)
+    assert rep.excluded == {"outside": 2, "nodata": 0, "unlabelled": 0, "no_pixel_centre": 2}
+    assert_matches_sklearn(rep, np.array(truth), np.array(truth))
+
+
+def test_reference_names_skip_missing_names_and_new_names_start_after_0():
+    """``name_field``: a class whose first feature has no name takes the next one's (never
+    "nan"). Text classes the map does not know get values after its largest, counting from 1
+    when the map's only class is 0."""
+    cmap = make_map(EDGE_DATA)
+    xy, _ = edge_points()
+    frame = gpd.GeoDataFrame({"ref": [9, 9, 1, 2, 3, 4],
+                              "name": [None, "marsh", "water", "forest", "crops", "urban"]},
+                             geometry=xy, crs=CRS)
+    rep = accuracy(cmap, frame, class_field="ref", name_field="name")
+    assert rep.class_values == (1, 2, 3, 4, 9) and rep.class_names == (*NAMES, "marsh")
+    zero = synthetic_class_map(np.zeros((6, 5), "uint8"), values=[0], names=["water"],
+                               nodata=255, origin=(X0, Y0), res=RES, crs=CRS)
+    text = gpd.GeoDataFrame({"cover": ["water", "reef", "water", "water", "reef", "water"]},
+                            geometry=xy, crs=CRS)
+    rep = accuracy(zero, text, class_field="cover")
+    assert rep.class_values == (0, 1) and rep.class_names == ("water", "reef")
+
+
+def test_reference_samples_are_frozen_and_raster_pairs_are_summed_once():
+    """The samples read from a vector reference cannot be changed by mistake; the pair counts
+    of a reference raster come summed over the chunks (one row per pair)."""
+    import dataclasses
+
+    from xr_landcover.assessment.reference import map_classes, raster_pairs, vector_samples
+
+    cmap = make_map(EDGE_DATA, chunks={"y": 2, "x": 2})
+    xy, truth = edge_points()
+    samples = vector_samples(cmap, gpd.GeoDataFrame({"id": truth}, geometry=xy, crs=CRS),
+                             "id", None, map_classes(cmap))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        samples.rows = np.zeros(1, np.int64)
+    pairs, nodata = raster_pairs(cmap, make_map(EDGE_DATA, chunks=None))
+    assert pairs.index.is_unique and nodata == 0
+    assert pairs.to_dict() == {(v, v): int((EDGE_DATA == v).sum()) for v in (1, 2, 3, 4)}
+
+
+def test_reference_rasters_of_other_dims_and_bounds_in_the_message():
+    """A reference array of dims other than ``(y, x)`` (a time series, a profile) is refused
+    by its dims; the reference's bounds in the wholly-outside message are plain numbers to a
+    thousandth (numpy 2 printed them as ``np.float64(1.235)``)."""
+    for other in (xr.concat([make_map(EDGE_DATA, chunks=None)] * 2, dim="time"),
+                  make_map(EDGE_DATA, chunks=None).isel(y=0)):
+        with pytest.raises(DimensionError, match=r"a reference raster must have dims \('y', "
+                                                 r"'x'\), got \("):
+            accuracy(make_map(EDGE_DATA), other)
+    far = gpd.GeoDataFrame({"id": [1]}, geometry=gpd.points_from_xy([1.23456], [2.34567]),
+                           crs=CRS)
+    with pytest.raises(NoSamplesError, match=r"reference bounds \(1\.235, 2\.346, 1\.235, "
+                                             r"2\.346\)"):
+        accuracy(make_map(EDGE_DATA), far)

@@ -470,7 +470,7 @@ def vector_samples(
     ref = np.concatenate(cls_l) if cls_l else np.empty(0, np.int64)
     if len(rows) == 0:
         bounds = tuple(round(v, 3) for v in class_map.rio.bounds())
-        ref_bounds = tuple(round(v, 3) for v in gdf.total_bounds)
+        ref_bounds = tuple(round(float(v), 3) for v in gdf.total_bounds)
         raise NoSamplesError(
             f"no reference feature falls inside the class map: map bounds {bounds}, reference "
             f"bounds {ref_bounds} (both in the map's CRS {class_map.rio.crs.to_string()}). "
