@@ -905,6 +905,11 @@ def test_reference_messages_and_grids_to_the_pixel(tmp_path):
                                            r"\. Pass a vector file") as info:
         accuracy(cmap, bad)
     assert str(info.value).count("cannot read") == 1
+    colon = tmp_path / "site: 2024.gpkg"  # a ": " in the path is no end of the reader's words
+    colon.write_text("not a vector")
+    with pytest.raises(SamplesError, match=r"of points or polygons \('.*site: 2024\.gpkg' not "
+                                           r"recognized as being in a supported file format\)"):
+        accuracy(cmap, colon)
     odd = make_map(EDGE_DATA, x0=X0 + 0.12345, y0=Y0 + 0.5)
     far = gpd.GeoDataFrame({"id": [1]}, geometry=gpd.points_from_xy([0.0], [45.0]),
                            crs="EPSG:4326")
@@ -980,7 +985,7 @@ def test_polygons_without_a_pixel_centre_are_told_from_polygons_outside():
 def test_reference_names_skip_missing_names_and_new_names_start_after_0():
     """``name_field``: a class whose first feature has no name takes the next one's (never
     "nan"). Text classes the map does not know get values after its largest, counting from 1
-    when the map's only class is 0."""
+    when the map's only class is 0 or its classes are negative."""
     cmap = make_map(EDGE_DATA)
     xy, _ = edge_points()
     frame = gpd.GeoDataFrame({"ref": [9, 9, 1, 2, 3, 4],
@@ -994,6 +999,10 @@ def test_reference_names_skip_missing_names_and_new_names_start_after_0():
                             geometry=xy, crs=CRS)
     rep = accuracy(zero, text, class_field="cover")
     assert rep.class_values == (0, 1) and rep.class_names == ("water", "reef")
+    negative = synthetic_class_map(np.full((6, 5), -2, "int16"), values=[-2], names=["water"],
+                                   nodata=-9999, origin=(X0, Y0), res=RES, crs=CRS)
+    rep = accuracy(negative, text, class_field="cover")  # still from 1 when all are below 0
+    assert rep.class_values == (-2, 1) and rep.class_names == ("water", "reef")
 
 
 def test_reference_samples_are_frozen_and_raster_pairs_are_summed_once():

@@ -260,10 +260,11 @@ def read_reference(reference: Any) -> gpd.GeoDataFrame:
             raise RasterFileNotFoundError(f"reference file not found: '{path}'")
         try:
             gdf = read_vector_file(path)
-        except SamplesError as exc:  # the library's reason follows the reader's "...: "
+        except SamplesError as exc:  # the library's reason follows the reader's words
+            reason = str(exc).removeprefix(f"cannot read '{path}' as a vector file: ")
             raise SamplesError(
                 f"reference: cannot read '{path}' as a vector file of points or polygons "
-                f"({_reason(str(exc).split(': ', 1)[-1])}). Pass a vector file GDAL reads "
+                f"({_reason(reason)}). Pass a vector file GDAL reads "
                 "(.gpkg, .shp, .geojson...), a raster of class values (.tif, .vrt...) or a "
                 "GeoDataFrame"
             ) from exc
