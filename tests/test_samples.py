@@ -377,6 +377,14 @@ def test_repair_keeps_the_polygonal_parts_of_each_invalid_geometry():
     with pytest.raises(SamplesError, match=r"missing or empty geometries \(rows \[0, 1, 2, 3, "
                                            r"4, 5, 6, 7, 8, 9\]\)"):
         read_samples(holes)
+    # a NaN or infinite coordinate (a point or a polygon's vertex) is named, not left to GEOS
+    # (make_valid raised a bare GEOSException)
+    nan_xy = mixed.assign(geometry=[shapely.box(0, 0, 1, 1), shapely.Point(np.nan, 5),
+                                    shapely.Point(6, 6),
+                                    shapely.Polygon([(0, 0), (np.inf, 0), (1, 1)])])
+    with pytest.raises(SamplesError, match=r"NaN or infinite coordinates \(rows \[1, 3\]\); "
+                                           r"drop or fix those rows"):
+        read_samples(nan_xy)
 
 
 def test_max_samples_per_class_values():

@@ -122,6 +122,13 @@ def read_samples(samples: gpd.GeoDataFrame | str | os.PathLike) -> gpd.GeoDataFr
             f"samples must be polygons or points; found {sorted(kinds - allowed)}. "
             "Buffer lines into polygons first (samples.buffer(...))"
         )
+    coords, owner = shapely.get_coordinates(geoms.to_numpy(), return_index=True)
+    nonfinite = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    if len(nonfinite):  # GEOS can neither test nor repair them
+        bad = list(samples.index[nonfinite][:10])
+        raise SamplesError(
+            f"the samples have NaN or infinite coordinates (rows {bad}); drop or fix those rows"
+        )
     invalid = ~geoms.is_valid.to_numpy()
     if invalid.any():
         samples = _repair(samples, invalid)
