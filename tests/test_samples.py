@@ -385,6 +385,9 @@ def test_repair_keeps_the_polygonal_parts_of_each_invalid_geometry():
     with pytest.raises(SamplesError, match=r"NaN or infinite coordinates \(rows \[1, 3\]\); "
                                            r"drop or fix those rows"):
         read_samples(nan_xy)
+    with pytest.raises(SamplesError, match=r"coordinates \(rows \[0, 1, 2, 3, 4, 5, 6, 7, 8, "
+                                           r"9\]\)"):  # the first ten of twelve
+        read_samples(pd_concat(*[nan_xy.iloc[[1]]] * 12).reset_index(drop=True))
 
 
 def test_max_samples_per_class_values():
